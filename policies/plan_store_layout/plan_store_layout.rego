@@ -1,0 +1,33 @@
+# PG201 plan-store-layout: a plan stored at orchestration_plans/<env>/<build>.json
+# declares that environment and that build (spec §2.2).
+package planguard.rules.plan_store_layout
+
+import rego.v1
+
+deny contains finding if {
+	file := data.planguard.file
+	file.kind == "plan"
+	is_string(file.environment)
+	declared := input.environment
+	declared != file.environment
+	finding := {
+		"rule": "PG201",
+		"msg": sprintf("plan stored under %q declares environment %q", [file.environment, declared]),
+		"location": ["environment"],
+		"help": "move the plan to its environment's folder, or regenerate it for this one",
+	}
+}
+
+deny contains finding if {
+	file := data.planguard.file
+	file.kind == "plan"
+	is_string(file.build)
+	declared := input.build
+	sprintf("%v", [declared]) != file.build
+	finding := {
+		"rule": "PG201",
+		"msg": sprintf("plan stored as build %q declares build %v", [file.build, declared]),
+		"location": ["build"],
+		"help": "a plan's file name is its build number",
+	}
+}

@@ -1,0 +1,14 @@
+package planguard.rules.plan_store_layout_test
+
+import data.planguard.rules.plan_store_layout
+import rego.v1
+
+test_plan_in_the_wrong_folder_is_denied if {
+	count(plan_store_layout.deny) == 2 with input as {"environment": "dev", "build": "41"}
+		with data.planguard.file as {"kind": "plan", "environment": "prod", "build": "42"}
+}
+
+test_plan_in_its_folder_passes if {
+	count(plan_store_layout.deny) == 0 with input as {"environment": "prod", "build": "42"}
+		with data.planguard.file as {"kind": "plan", "environment": "prod", "build": "42"}
+}

@@ -1,0 +1,19 @@
+# PG102 task-queue-not-allowed: the task queue must be one the environment
+# allows (dev: spark-ingest-dev, temporal-maintenance; uat: spark-ingest-uat;
+# prod: spark-ingest-prod by default; spec §1).
+package planguard.rules.task_queue_not_allowed
+
+import data.planguard.lib.fields
+import rego.v1
+
+deny contains finding if {
+	file := data.planguard.file
+	env := data.planguard.environments[file.environment]
+	queue := fields.value(input, file.kind, "task_queue")
+	not queue in env.task_queues
+	finding := {
+		"rule": "PG102",
+		"msg": sprintf("task queue %q is not allowed in %s (allowed: %s)", [queue, file.environment, concat(", ", env.task_queues)]),
+		"location": fields.path(file.kind, "task_queue"),
+	}
+}

@@ -1,0 +1,91 @@
+//! Check: documents in, diagnostics out. Load, schema and per-document policy
+//! checks run in parallel, one file per task; cross-file policies run once
+//! over everything that loaded. Never prints, exits or touches the network.
+
+pub mod policy;
+pub mod schema;
+
+use rayon::prelude::*;
+
+use crate::diagnostic::Diagnostic;
+use crate::discover::Candidate;
+use crate::load::{self, Document};
+use crate::settings::Settings;
+
+pub use policy::{PolicyError, Policies};
+pub use schema::Schemas;
+
+/// Everything a check needs, built once and shared across threads.
+pub struct Checker {
+    pub settings: Settings,
+    schemas: Schemas,
+    policies: Policies,
+}
+
+/// What a check produced.
+pub struct Outcome {
+    pub documents: Vec<Document>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checker {
+    pub fn new(settings: Settings) -> Result<Self, PolicyError> {
+        let policies = Policies::load(&settings)?;
+        Ok(Self {
+            settings,
+            schemas: Schemas::builtin(),
+            policies,
+        })
+    }
+
+    /// Read, parse and check files from disk.
+    pub fn check_files(&self, candidates: &[Candidate]) -> Outcome {
+        let per_file: Vec<(Option<Document>, Vec<Diagnostic>)> = candidates
+            .par_iter()
+            .map(|candidate| {
+                let file = match load::read(candidate, self.settings.max_file_size) {
+                    Ok(file) => file,
+                    Err(diagnostic) => return (None, vec![diagnostic]),
+                };
+                let (document, mut diagnostics) = load::parse(file, candidate);
+                if let Some(document) = &document {
+                    diagnostics.extend(self.check_document(document));
+                }
+                (document, diagnostics)
+            })
+            .collect();
+        let mut documents = Vec::new();
+        let mut diagnostics = self.policies.diagnostics.clone();
+        for (document, found) in per_file {
+            documents.extend(document);
+            diagnostics.extend(found);
+        }
+        diagnostics.extend(self.policies.check_project(&documents));
+        Outcome {
+            diagnostics: self.finish(diagnostics),
+            documents,
+        }
+    }
+
+    /// Schema and per-document policies for one loaded document.
+    pub fn check_document(&self, document: &Document) -> Vec<Diagnostic> {
+        let mut diagnostics = self.schemas.check(document);
+        diagnostics.extend(self.policies.check_document(document));
+        diagnostics
+    }
+
+    /// Apply severity overrides and ignores from the settings.
+    fn finish(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        diagnostics
+            .into_iter()
+            .filter_map(|mut d| {
+                d.severity = self.settings.severity_for(&d.rule, d.severity)?;
+                let ignored = d
+                    .location
+                    .as_ref()
+                    .is_some_and(|l| self.settings.is_ignored(&d.rule, l.file.path()));
+                (!ignored).then_some(d)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,632 @@
+//! Policy check: Rego evaluated with regorus, following conftest's conventions
+//! (`deny`/`violation`/`warn` rules with optional `_suffix`, string or `{msg}`
+//! results, `exception` rules) so existing policies run unchanged, and going
+//! beyond them: a result object may name its rule id and the JSON location it
+//! is about, which becomes a line and column.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use regex::Regex;
+use regorus::Engine;
+use regorus::utils::limits::ExecutionTimerConfig;
+use serde_json::{Value, json};
+
+use crate::diagnostic::{Diagnostic, Location, Severity};
+use crate::load::{Document, spans};
+use crate::rules;
+use crate::settings::{RegoVersion, Settings, relative_to_cwd};
+use crate::source::{SourceFile, display_path};
+
+include!(concat!(env!("OUT_DIR"), "/builtin_policies.rs"));
+
+/// Built-in per-document packages live below this prefix, cross-file ones below the next.
+const BUILTIN_DOCUMENT_PREFIX: &str = "planguard.rules.";
+const BUILTIN_PROJECT_PREFIX: &str = "planguard.project.";
+
+/// Why the policies could not be loaded at all (exit status 2), as opposed to
+/// a broken policy file, which is a diagnostic.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("cannot read policy path {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot use data file {}: {message}", path.display())]
+    Data { path: PathBuf, message: String },
+}
+
+/// The deny/warn/violation rules of one package, as conftest finds them.
+#[derive(Debug, Clone)]
+struct Package {
+    /// Without the `data.` prefix, e.g. `main`.
+    name: String,
+    rules: BTreeSet<String>,
+    has_exception: bool,
+}
+
+/// Compiled policies, ready to be cloned per document.
+pub struct Policies {
+    engine: Engine,
+    document_packages: Vec<Package>,
+    project_packages: Vec<Package>,
+    sources: HashMap<String, SourceFile>,
+    /// Policy files that did not parse or compile, located in the .rego file.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+struct PolicySource {
+    file: SourceFile,
+    package: Option<String>,
+    user: bool,
+}
+
+static PACKAGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^[ \t]*package[ \t]+([A-Za-z_][A-Za-z0-9_.]*)"#).expect("valid regex")
+});
+static RULE_HEAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^[ \t]*(?:default[ \t]+)?((?:deny|violation|warn)(?:_[a-zA-Z0-9]+)*)[ \t]*(?:contains\b|if\b|\[|\{|:=|=)")
+        .expect("valid regex")
+});
+static EXCEPTION_HEAD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^[ \t]*exception\b").expect("valid regex"));
+static ERROR_AT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"-->\s*(.+?):(\d+):(\d+)").expect("valid regex"));
+
+fn is_failure(rule: &str) -> bool {
+    rule.starts_with("deny") || rule.starts_with("violation")
+}
+
+/// conftest's `removeFailurePrefix`: `deny_foo` is excepted by listing `foo`.
+fn exception_name(rule: &str) -> &str {
+    rule.strip_prefix("deny_")
+        .or_else(|| rule.strip_prefix("violation_"))
+        .unwrap_or(rule)
+}
+
+impl Policies {
+    pub fn load(settings: &Settings) -> Result<Self, PolicyError> {
+        let mut sources = Vec::new();
+        if settings.policy.builtin {
+            for (path, text) in BUILTIN_POLICIES {
+                if path.ends_with("_test.rego") {
+                    continue;
+                }
+                sources.push(source(format!("<builtin>/policies/{path}"), text.to_string(), false));
+            }
+        }
+        for path in &settings.policy.paths {
+            for file in rego_files(path)? {
+                let text = std::fs::read(&file).map_err(|source| PolicyError::Read {
+                    path: file.clone(),
+                    source,
+                })?;
+                let label = display_path(&relative_to_cwd(&file));
+                sources.push(source(label, String::from_utf8_lossy(&text).into_owned(), true));
+            }
+        }
+        let data = load_data(&settings.policy.data)?;
+        let environments = serde_json::to_value(&settings.environments)
+            .expect("environments serialize to JSON");
+
+        let mut diagnostics = Vec::new();
+        let new_engine = || {
+            let mut engine = Engine::new();
+            engine.set_rego_v0(settings.policy.rego_version == RegoVersion::V0);
+            engine.set_execution_timer_config(ExecutionTimerConfig {
+                limit: settings.policy.timeout,
+                check_interval: NonZeroU32::new(256).expect("not zero"),
+            });
+            engine
+        };
+
+        // Parse each file alone first, so that one broken file is one
+        // diagnostic and the others still run.
+        let mut usable: Vec<PolicySource> = Vec::new();
+        for src in sources {
+            let mut scratch = new_engine();
+            match scratch.add_policy(src.file.display_path(), src.file.text().to_string()) {
+                Ok(_) => usable.push(src),
+                Err(e) => diagnostics.push(engine_error(&src.file, &format!("{e:#}"), "cannot parse policy")),
+            }
+        }
+
+        // Compile errors (unsafe variables, unknown functions…) surface only
+        // when the engine prepares for evaluation, for all files at once: drop
+        // the file each error names, and try again.
+        let engine = loop {
+            let mut engine = new_engine();
+            for src in &usable {
+                engine
+                    .add_policy(src.file.display_path(), src.file.text().to_string())
+                    .expect("parsed alone above");
+            }
+            let mut all_data = data.clone();
+            merge(&mut all_data, json!({"planguard": {"environments": environments}}));
+            engine
+                .add_data(regorus::Value::from(all_data))
+                .map_err(|e| PolicyError::Data {
+                    path: settings.policy.data.first().cloned().unwrap_or_default(),
+                    message: format!("{e:#}"),
+                })?;
+            match engine.eval_query("true".to_string(), false) {
+                Ok(_) => break engine,
+                Err(e) => {
+                    let message = format!("{e:#}");
+                    let culprit = ERROR_AT
+                        .captures(&message)
+                        .map(|c| c[1].to_string())
+                        .and_then(|label| usable.iter().position(|s| s.file.display_path() == label));
+                    match culprit {
+                        Some(index) => {
+                            let src = usable.remove(index);
+                            diagnostics.push(engine_error(&src.file, &message, "cannot compile policy"));
+                        }
+                        None => {
+                            diagnostics.push(Diagnostic::builtin(
+                                &rules::POLICY_SYNTAX,
+                                format!("the policies cannot be compiled: {}", last_error_line(&message)),
+                            ));
+                            usable.clear();
+                        }
+                    }
+                }
+            }
+        };
+
+        let mut packages: BTreeMap<(bool, String), Package> = BTreeMap::new();
+        for src in &usable {
+            let Some(name) = &src.package else { continue };
+            let project = if src.user {
+                settings.policy.project_namespaces.contains(name)
+            } else {
+                name.starts_with(BUILTIN_PROJECT_PREFIX)
+            };
+            let selected = project
+                || if src.user {
+                    settings.policy.all_namespaces || settings.policy.namespaces.contains(name)
+                } else {
+                    name.starts_with(BUILTIN_DOCUMENT_PREFIX)
+                };
+            if !selected {
+                continue;
+            }
+            let package = packages
+                .entry((project, name.clone()))
+                .or_insert_with(|| Package {
+                    name: name.clone(),
+                    rules: BTreeSet::new(),
+                    has_exception: false,
+                });
+            package.rules.extend(
+                RULE_HEAD
+                    .captures_iter(src.file.text())
+                    .map(|c| c[1].to_string()),
+            );
+            package.has_exception |= EXCEPTION_HEAD.is_match(src.file.text());
+        }
+        let (project, document): (Vec<_>, Vec<_>) =
+            packages.into_iter().partition(|((project, _), _)| *project);
+
+        Ok(Self {
+            engine,
+            document_packages: document.into_iter().map(|(_, p)| p).collect(),
+            project_packages: project.into_iter().map(|(_, p)| p).collect(),
+            sources: usable
+                .into_iter()
+                .map(|s| (s.file.display_path(), s.file))
+                .collect(),
+            diagnostics,
+        })
+    }
+
+    /// Run the per-document packages on one document.
+    pub fn check_document(&self, document: &Document) -> Vec<Diagnostic> {
+        if self.document_packages.is_empty() {
+            return Vec::new();
+        }
+        let mut engine = self.engine.clone();
+        let context = json!({"planguard": {"file": file_context(document)}});
+        if let Err(e) = engine.add_data(regorus::Value::from(context)) {
+            return vec![
+                Diagnostic::builtin(&rules::POLICY_ERROR, format!("cannot set policy data: {e:#}"))
+                    .at(&document.file, 0..0, None),
+            ];
+        }
+        engine.set_input(regorus::Value::from(document.value.clone()));
+        let mut diagnostics = Vec::new();
+        for package in &self.document_packages {
+            self.evaluate(&mut engine, package, &document.file, &mut diagnostics, |finding| {
+                locate_in(document, finding)
+            });
+        }
+        diagnostics
+    }
+
+    /// Run the cross-file packages once over every document (conftest's
+    /// `--combine` input shape: an array of `{path, contents}`, plus kind,
+    /// environment and build).
+    pub fn check_project(&self, documents: &[Document]) -> Vec<Diagnostic> {
+        if self.project_packages.is_empty() || documents.is_empty() {
+            return Vec::new();
+        }
+        let mut engine = self.engine.clone();
+        let input: Vec<Value> = documents
+            .iter()
+            .map(|d| {
+                let mut entry = file_context(d);
+                entry["contents"] = d.value.clone();
+                entry
+            })
+            .collect();
+        engine.set_input(regorus::Value::from(Value::Array(input)));
+        let by_path: HashMap<String, &Document> = documents
+            .iter()
+            .map(|d| (d.file.display_path(), d))
+            .collect();
+        let anchor = &documents[0].file;
+        let mut diagnostics = Vec::new();
+        for package in &self.project_packages {
+            self.evaluate(&mut engine, package, anchor, &mut diagnostics, |finding| {
+                let file = finding.get("file").and_then(Value::as_str)?;
+                let document = by_path.get(&display_path(Path::new(file)))?;
+                locate_in(document, finding)
+            });
+        }
+        diagnostics
+    }
+
+    /// Evaluate one package's rules the way conftest does, turning each result
+    /// into a diagnostic located by `locate`.
+    fn evaluate(
+        &self,
+        engine: &mut Engine,
+        package: &Package,
+        subject: &SourceFile,
+        diagnostics: &mut Vec<Diagnostic>,
+        locate: impl Fn(&Value) -> Option<Location>,
+    ) {
+        let excepted: BTreeSet<String> = if package.has_exception {
+            match engine.eval_rule(format!("data.{}.exception", package.name)) {
+                Ok(value) => flatten_strings(&to_json(&value)),
+                Err(e) => {
+                    diagnostics.push(self.evaluation_error(subject, &package.name, "exception", &e));
+                    BTreeSet::new()
+                }
+            }
+        } else {
+            BTreeSet::new()
+        };
+        for rule in &package.rules {
+            if excepted.contains(exception_name(rule)) {
+                continue;
+            }
+            let value = match engine.eval_rule(format!("data.{}.{rule}", package.name)) {
+                Ok(value) => to_json(&value),
+                Err(e) => {
+                    diagnostics.push(self.evaluation_error(subject, &package.name, rule, &e));
+                    continue;
+                }
+            };
+            // Like conftest, only collections are results; a boolean or
+            // undefined rule has no message and so is a success.
+            let Value::Array(results) = value else { continue };
+            let severity = if is_failure(rule) {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            for result in results {
+                diagnostics.extend(self.finding(&package.name, rule, severity, &result, subject, &locate));
+            }
+        }
+    }
+
+    fn finding(
+        &self,
+        package: &str,
+        rule: &str,
+        severity: Severity,
+        result: &Value,
+        subject: &SourceFile,
+        locate: &impl Fn(&Value) -> Option<Location>,
+    ) -> Option<Diagnostic> {
+        let default_id = || format!("{package}.{rule}");
+        let (id, message) = match result {
+            Value::String(message) => (default_id(), message.clone()),
+            Value::Object(object) => match object.get("msg").and_then(Value::as_str) {
+                Some(message) => (
+                    object
+                        .get("rule")
+                        .or_else(|| object.get("id"))
+                        .and_then(Value::as_str)
+                        .map_or_else(default_id, str::to_string),
+                    message.to_string(),
+                ),
+                None => {
+                    return Some(
+                        Diagnostic::builtin(
+                            &rules::POLICY_RESULT,
+                            format!("`data.{package}.{rule}` returned an object without a string `msg`"),
+                        )
+                        .at(subject, 0..0, None)
+                        .with_help("return a string, or an object such as {\"msg\": \"…\", \"location\": \"/path\"}"),
+                    );
+                }
+            },
+            // conftest ignores other values; so do we.
+            _ => return None,
+        };
+        let mut diagnostic = Diagnostic::new(id, severity, message);
+        diagnostic.location = locate(result);
+        if let Some(help) = result.get("help").and_then(Value::as_str) {
+            diagnostic.help = Some(help.to_string());
+        }
+        if let Some(url) = result.get("url").and_then(Value::as_str) {
+            diagnostic.url = Some(url.to_string());
+        }
+        if let Some(related) = result.get("related").and_then(Value::as_array) {
+            for item in related {
+                if let Some(location) = locate(item) {
+                    let message = item.get("msg").and_then(Value::as_str).unwrap_or("related");
+                    diagnostic = diagnostic.with_related(location, message);
+                }
+            }
+        }
+        Some(diagnostic)
+    }
+
+    fn evaluation_error(
+        &self,
+        subject: &SourceFile,
+        package: &str,
+        rule: &str,
+        error: &anyhow::Error,
+    ) -> Diagnostic {
+        let message = format!("{error:#}");
+        let reason = if message.contains("exceeded time limit") {
+            "exceeded the policy time limit ([policy] timeout in planguard.toml)".to_string()
+        } else {
+            last_error_line(&message)
+        };
+        let text = format!(
+            "`data.{package}.{rule}` failed on {}: {reason}",
+            subject.display_path()
+        );
+        let location = ERROR_AT.captures(&message).and_then(|c| {
+            let file = self.sources.get(&c[1])?;
+            Some((file.clone(), rego_offset(file, &c[2], &c[3])))
+        });
+        let diagnostic = Diagnostic::builtin(&rules::POLICY_ERROR, text);
+        match location {
+            Some((file, offset)) => diagnostic
+                .at(&file, offset..offset + 1, None)
+                .with_related(
+                    Location {
+                        file: subject.clone(),
+                        span: 0..0,
+                        pointer: None,
+                    },
+                    "while checking this file",
+                ),
+            None => diagnostic.at(subject, 0..0, None),
+        }
+    }
+}
+
+fn source(label: String, text: String, user: bool) -> PolicySource {
+    let package = PACKAGE.captures(&text).map(|c| c[1].to_string());
+    PolicySource {
+        file: SourceFile::new(label, text),
+        package,
+        user,
+    }
+}
+
+fn rego_files(path: &Path) -> Result<Vec<PathBuf>, PolicyError> {
+    let read_error = |source| PolicyError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let metadata = std::fs::metadata(path).map_err(read_error)?;
+    if metadata.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
+        let entry = entry.map_err(|e| PolicyError::Read {
+            path: e.path().unwrap_or(path).to_path_buf(),
+            source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("symbolic link loop")),
+        })?;
+        let name = entry.file_name().to_string_lossy();
+        if entry.file_type().is_file() && name.ends_with(".rego") && !name.ends_with("_test.rego") {
+            files.push(entry.into_path());
+        }
+    }
+    Ok(files)
+}
+
+/// `--data` files: JSON objects merged at the root of `data`, as conftest does.
+fn load_data(paths: &[PathBuf]) -> Result<Value, PolicyError> {
+    let mut data = json!({});
+    for path in paths {
+        let files = if path.is_dir() {
+            walkdir::WalkDir::new(path)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .map(walkdir::DirEntry::into_path)
+                .collect()
+        } else {
+            vec![path.clone()]
+        };
+        for file in files {
+            let text = std::fs::read_to_string(&file).map_err(|source| PolicyError::Read {
+                path: file.clone(),
+                source,
+            })?;
+            let value: Value = serde_json::from_str(&text).map_err(|e| PolicyError::Data {
+                path: file.clone(),
+                message: e.to_string(),
+            })?;
+            if !value.is_object() {
+                return Err(PolicyError::Data {
+                    path: file,
+                    message: "a data file must hold a JSON object".to_string(),
+                });
+            }
+            merge(&mut data, value);
+        }
+    }
+    Ok(data)
+}
+
+fn merge(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (key, value) in b {
+                match a.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        a.insert(key, value);
+                    }
+                }
+            }
+        }
+        (into, from) => *into = from,
+    }
+}
+
+fn file_context(document: &Document) -> Value {
+    json!({
+        "path": document.file.display_path(),
+        "kind": document.kind.map(|k| k.as_str()),
+        "workspace": document.workspace,
+        "environment": document.env,
+        "build": document.build,
+    })
+}
+
+/// A result's `location`: a JSON pointer (`/a/0/b`), a dotted path (`a.0.b`)
+/// or an array of keys and indices.
+pub fn location_pointer(location: &Value) -> Option<String> {
+    match location {
+        Value::String(s) if s.is_empty() || s.starts_with('/') => Some(s.clone()),
+        Value::String(s) => Some(s.split('.').map(|t| format!("/{}", spans::escape_token(t))).collect()),
+        Value::Array(parts) => parts
+            .iter()
+            .map(|p| match p {
+                Value::String(s) => Some(format!("/{}", spans::escape_token(s))),
+                Value::Number(n) => Some(format!("/{n}")),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
+fn locate_in(document: &Document, finding: &Value) -> Option<Location> {
+    let pointer = finding
+        .get("location")
+        .and_then(location_pointer)
+        .unwrap_or_default();
+    let target = document.locate(&pointer);
+    Some(Location {
+        file: document.file.clone(),
+        span: target.span,
+        pointer: Some(target.pointer),
+    })
+}
+
+fn to_json(value: &regorus::Value) -> Value {
+    match value {
+        regorus::Value::Undefined => Value::Null,
+        other => serde_json::to_value(other).unwrap_or(Value::Null),
+    }
+}
+
+fn flatten_strings(value: &Value) -> BTreeSet<String> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
+fn last_error_line(message: &str) -> String {
+    message
+        .rsplit_once("error: ")
+        .map_or(message, |(_, rest)| rest)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// A regorus line:column (1-based, column in characters) as a byte offset.
+fn rego_offset(file: &SourceFile, line: &str, column: &str) -> usize {
+    let line: usize = line.parse().unwrap_or(1);
+    let column: usize = column.parse().unwrap_or(1);
+    let start = file
+        .line_starts()
+        .get(line.saturating_sub(1))
+        .copied()
+        .unwrap_or(0);
+    let text = &file.text()[start..];
+    let within = text
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| i);
+    start + within
+}
+
+fn engine_error(file: &SourceFile, message: &str, what: &str) -> Diagnostic {
+    let offset = ERROR_AT
+        .captures(message)
+        .filter(|c| c[1] == *file.display_path())
+        .map_or(0, |c| rego_offset(file, &c[2], &c[3]));
+    let end = file.clamp(offset + 1).max(offset);
+    Diagnostic::builtin(
+        &rules::POLICY_SYNTAX,
+        format!("{what}: {}", last_error_line(message)),
+    )
+    .at(file, offset..end, None)
+    .with_help("its rules did not run; fix the policy or remove it from the policy paths")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_heads_are_found_like_conftest_finds_them() {
+        let text = "package main\ndeny contains msg if { true }\ndeny_latest[msg] {\n}\nwarn_x_y := {\"a\"}\ndefault violation := []\ndenyall contains 1 if { true }\nhelper(x) := x\n";
+        let found: Vec<_> = RULE_HEAD.captures_iter(text).map(|c| c[1].to_string()).collect();
+        assert_eq!(found, ["deny", "deny_latest", "warn_x_y", "violation"]);
+    }
+
+    #[test]
+    fn exception_names_drop_the_failure_prefix_only() {
+        assert_eq!(exception_name("deny_latest"), "latest");
+        assert_eq!(exception_name("violation_x"), "x");
+        assert_eq!(exception_name("deny"), "deny");
+        assert_eq!(exception_name("warn_x"), "warn_x");
+    }
+
+    #[test]
+    fn locations_may_be_pointers_dotted_paths_or_arrays() {
+        assert_eq!(location_pointer(&json!("/a/0")).as_deref(), Some("/a/0"));
+        assert_eq!(location_pointer(&json!("a.0")).as_deref(), Some("/a/0"));
+        assert_eq!(location_pointer(&json!(["a/b", 0])).as_deref(), Some("/a~1b/0"));
+        assert_eq!(location_pointer(&json!(3)), None);
+    }
+}

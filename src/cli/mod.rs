@@ -1,0 +1,203 @@
+//! Command line: clap flags (raw) merged over planguard.toml into validated
+//! settings, then the run itself. Writes to the handles it is given; `main`
+//! owns the process.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::check::{Checker, PolicyError};
+use crate::diagnostic::{Report, plural};
+use crate::discover::{self, DiscoverError};
+use crate::report::{self, Format};
+use crate::rules;
+use crate::settings::{RegoVersion, Settings, SettingsError};
+
+#[derive(Debug, Parser)]
+#[command(name = "planguard", version, about = "Guards Salam ingestion configs and orchestration plans on their way to Temporal.")]
+pub struct Cli {
+    /// When to use colours: auto (a terminal, and NO_COLOR unset), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check configs and plans: JSON syntax, JSON Schema, Rego policies, cross-file rules.
+    Check(CheckArgs),
+    /// List the built-in rules.
+    Rules,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files or folders to check (default: the current folder). Files given
+    /// explicitly are always checked; folders are walked for configs and plans.
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Exit 1 on warnings too, not only on errors.
+    #[arg(long)]
+    pub fail_on_warn: bool,
+    /// A folder (or file) of Rego policies to apply besides the built-in ones (repeatable).
+    #[arg(long = "policy", short = 'p', value_name = "PATH")]
+    pub policies: Vec<PathBuf>,
+    /// A JSON data file (or folder of them) merged into `data` (repeatable).
+    #[arg(long = "data", short = 'd', value_name = "PATH")]
+    pub data: Vec<PathBuf>,
+    /// Policy package whose rules run on each document (repeatable; default `main`).
+    #[arg(long = "namespace", short = 'n', value_name = "PACKAGE")]
+    pub namespaces: Vec<String>,
+    /// Run the rules of every package in the user policies.
+    #[arg(long)]
+    pub all_namespaces: bool,
+    /// Rego syntax of the user policies.
+    #[arg(long, value_enum)]
+    pub rego_version: Option<RegoVersionArg>,
+    /// Do not apply the built-in policies.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// Use this settings file instead of looking for planguard.toml.
+    #[arg(long, value_name = "FILE", conflicts_with = "isolated")]
+    pub config: Option<PathBuf>,
+    /// Ignore any planguard.toml; use the built-in defaults.
+    #[arg(long)]
+    pub isolated: bool,
+    /// Also say which files were skipped and why.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegoVersionArg {
+    V0,
+    V1,
+}
+
+/// A failure of the tool itself (exit status 2), as opposed to findings.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Discover(#[from] DiscoverError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("planguard.toml is invalid")]
+    Settings(SettingsError),
+    #[error("cannot write the report: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// How a run ended: 0 clean, 1 findings, 2 the tool failed.
+pub const EXIT_CLEAN: u8 = 0;
+pub const EXIT_FINDINGS: u8 = 1;
+pub const EXIT_FAILURE: u8 = 2;
+
+pub fn use_color(choice: ColorChoice, stream_is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<ExitCode, CliError> {
+    let color = use_color(cli.color, std::io::stdout().is_terminal());
+    match cli.command {
+        Command::Check(args) => check(args, color, stdout, stderr),
+        Command::Rules => {
+            for rule in rules::ALL {
+                writeln!(
+                    stdout,
+                    "{:<6} {:<26} {:<8} {}",
+                    rule.code,
+                    rule.name,
+                    rule.severity.as_str(),
+                    rule.summary
+                )?;
+            }
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
+    }
+}
+
+fn settings_for(args: &CheckArgs, paths: &[PathBuf]) -> Result<Settings, CliError> {
+    let file = if args.isolated {
+        None
+    } else if let Some(config) = &args.config {
+        Some(config.clone())
+    } else {
+        // The settings closest to the files win, as in ruff; then the working folder's.
+        paths
+            .first()
+            .and_then(|p| Settings::discover(p))
+            .or_else(|| Settings::discover(std::path::Path::new(".")))
+    };
+    let mut settings = match file {
+        Some(file) => Settings::load(&file).map_err(CliError::Settings)?,
+        None => Settings::default(),
+    };
+    let policy = &mut settings.policy;
+    policy.paths.extend(args.policies.iter().cloned());
+    policy.data.extend(args.data.iter().cloned());
+    if !args.namespaces.is_empty() {
+        policy.namespaces = args.namespaces.clone();
+    }
+    policy.all_namespaces |= args.all_namespaces;
+    policy.builtin &= !args.no_builtin;
+    if let Some(version) = args.rego_version {
+        policy.rego_version = match version {
+            RegoVersionArg::V0 => RegoVersion::V0,
+            RegoVersionArg::V1 => RegoVersion::V1,
+        };
+    }
+    Ok(settings)
+}
+
+fn check(args: CheckArgs, color: bool, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<ExitCode, CliError> {
+    let started = Instant::now();
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let settings = settings_for(&args, &paths)?;
+    if args.verbose {
+        match &settings.file {
+            Some(file) => writeln!(stderr, "settings: {}", file.display())?,
+            None => writeln!(stderr, "settings: built-in defaults (no planguard.toml)")?,
+        }
+    }
+    let discovery = discover::discover(&paths, &settings)?;
+    if args.verbose {
+        for (path, reason) in &discovery.skipped {
+            writeln!(stderr, "skipped {}: {reason}", path.display())?;
+        }
+    }
+    let checker = Checker::new(settings)?;
+    let outcome = checker.check_files(&discovery.files);
+    let report = Report::new(outcome.diagnostics, discovery.files.len(), started.elapsed());
+    stdout.write_all(&report::render(&report, args.format, color))?;
+    if discovery.files.is_empty() && args.verbose {
+        writeln!(stderr, "no configs or plans found under {}", plural(paths.len(), "path"))?;
+    }
+    Ok(ExitCode::from(if report.has_failures(args.fail_on_warn) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }))
+}

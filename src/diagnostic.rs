@@ -1,0 +1,238 @@
+//! The one currency of planguard: every load error, schema error, policy
+//! finding and cross-file finding is a `Diagnostic`; a `Report` is a run's worth
+//! of them and decides the exit status.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::source::{SourceFile, Span};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a diagnostic points: a file, and within it a byte range and the JSON
+/// pointer the range was resolved from.
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub file: SourceFile,
+    pub span: Span,
+    pub pointer: Option<String>,
+}
+
+/// A secondary place that explains a diagnostic (the first of two duplicate
+/// keys, the same setting in another environment's file).
+#[derive(Debug, Clone)]
+pub struct Related {
+    pub location: Location,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    /// Stable rule id: `PG…` for built-in rules, the policy's own id or
+    /// `<package>.<rule>` for user policies.
+    pub rule: String,
+    pub severity: Severity,
+    pub message: String,
+    /// None for findings that concern no particular file.
+    pub location: Option<Location>,
+    pub help: Option<String>,
+    pub url: Option<String>,
+    pub related: Vec<Related>,
+}
+
+impl Diagnostic {
+    pub fn new(rule: impl Into<String>, severity: Severity, message: impl Into<String>) -> Self {
+        let rule = rule.into();
+        let url = crate::rules::doc_url(&rule);
+        Self {
+            rule,
+            severity,
+            message: message.into(),
+            location: None,
+            help: None,
+            url,
+            related: Vec::new(),
+        }
+    }
+
+    /// A diagnostic for a built-in rule, at that rule's default severity.
+    pub fn builtin(rule: &crate::rules::Rule, message: impl Into<String>) -> Self {
+        Self::new(rule.code, rule.severity, message)
+    }
+
+    pub fn at(mut self, file: &SourceFile, span: Span, pointer: Option<String>) -> Self {
+        self.location = Some(Location {
+            file: file.clone(),
+            span,
+            pointer,
+        });
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_related(mut self, location: Location, message: impl Into<String>) -> Self {
+        self.related.push(Related {
+            location,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn path(&self) -> Option<String> {
+        self.location.as_ref().map(|l| l.file.display_path())
+    }
+
+    /// The key output is sorted by, so that reports are identical whatever the
+    /// thread count: file, position, then rule and message.
+    fn sort_key(&self) -> (Option<String>, usize, usize, &str, &str) {
+        match &self.location {
+            Some(l) => (
+                Some(l.file.display_path()),
+                l.span.start,
+                l.span.end,
+                &self.rule,
+                &self.message,
+            ),
+            None => (None, 0, 0, &self.rule, &self.message),
+        }
+    }
+}
+
+/// Everything one run found, sorted, plus what the summary line needs.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub diagnostics: Vec<Diagnostic>,
+    pub files_checked: usize,
+    pub elapsed: Duration,
+}
+
+impl Report {
+    pub fn new(mut diagnostics: Vec<Diagnostic>, files_checked: usize, elapsed: Duration) -> Self {
+        diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        diagnostics.dedup_by(|a, b| a.sort_key() == b.sort_key() && a.severity == b.severity);
+        Self {
+            diagnostics,
+            files_checked,
+            elapsed,
+        }
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+
+    /// Whether the run found anything at or above the failing level.
+    pub fn has_failures(&self, fail_on_warn: bool) -> bool {
+        let threshold = if fail_on_warn {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        self.diagnostics.iter().any(|d| d.severity >= threshold)
+    }
+
+    /// "Checked 12 files in 0.04s: 2 errors, 1 warning."
+    pub fn summary(&self) -> String {
+        let errors = self.count(Severity::Error);
+        let warnings = self.count(Severity::Warning);
+        let files = plural(self.files_checked, "file");
+        let time = format!("{:.2}s", self.elapsed.as_secs_f64());
+        if errors == 0 && warnings == 0 {
+            format!("Checked {files} in {time}: no problems found.")
+        } else {
+            format!(
+                "Checked {files} in {time}: {}, {}.",
+                plural(errors, "error"),
+                plural(warnings, "warning")
+            )
+        }
+    }
+}
+
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diag(file: &SourceFile, start: usize, rule: &str, severity: Severity) -> Diagnostic {
+        Diagnostic::new(rule, severity, "m").at(file, start..start + 1, None)
+    }
+
+    #[test]
+    fn reports_sort_by_file_then_position_whatever_the_input_order() {
+        let a = SourceFile::new("a.json", "{}");
+        let b = SourceFile::new("b.json", "{}");
+        let report = Report::new(
+            vec![
+                diag(&b, 0, "PG1", Severity::Error),
+                diag(&a, 1, "PG1", Severity::Error),
+                diag(&a, 0, "PG2", Severity::Warning),
+            ],
+            2,
+            Duration::ZERO,
+        );
+        let order: Vec<_> = report
+            .diagnostics
+            .iter()
+            .map(|d| (d.path().unwrap_or_default(), d.location.as_ref().map(|l| l.span.start)))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                ("a.json".to_string(), Some(0)),
+                ("a.json".to_string(), Some(1)),
+                ("b.json".to_string(), Some(0))
+            ]
+        );
+    }
+
+    #[test]
+    fn warnings_fail_only_with_fail_on_warn() {
+        let a = SourceFile::new("a.json", "{}");
+        let report = Report::new(vec![diag(&a, 0, "PG1", Severity::Warning)], 1, Duration::ZERO);
+        assert!(!report.has_failures(false));
+        assert!(report.has_failures(true));
+        assert_eq!(
+            report.summary(),
+            "Checked 1 file in 0.00s: 0 errors, 1 warning."
+        );
+    }
+}

@@ -1,0 +1,265 @@
+//! Discover: walk the paths the user gave and classify each JSON file as an
+//! ingestion config or an orchestration plan, by environment. Never reads
+//! file contents.
+
+use std::path::{Path, PathBuf};
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use serde::Serialize;
+
+use crate::settings::{Captures, Settings};
+use crate::source::display_path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Config,
+    Plan,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Config => "config",
+            Kind::Plan => "plan",
+        }
+    }
+}
+
+/// A file to check, with what its path says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub path: PathBuf,
+    /// None when the path matches no pattern (only files given explicitly);
+    /// the loader then classifies by content.
+    pub kind: Option<Kind>,
+    /// The folder the config/plan layout starts in (empty: the working folder).
+    pub workspace: Option<String>,
+    pub env: Option<String>,
+    pub build: Option<String>,
+    pub explicit: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub files: Vec<Candidate>,
+    /// Files and folders passed over, with the reason (`--verbose` shows them).
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    #[error("{}: no such file or directory", .0.display())]
+    NotFound(PathBuf),
+}
+
+/// Folders never worth walking.
+const ALWAYS_SKIPPED: &[&str] = &[".git", "node_modules", "target", ".venv", "venv"];
+
+pub fn classify(path: &Path, settings: &Settings) -> Option<(Kind, Captures)> {
+    let shown = display_path(path);
+    let by_kind = [(Kind::Plan, &settings.plans), (Kind::Config, &settings.configs)];
+    by_kind.into_iter().find_map(|(kind, patterns)| {
+        patterns
+            .iter()
+            .find_map(|p| p.captures(&shown))
+            .map(|c| (kind, c))
+    })
+}
+
+fn candidate(path: PathBuf, settings: &Settings, explicit: bool) -> Option<Candidate> {
+    match classify(&path, settings) {
+        Some((kind, captures)) => Some(Candidate {
+            path,
+            kind: Some(kind),
+            workspace: Some(captures.workspace),
+            env: captures.env,
+            build: captures.build,
+            explicit,
+        }),
+        None if explicit => Some(Candidate {
+            path,
+            kind: None,
+            workspace: None,
+            env: None,
+            build: None,
+            explicit,
+        }),
+        None => None,
+    }
+}
+
+pub fn discover(paths: &[PathBuf], settings: &Settings) -> Result<Discovery, DiscoverError> {
+    let mut discovery = Discovery::default();
+    for root in paths {
+        let metadata = std::fs::metadata(root).map_err(|_| DiscoverError::NotFound(root.clone()))?;
+        if metadata.is_file() {
+            discovery.files.extend(candidate(root.clone(), settings, true));
+        } else {
+            walk(root, settings, &mut discovery);
+        }
+    }
+    discovery.files.sort_by(|a, b| a.path.cmp(&b.path));
+    discovery.files.dedup_by(|a, b| a.path == b.path);
+    Ok(discovery)
+}
+
+fn walk(root: &Path, settings: &Settings, discovery: &mut Discovery) {
+    // A stack of .gitignore matchers, one per folder on the way down that has one.
+    let mut gitignores: Vec<(PathBuf, Gitignore)> = Vec::new();
+    let mut entries = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter();
+    while let Some(entry) = entries.next() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e.path().map(Path::to_path_buf).unwrap_or_default();
+                let reason = if e.loop_ancestor().is_some() {
+                    "symbolic link loop".to_string()
+                } else {
+                    e.to_string()
+                };
+                discovery.skipped.push((path, reason));
+                continue;
+            }
+        };
+        let path = entry.path();
+        let is_dir = entry.file_type().is_dir();
+        if entry.depth() > 0 {
+            gitignores.retain(|(dir, _)| path.starts_with(dir));
+            if let Some(reason) = excluded(path, is_dir, root, settings, &gitignores) {
+                discovery.skipped.push((path.to_path_buf(), reason));
+                if is_dir {
+                    entries.skip_current_dir();
+                }
+                continue;
+            }
+        }
+        if is_dir {
+            if settings.respect_gitignore {
+                let file = path.join(".gitignore");
+                if file.is_file() {
+                    let mut builder = GitignoreBuilder::new(path);
+                    builder.add(&file);
+                    if let Ok(matcher) = builder.build() {
+                        gitignores.push((path.to_path_buf(), matcher));
+                    }
+                }
+            }
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        match candidate(path.to_path_buf(), settings, false) {
+            Some(c) => discovery.files.push(c),
+            None => discovery.skipped.push((
+                path.to_path_buf(),
+                "matches neither a config nor a plan pattern".to_string(),
+            )),
+        }
+    }
+}
+
+fn excluded(
+    path: &Path,
+    is_dir: bool,
+    root: &Path,
+    settings: &Settings,
+    gitignores: &[(PathBuf, Gitignore)],
+) -> Option<String> {
+    let name = path.file_name().map(|n| n.to_string_lossy());
+    if is_dir && name.as_deref().is_some_and(|n| ALWAYS_SKIPPED.contains(&n)) {
+        return Some("never walked".to_string());
+    }
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    let from_settings = path.strip_prefix(&settings.root).unwrap_or(relative);
+    if settings.exclude.is_match(relative) || settings.exclude.is_match(from_settings) {
+        return Some("excluded in planguard.toml".to_string());
+    }
+    for (_, matcher) in gitignores.iter().rev() {
+        let matched = matcher.matched(path, is_dir);
+        if matched.is_ignore() {
+            return Some("ignored by .gitignore".to_string());
+        }
+        if matched.is_whitelist() {
+            return None;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn touch(root: &Path, rel: &str) {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().expect("has parent")).expect("mkdir");
+        fs::write(path, "{}").expect("write");
+    }
+
+    #[test]
+    fn walks_classifies_and_skips() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        touch(root, "conf/dev.json");
+        touch(root, "orchestration_plans/prod/42.json");
+        touch(root, "package.json");
+        touch(root, "build/conf/uat.json");
+        touch(root, "node_modules/conf/dev.json");
+        fs::write(root.join(".gitignore"), "build/\n").expect("write");
+
+        let discovery = discover(&[root.to_path_buf()], &Settings::default()).expect("walk");
+        let found: Vec<_> = discovery
+            .files
+            .iter()
+            .map(|c| (c.path.strip_prefix(root).expect("below").to_path_buf(), c.kind, c.env.clone()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (PathBuf::from("conf/dev.json"), Some(Kind::Config), Some("dev".into())),
+                (
+                    PathBuf::from("orchestration_plans/prod/42.json"),
+                    Some(Kind::Plan),
+                    Some("prod".into())
+                ),
+            ]
+        );
+        let skipped: Vec<_> = discovery.skipped.iter().map(|(_, r)| r.as_str()).collect();
+        assert!(skipped.contains(&"ignored by .gitignore"));
+        assert!(skipped.contains(&"matches neither a config nor a plan pattern"));
+    }
+
+    #[test]
+    fn explicit_files_are_always_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        touch(dir.path(), "random.json");
+        let path = dir.path().join("random.json");
+        let discovery = discover(std::slice::from_ref(&path), &Settings::default()).expect("ok");
+        assert_eq!(discovery.files.len(), 1);
+        assert!(discovery.files[0].explicit);
+        assert_eq!(discovery.files[0].kind, None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlink_loops_are_skipped_not_followed_forever() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        touch(dir.path(), "conf/dev.json");
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("conf/loop")).expect("symlink");
+        let discovery = discover(&[dir.path().to_path_buf()], &Settings::default()).expect("ok");
+        assert_eq!(discovery.files.len(), 1);
+        assert!(discovery.skipped.iter().any(|(_, r)| r == "symbolic link loop"));
+    }
+
+    #[test]
+    fn a_missing_path_is_an_error() {
+        let err = discover(&[PathBuf::from("/nonexistent/planguard")], &Settings::default());
+        assert!(matches!(err, Err(DiscoverError::NotFound(_))));
+    }
+}

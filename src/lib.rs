@@ -1,0 +1,16 @@
+//! planguard: proves Salam ingestion configs and orchestration plans are
+//! well-formed, safe and consistent before they become Temporal Schedules.
+//!
+//! The pipeline is discover → load → check → report; each stage is a module
+//! and depends only on the ones before it.
+
+pub mod check;
+pub mod cli;
+pub mod diagnostic;
+pub mod discover;
+pub mod duration;
+pub mod load;
+pub mod report;
+pub mod rules;
+pub mod settings;
+pub mod source;

@@ -1,0 +1,288 @@
+//! Load: read a file's bytes, parse them as JSON and keep the text, so that any
+//! JSON pointer can be turned back into a line and column. Unreadable, non-UTF-8
+//! and malformed files become diagnostics, never aborts.
+
+pub mod spans;
+
+use std::io::Read;
+
+use serde_json::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::discover::{Candidate, Kind};
+use crate::rules;
+use crate::source::{SourceFile, Span};
+
+/// A parsed document and what is known about it.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub file: SourceFile,
+    pub kind: Option<Kind>,
+    pub workspace: Option<String>,
+    pub env: Option<String>,
+    pub build: Option<String>,
+    pub value: Value,
+}
+
+/// Where a pointer lands in a document's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// What a diagnostic underlines: the value for a scalar; for an object or
+    /// array its key (or its opening bracket when it has none), so that a
+    /// finding about a whole section does not underline fifty lines.
+    pub span: Span,
+    /// The pointer actually resolved: the requested one, or its deepest
+    /// existing ancestor when the requested location does not exist.
+    pub pointer: String,
+    pub exact: bool,
+}
+
+impl Document {
+    pub fn locate(&self, pointer: &str) -> Target {
+        locate(&self.file, pointer)
+    }
+}
+
+pub fn locate(file: &SourceFile, pointer: &str) -> Target {
+    let (located, matched) = spans::locate_nearest(file.text(), pointer);
+    let tokens: Vec<&str> = pointer.split('/').skip(1).collect();
+    let exact = matched == tokens.len();
+    let resolved = if exact {
+        pointer.to_string()
+    } else {
+        tokens[..matched]
+            .iter()
+            .map(|t| format!("/{t}"))
+            .collect::<String>()
+    };
+    let text = file.text();
+    let value = located.value.clone();
+    let is_container = matches!(text.as_bytes().get(value.start), Some(b'{' | b'['));
+    let span = if is_container {
+        located.key.unwrap_or(value.start..value.start + 1)
+    } else {
+        value
+    };
+    Target {
+        span,
+        pointer: resolved,
+        exact,
+    }
+}
+
+/// Read a file, refusing ones larger than `max_size` bytes before reading them whole.
+pub fn read(candidate: &Candidate, max_size: u64) -> Result<SourceFile, Diagnostic> {
+    let unreadable = |message: String| {
+        Diagnostic::builtin(&rules::UNREADABLE_FILE, message).at(
+            &SourceFile::new(&candidate.path, String::new()),
+            0..0,
+            None,
+        )
+    };
+    let file = std::fs::File::open(&candidate.path)
+        .map_err(|e| unreadable(format!("cannot read the file: {}", io_reason(&e))))?;
+    let mut bytes = Vec::new();
+    file.take(max_size + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| unreadable(format!("cannot read the file: {}", io_reason(&e))))?;
+    if bytes.len() as u64 > max_size {
+        return Err(unreadable(format!(
+            "the file is larger than the {max_size}-byte limit (files.max-file-size in planguard.toml)"
+        )));
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(&candidate.path, text)),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let bad = e.as_bytes().get(offset).copied().unwrap_or(0);
+            let file = SourceFile::new(&candidate.path, String::from_utf8_lossy(e.as_bytes()));
+            Err(Diagnostic::builtin(
+                &rules::INVALID_ENCODING,
+                format!("the file is not valid UTF-8: byte 0x{bad:02X} cannot start or continue a character here"),
+            )
+            .at(&file, offset..offset + '\u{FFFD}'.len_utf8(), None)
+            .with_help("save the file as UTF-8 (JSON text must be UTF-8, RFC 8259 §8.1)"))
+        }
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Parse a file's text. A syntax error yields no document; duplicate keys
+/// yield both the document (with the last value, as every JSON parser keeps)
+/// and a diagnostic per duplicate.
+pub fn parse(file: SourceFile, candidate: &Candidate) -> (Option<Document>, Vec<Diagnostic>) {
+    let text = file.text();
+    // A UTF-8 byte order mark is allowed (RFC 8259 §8.1 lets parsers ignore it);
+    // blank it out rather than slice it off so that offsets stay the file's own.
+    let value = match text.strip_prefix('\u{FEFF}') {
+        Some(rest) => serde_json::from_str::<Value>(&format!("   {rest}")),
+        None => serde_json::from_str::<Value>(text),
+    };
+    let value = match value {
+        Ok(value) => value,
+        Err(e) => return (None, vec![syntax_error(&file, &e)]),
+    };
+    let mut diagnostics = Vec::new();
+    for dup in spans::duplicate_keys(text) {
+        let first = crate::diagnostic::Location {
+            file: file.clone(),
+            span: dup.first.clone(),
+            pointer: Some(dup.pointer.clone()),
+        };
+        diagnostics.push(
+            Diagnostic::builtin(
+                &rules::DUPLICATE_KEY,
+                format!("duplicate key `{}`; only this last value is used", dup.key),
+            )
+            .at(&file, dup.duplicate.clone(), Some(dup.pointer.clone()))
+            .with_related(first, "first defined here")
+            .with_help("remove one of the two members"),
+        );
+    }
+
+    let kind = candidate.kind.or_else(|| kind_by_content(&value));
+    let env = candidate.env.clone().or_else(|| {
+        value
+            .get("environment")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
+    if kind.is_none() {
+        diagnostics.push(
+            Diagnostic::builtin(
+                &rules::UNCLASSIFIED_FILE,
+                "neither an ingestion config nor an orchestration plan; only policies were applied",
+            )
+            .at(&file, 0..0, None)
+            .with_help("name it conf/<env>.json or orchestration_plans/<env>/<build>.json, or change [files] in planguard.toml"),
+        );
+    }
+    let document = Document {
+        file,
+        kind,
+        workspace: candidate.workspace.clone(),
+        env,
+        build: candidate.build.clone(),
+        value,
+    };
+    (Some(document), diagnostics)
+}
+
+/// For files given explicitly under an unusual name: a plan has a schedule id
+/// and a plan version, a config its `runtime` section.
+fn kind_by_content(value: &Value) -> Option<Kind> {
+    let object = value.as_object()?;
+    if object.contains_key("plan_version") || object.contains_key("schedule_id") {
+        Some(Kind::Plan)
+    } else if object.contains_key("runtime") {
+        Some(Kind::Config)
+    } else {
+        None
+    }
+}
+
+fn syntax_error(file: &SourceFile, e: &serde_json::Error) -> Diagnostic {
+    let text = file.text();
+    let message = e.to_string();
+    let message = match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
+    let message = if text.trim_start_matches('\u{FEFF}').trim().is_empty() {
+        "the file is empty; a JSON document was expected".to_string()
+    } else {
+        message
+    };
+    // serde_json counts lines from 1 and columns in bytes from 1 (0 before the
+    // first byte of a line).
+    let line_start = file
+        .line_starts()
+        .get(e.line().saturating_sub(1))
+        .copied()
+        .unwrap_or(text.len());
+    let offset = file.clamp(line_start + e.column().saturating_sub(1));
+    let end = text[offset..]
+        .chars()
+        .next()
+        .map_or(offset, |c| offset + c.len_utf8());
+    let help = match e.classify() {
+        serde_json::error::Category::Eof => "the document ends early: a bracket or quote is not closed",
+        _ => "JSON does not allow trailing commas, comments or single quotes; check the punctuation before this point",
+    };
+    Diagnostic::builtin(&rules::INVALID_JSON, message)
+        .at(file, offset..end, None)
+        .with_help(help)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn candidate(path: &str) -> Candidate {
+        Candidate {
+            path: PathBuf::from(path),
+            kind: Some(Kind::Config),
+            workspace: Some(String::new()),
+            env: Some("dev".into()),
+            build: None,
+            explicit: false,
+        }
+    }
+
+    fn parse_text(text: &str) -> (Option<Document>, Vec<Diagnostic>) {
+        parse(SourceFile::new("conf/dev.json", text), &candidate("conf/dev.json"))
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_offending_character() {
+        let (doc, diags) = parse_text("{\n  \"a\": 1\n  \"b\": 2\n}");
+        assert!(doc.is_none());
+        let location = diags[0].location.as_ref().expect("located");
+        assert_eq!(location.file.line_col(location.span.start).line, 3);
+        assert_eq!(&location.file.text()[location.span.clone()], "\"");
+        assert_eq!(diags[0].rule, "PG001");
+    }
+
+    #[test]
+    fn empty_files_say_so() {
+        let (_, diags) = parse_text("");
+        assert_eq!(diags[0].message, "the file is empty; a JSON document was expected");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_accepted_and_offsets_stay_true() {
+        let (doc, diags) = parse_text("\u{FEFF}{\"a\": {\"a\": 1, \"a\": 2}}");
+        let doc = doc.expect("parsed");
+        assert_eq!(doc.value["a"]["a"], 2);
+        let location = diags[0].location.as_ref().expect("located");
+        assert_eq!(&doc.file.text()[location.span.clone()], "\"a\"");
+        assert_eq!(location.pointer.as_deref(), Some("/a/a"));
+    }
+
+    #[test]
+    fn containers_are_located_by_their_key_and_missing_paths_by_their_ancestor() {
+        let (doc, _) = parse_text("{\"runtime\": {\n\"x\": 1}}");
+        let doc = doc.expect("parsed");
+        let target = doc.locate("/runtime");
+        assert_eq!(&doc.file.text()[target.span.clone()], "\"runtime\"");
+        let missing = doc.locate("/runtime/orchestration/temporal");
+        assert!(!missing.exact);
+        assert_eq!(missing.pointer, "/runtime");
+    }
+
+    #[test]
+    fn deep_nesting_is_a_diagnostic_not_a_crash() {
+        let text = "[".repeat(100_000) + &"]".repeat(100_000);
+        let (doc, diags) = parse_text(&text);
+        assert!(doc.is_none());
+        assert!(diags[0].message.contains("recursion limit"), "{}", diags[0].message);
+    }
+}

@@ -1,0 +1,123 @@
+//! `human`: rich diagnostics with the offending value underlined in its
+//! source, a help line and the rule's documentation link, then a summary.
+
+use codespan_reporting::diagnostic::{Diagnostic as Rendered, Label, Severity as Level};
+use codespan_reporting::files::{Error as FilesError, Files};
+use codespan_reporting::term::{self, termcolor};
+
+use crate::diagnostic::{Diagnostic, Report, Severity};
+use crate::source::SourceFile;
+
+/// The files of one report, addressed by index, without copying their text.
+#[derive(Default)]
+struct FileDb {
+    files: Vec<SourceFile>,
+}
+
+impl FileDb {
+    fn id(&mut self, file: &SourceFile) -> usize {
+        if let Some(i) = self.files.iter().position(|f| f.path() == file.path()) {
+            return i;
+        }
+        self.files.push(file.clone());
+        self.files.len() - 1
+    }
+
+    fn get(&self, id: usize) -> Result<&SourceFile, FilesError> {
+        self.files.get(id).ok_or(FilesError::FileMissing)
+    }
+}
+
+impl<'a> Files<'a> for FileDb {
+    type FileId = usize;
+    type Name = String;
+    type Source = &'a str;
+
+    fn name(&'a self, id: usize) -> Result<String, FilesError> {
+        Ok(self.get(id)?.display_path())
+    }
+
+    fn source(&'a self, id: usize) -> Result<&'a str, FilesError> {
+        Ok(self.get(id)?.text())
+    }
+
+    fn line_index(&'a self, id: usize, byte_index: usize) -> Result<usize, FilesError> {
+        Ok(self.get(id)?.line_index(byte_index))
+    }
+
+    fn line_range(&'a self, id: usize, line_index: usize) -> Result<std::ops::Range<usize>, FilesError> {
+        let file = self.get(id)?;
+        let starts = file.line_starts();
+        let start = *starts.get(line_index).ok_or(FilesError::LineTooLarge {
+            given: line_index,
+            max: starts.len() - 1,
+        })?;
+        let end = starts.get(line_index + 1).copied().unwrap_or(file.text().len());
+        Ok(start..end)
+    }
+}
+
+fn level(severity: Severity) -> Level {
+    match severity {
+        Severity::Error => Level::Error,
+        Severity::Warning => Level::Warning,
+        Severity::Info => Level::Note,
+    }
+}
+
+fn convert(db: &mut FileDb, d: &Diagnostic) -> Rendered<usize> {
+    let mut labels = Vec::new();
+    if let Some(location) = &d.location {
+        let id = db.id(&location.file);
+        let span = location.file.clamp(location.span.start)..location.file.clamp(location.span.end);
+        labels.push(Label::primary(id, span));
+    }
+    for related in &d.related {
+        let id = db.id(&related.location.file);
+        let file = &related.location.file;
+        let span = file.clamp(related.location.span.start)..file.clamp(related.location.span.end);
+        labels.push(Label::secondary(id, span).with_message(&related.message));
+    }
+    let mut notes = Vec::new();
+    if let Some(pointer) = d.location.as_ref().and_then(|l| l.pointer.as_deref()) {
+        if !pointer.is_empty() {
+            notes.push(format!("at: {pointer}"));
+        }
+    }
+    if let Some(help) = &d.help {
+        notes.push(format!("help: {help}"));
+    }
+    if let Some(url) = &d.url {
+        notes.push(format!("see: {url}"));
+    }
+    Rendered::new(level(d.severity))
+        .with_code(&d.rule)
+        .with_message(&d.message)
+        .with_labels(labels)
+        .with_notes(notes)
+}
+
+pub fn render(report: &Report, color: bool) -> Vec<u8> {
+    let config = term::Config::default();
+    let mut db = FileDb::default();
+    let rendered: Vec<_> = report.diagnostics.iter().map(|d| convert(&mut db, d)).collect();
+    let mut buffer = if color {
+        termcolor::Buffer::ansi()
+    } else {
+        termcolor::Buffer::no_color()
+    };
+    for diagnostic in &rendered {
+        // The database holds every file a diagnostic names, so this cannot
+        // fail; if it somehow does, fall back to the one-line form.
+        if term::emit_to_write_style(&mut buffer, &config, &db, diagnostic).is_err() {
+            use std::io::Write as _;
+            let code = diagnostic.code.as_deref().unwrap_or_default();
+            // Writing into an in-memory buffer cannot fail.
+            let _ = writeln!(buffer, "[{code}]: {}", diagnostic.message);
+        }
+    }
+    let mut bytes = buffer.into_inner();
+    bytes.extend_from_slice(report.summary().as_bytes());
+    bytes.push(b'\n');
+    bytes
+}

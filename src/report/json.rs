@@ -1,0 +1,134 @@
+//! `json`: the stable machine format, documented in docs/output.md. No
+//! timings, so that the same input always gives the same bytes.
+
+use serde::Serialize;
+
+use crate::diagnostic::{Location, Report, Severity};
+
+/// Bumped on any incompatible change to the shape below.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Output<'a> {
+    version: u32,
+    tool: Tool,
+    summary: Summary,
+    diagnostics: Vec<Finding<'a>>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    files: usize,
+    errors: usize,
+    warnings: usize,
+    infos: usize,
+}
+
+#[derive(Serialize)]
+struct Finding<'a> {
+    rule: &'a str,
+    severity: Severity,
+    message: &'a str,
+    #[serde(flatten)]
+    location: Option<Place>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related: Vec<RelatedPlace<'a>>,
+}
+
+#[derive(Serialize)]
+struct Place {
+    file: String,
+    start: Position,
+    end: Position,
+    range: ByteRange,
+    pointer: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RelatedPlace<'a> {
+    message: &'a str,
+    #[serde(flatten)]
+    location: Place,
+}
+
+#[derive(Serialize)]
+struct Position {
+    line: usize,
+    column: usize,
+}
+
+#[derive(Serialize)]
+struct ByteRange {
+    start: usize,
+    end: usize,
+}
+
+fn place(location: &Location) -> Place {
+    let start = location.file.line_col(location.span.start);
+    let end = location.file.line_col(location.span.end);
+    Place {
+        file: location.file.display_path(),
+        start: Position {
+            line: start.line,
+            column: start.column,
+        },
+        end: Position {
+            line: end.line,
+            column: end.column,
+        },
+        range: ByteRange {
+            start: location.span.start,
+            end: location.span.end,
+        },
+        pointer: location.pointer.clone(),
+    }
+}
+
+pub fn render(report: &Report) -> Vec<u8> {
+    let output = Output {
+        version: FORMAT_VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        summary: Summary {
+            files: report.files_checked,
+            errors: report.count(Severity::Error),
+            warnings: report.count(Severity::Warning),
+            infos: report.count(Severity::Info),
+        },
+        diagnostics: report
+            .diagnostics
+            .iter()
+            .map(|d| Finding {
+                rule: &d.rule,
+                severity: d.severity,
+                message: &d.message,
+                location: d.location.as_ref().map(place),
+                help: d.help.as_deref(),
+                url: d.url.as_deref(),
+                related: d
+                    .related
+                    .iter()
+                    .map(|r| RelatedPlace {
+                        message: &r.message,
+                        location: place(&r.location),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&output).expect("the report serializes to JSON");
+    bytes.push(b'\n');
+    bytes
+}

@@ -1,0 +1,536 @@
+//! Project settings: `planguard.toml` parsed and validated (with spans for its
+//! errors), merged over the built-in defaults, which are the specification's
+//! environment layout, so that planguard is useful with no file at all.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::rules;
+use crate::source::SourceFile;
+
+pub const FILE_NAME: &str = "planguard.toml";
+
+/// One deployment environment and what is allowed in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Environment {
+    pub name: String,
+    pub namespace: String,
+    pub task_queues: Vec<String>,
+    /// Image registry prefix images must come from (unset: any registry).
+    pub registry: Option<String>,
+    /// Secret reference prefix the environment's secrets must live under.
+    pub secrets_store: Option<String>,
+    pub approval_required: bool,
+}
+
+impl Environment {
+    fn default_for(name: &str) -> Self {
+        let mut task_queues = vec![format!("spark-ingest-{name}")];
+        if name == "dev" {
+            task_queues.push("temporal-maintenance".to_string());
+        }
+        Self {
+            name: name.to_string(),
+            namespace: format!("ingestion-{name}"),
+            task_queues,
+            registry: None,
+            secrets_store: None,
+            approval_required: name == "prod",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegoVersion {
+    V0,
+    V1,
+}
+
+#[derive(Debug, Clone)]
+pub struct PolicySettings {
+    pub builtin: bool,
+    pub paths: Vec<PathBuf>,
+    pub data: Vec<PathBuf>,
+    /// Packages whose deny/warn/violation rules run on every document (conftest's `--namespace`).
+    pub namespaces: Vec<String>,
+    pub all_namespaces: bool,
+    /// Packages whose rules run once over all documents together.
+    pub project_namespaces: Vec<String>,
+    pub rego_version: RegoVersion,
+    pub timeout: Duration,
+}
+
+/// A file-classification pattern such as `conf/{env}.json`.
+#[derive(Debug, Clone)]
+pub struct PathPattern {
+    pub source: String,
+    regex: Regex,
+}
+
+/// What a path pattern captured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Captures {
+    /// The path up to where the pattern matched: the workspace the file belongs
+    /// to, so that cross-file rules compare files of one repository only.
+    pub workspace: String,
+    pub env: Option<String>,
+    pub build: Option<String>,
+}
+
+impl PathPattern {
+    /// `{env}` and `{build}` capture a path component; `*` matches within a
+    /// component and `**/` any number of them. A pattern matches the end of a
+    /// path at a component boundary unless it starts with `/`.
+    pub fn new(pattern: &str) -> Result<Self, String> {
+        let (anchored, body) = match pattern.strip_prefix('/') {
+            Some(rest) => (true, rest),
+            None => (false, pattern),
+        };
+        let mut re = String::from(if anchored { "^" } else { "(?:^|/)" });
+        let mut rest = body;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix("{env}") {
+                re.push_str("(?P<env>[A-Za-z0-9_-]+)");
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix("{build}") {
+                re.push_str("(?P<build>[A-Za-z0-9._-]+)");
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix("**/") {
+                re.push_str("(?:[^/]+/)*");
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix('*') {
+                re.push_str("[^/]*");
+                rest = r;
+            } else {
+                let c = rest.chars().next().expect("rest is not empty");
+                if c == '{' || c == '}' {
+                    return Err(format!(
+                        "`{pattern}`: only {{env}} and {{build}} may appear in braces"
+                    ));
+                }
+                re.push_str(&regex::escape(&c.to_string()));
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+        re.push('$');
+        let regex = Regex::new(&re).map_err(|e| format!("`{pattern}`: {e}"))?;
+        Ok(Self {
+            source: pattern.to_string(),
+            regex,
+        })
+    }
+
+    pub fn captures(&self, path: &str) -> Option<Captures> {
+        self.regex.captures(path).map(|c| Captures {
+            workspace: path[..c.get(0).map_or(0, |m| m.start())]
+                .trim_end_matches('/')
+                .to_string(),
+            env: c.name("env").map(|m| m.as_str().to_string()),
+            build: c.name("build").map(|m| m.as_str().to_string()),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Ignore {
+    pub rule: String,
+    pub paths: GlobSet,
+}
+
+/// Validated settings: defaults, then planguard.toml, then command-line flags.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The folder that relative paths in the settings are relative to.
+    pub root: PathBuf,
+    /// The settings file, when one was found.
+    pub file: Option<PathBuf>,
+    pub configs: Vec<PathPattern>,
+    pub plans: Vec<PathPattern>,
+    pub exclude: GlobSet,
+    pub respect_gitignore: bool,
+    pub max_file_size: u64,
+    pub environments: BTreeMap<String, Environment>,
+    pub policy: PolicySettings,
+    /// Per-rule severity overrides; `None` turns a rule off.
+    pub severities: BTreeMap<String, Option<Severity>>,
+    pub ignores: Vec<Ignore>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::from_file(PathBuf::from("."), None, RawSettings::default())
+            .expect("the built-in defaults are valid")
+    }
+}
+
+/// Why settings could not be had: diagnostics located in planguard.toml.
+#[derive(Debug)]
+pub struct SettingsError {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawSettings {
+    #[serde(default)]
+    files: RawFiles,
+    #[serde(default)]
+    policy: RawPolicy,
+    environments: Option<BTreeMap<String, toml::Spanned<RawEnvironment>>>,
+    #[serde(default)]
+    rules: BTreeMap<String, toml::Spanned<RawLevel>>,
+    #[serde(default)]
+    ignore: Vec<toml::Spanned<RawIgnore>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawFiles {
+    configs: Option<Vec<toml::Spanned<String>>>,
+    plans: Option<Vec<toml::Spanned<String>>>,
+    #[serde(default)]
+    exclude: Vec<toml::Spanned<String>>,
+    respect_gitignore: Option<bool>,
+    max_file_size: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawPolicy {
+    builtin: Option<bool>,
+    #[serde(default)]
+    paths: Vec<PathBuf>,
+    #[serde(default)]
+    data: Vec<PathBuf>,
+    namespaces: Option<Vec<String>>,
+    all_namespaces: Option<bool>,
+    project_namespaces: Option<Vec<String>>,
+    rego_version: Option<RegoVersion>,
+    timeout: Option<toml::Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawEnvironment {
+    namespace: Option<String>,
+    task_queues: Option<Vec<String>>,
+    registry: Option<String>,
+    secrets_store: Option<String>,
+    approval_required: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawLevel {
+    Error,
+    Warning,
+    Info,
+    Off,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIgnore {
+    rule: String,
+    paths: Vec<toml::Spanned<String>>,
+}
+
+fn settings_error(file: &SourceFile, span: std::ops::Range<usize>, message: String) -> Diagnostic {
+    Diagnostic::builtin(&rules::INVALID_SETTINGS, message).at(file, span, None)
+}
+
+impl Settings {
+    /// Find planguard.toml in `start` or its ancestors, like ruff and taplo do.
+    pub fn discover(start: &Path) -> Option<PathBuf> {
+        let start = std::path::absolute(start).ok()?;
+        start
+            .ancestors()
+            .map(|dir| dir.join(FILE_NAME))
+            .find(|candidate| candidate.is_file())
+    }
+
+    /// Load and validate a settings file.
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        let root = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let text = std::fs::read_to_string(path).map_err(|e| SettingsError {
+            diagnostics: vec![Diagnostic::builtin(
+                &rules::INVALID_SETTINGS,
+                format!("cannot read {}: {e}", path.display()),
+            )],
+        })?;
+        let file = SourceFile::new(relative_to_cwd(path), text);
+        let raw: RawSettings = toml::from_str(file.text()).map_err(|e| SettingsError {
+            diagnostics: vec![settings_error(
+                &file,
+                e.span().unwrap_or(0..0),
+                e.message().trim().to_string(),
+            )],
+        })?;
+        let mut settings = Self::from_file(root, Some(&file), raw)?;
+        settings.file = Some(path.to_path_buf());
+        Ok(settings)
+    }
+
+    fn from_file(
+        root: PathBuf,
+        file: Option<&SourceFile>,
+        raw: RawSettings,
+    ) -> Result<Self, SettingsError> {
+        let mut errors = Vec::new();
+        let mut error = |span: std::ops::Range<usize>, message: String| match file {
+            Some(f) => errors.push(settings_error(f, span, message)),
+            None => errors.push(Diagnostic::builtin(&rules::INVALID_SETTINGS, message)),
+        };
+
+        let mut patterns = |given: Option<Vec<toml::Spanned<String>>>, default: &str| {
+            let given = given.unwrap_or_else(|| vec![toml::Spanned::new(0..0, default.into())]);
+            given
+                .into_iter()
+                .filter_map(|p| match PathPattern::new(p.get_ref()) {
+                    Ok(pattern) => Some(pattern),
+                    Err(e) => {
+                        error(p.span(), e);
+                        None
+                    }
+                })
+                .collect::<Vec<_>>()
+        };
+        let configs = patterns(raw.files.configs, "conf/{env}.json");
+        let plans = patterns(raw.files.plans, "orchestration_plans/{env}/{build}.json");
+
+        let mut globs = |list: Vec<toml::Spanned<String>>| {
+            let mut builder = GlobSetBuilder::new();
+            for glob in list {
+                match Glob::new(glob.get_ref()) {
+                    Ok(g) => {
+                        builder.add(g);
+                    }
+                    Err(e) => error(glob.span(), format!("invalid glob: {e}")),
+                }
+            }
+            builder.build().unwrap_or_else(|_| GlobSet::empty())
+        };
+        let exclude = globs(raw.files.exclude);
+        let ignores = raw
+            .ignore
+            .into_iter()
+            .map(|spanned| {
+                let ignore = spanned.into_inner();
+                Ignore {
+                    rule: ignore.rule,
+                    paths: globs(ignore.paths),
+                }
+            })
+            .collect();
+
+        let environments = match raw.environments {
+            None => ["dev", "uat", "prod"]
+                .into_iter()
+                .map(|name| (name.to_string(), Environment::default_for(name)))
+                .collect(),
+            Some(given) => given
+                .into_iter()
+                .map(|(name, env)| {
+                    let env = env.into_inner();
+                    let default = Environment::default_for(&name);
+                    let merged = Environment {
+                        namespace: env.namespace.unwrap_or(default.namespace),
+                        task_queues: env.task_queues.unwrap_or(default.task_queues),
+                        registry: env.registry.or(default.registry),
+                        secrets_store: env.secrets_store.or(default.secrets_store),
+                        approval_required: env
+                            .approval_required
+                            .unwrap_or(default.approval_required),
+                        name: name.clone(),
+                    };
+                    (name, merged)
+                })
+                .collect(),
+        };
+
+        let mut severities = BTreeMap::new();
+        for (rule, level) in raw.rules {
+            if rule.starts_with("PG") && rules::lookup(&rule).is_none() {
+                error(level.span(), format!("unknown rule `{rule}`"));
+            }
+            let code = rules::lookup(&rule).map_or(rule, |r| r.code.to_string());
+            let severity = match level.into_inner() {
+                RawLevel::Error => Some(Severity::Error),
+                RawLevel::Warning => Some(Severity::Warning),
+                RawLevel::Info => Some(Severity::Info),
+                RawLevel::Off => None,
+            };
+            severities.insert(code, severity);
+        }
+
+        let timeout = match raw.policy.timeout {
+            None => Duration::from_secs(5),
+            Some(t) => match crate::duration::parse(t.get_ref()) {
+                Ok(d) if !d.is_zero() => d,
+                Ok(_) => {
+                    error(t.span(), "the policy timeout must be above zero".into());
+                    Duration::from_secs(5)
+                }
+                Err(e) => {
+                    error(t.span(), e);
+                    Duration::from_secs(5)
+                }
+            },
+        };
+
+        let policy = PolicySettings {
+            builtin: raw.policy.builtin.unwrap_or(true),
+            paths: raw.policy.paths.iter().map(|p| root.join(p)).collect(),
+            data: raw.policy.data.iter().map(|p| root.join(p)).collect(),
+            namespaces: raw.policy.namespaces.unwrap_or_else(|| vec!["main".into()]),
+            all_namespaces: raw.policy.all_namespaces.unwrap_or(false),
+            project_namespaces: raw
+                .policy
+                .project_namespaces
+                .unwrap_or_else(|| vec!["project".into()]),
+            rego_version: raw.policy.rego_version.unwrap_or(RegoVersion::V1),
+            timeout,
+        };
+
+        if !errors.is_empty() {
+            return Err(SettingsError {
+                diagnostics: errors,
+            });
+        }
+        Ok(Self {
+            root,
+            file: None,
+            configs,
+            plans,
+            exclude,
+            respect_gitignore: raw.files.respect_gitignore.unwrap_or(true),
+            max_file_size: raw.files.max_file_size.unwrap_or(64 * 1024 * 1024),
+            environments,
+            policy,
+            severities,
+            ignores,
+        })
+    }
+
+    /// The severity a finding of `rule` is reported at, or None when the rule is off.
+    pub fn severity_for(&self, rule: &str, default: Severity) -> Option<Severity> {
+        match self.severities.get(rule) {
+            Some(level) => *level,
+            None => Some(default),
+        }
+    }
+
+    /// Whether an `[[ignore]]` entry silences `rule` for the file at `path`
+    /// (matched relative to the settings root and as given).
+    pub fn is_ignored(&self, rule: &str, path: &Path) -> bool {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        self.ignores.iter().any(|ignore| {
+            (ignore.rule == rule || ignore.rule == "*")
+                && (ignore.paths.is_match(relative) || ignore.paths.is_match(path))
+        })
+    }
+}
+
+/// Show paths relative to the working directory when they are below it.
+pub fn relative_to_cwd(path: &Path) -> PathBuf {
+    let Ok(cwd) = std::env::current_dir() else {
+        return path.to_path_buf();
+    };
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match absolute.strip_prefix(&cwd) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.to_path_buf(),
+        _ => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, SettingsError> {
+        let file = SourceFile::new("planguard.toml", text);
+        let raw: RawSettings = toml::from_str(text).map_err(|e| SettingsError {
+            diagnostics: vec![settings_error(&file, e.span().unwrap_or(0..0), e.to_string())],
+        })?;
+        Settings::from_file(PathBuf::from("."), Some(&file), raw)
+    }
+
+    #[test]
+    fn defaults_are_the_specification_layout() {
+        let settings = Settings::default();
+        let dev = &settings.environments["dev"];
+        assert_eq!(dev.namespace, "ingestion-dev");
+        assert_eq!(dev.task_queues, ["spark-ingest-dev", "temporal-maintenance"]);
+        assert_eq!(settings.environments["uat"].task_queues, ["spark-ingest-uat"]);
+        assert!(settings.environments["prod"].approval_required);
+        assert!(!settings.environments["uat"].approval_required);
+    }
+
+    #[test]
+    fn patterns_capture_environment_and_build_at_component_boundaries() {
+        let plans = PathPattern::new("orchestration_plans/{env}/{build}.json").expect("valid");
+        assert_eq!(
+            plans.captures("examples/salam/orchestration_plans/prod/42.json"),
+            Some(Captures {
+                workspace: "examples/salam".into(),
+                env: Some("prod".into()),
+                build: Some("42".into())
+            })
+        );
+        assert_eq!(plans.captures("xorchestration_plans/prod/42.json"), None);
+        let anchored = PathPattern::new("/conf/{env}.json").expect("valid");
+        assert!(anchored.captures("conf/dev.json").is_some());
+        assert!(anchored.captures("a/conf/dev.json").is_none());
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_spans() {
+        let text = "[files]\nconfig = [\"x\"]\n";
+        let err = parse(text).expect_err("unknown key");
+        let location = err.diagnostics[0].location.as_ref().expect("located");
+        assert_eq!(&text[location.span.clone()], "config");
+    }
+
+    #[test]
+    fn bad_durations_and_unknown_rules_are_reported_together() {
+        let err = parse("[policy]\ntimeout = \"5 sec\"\n[rules]\nPG999 = \"off\"\n")
+            .expect_err("invalid");
+        assert_eq!(err.diagnostics.len(), 2);
+    }
+
+    #[test]
+    fn environments_given_replace_the_defaults_but_fill_known_fields() {
+        let settings = parse("[environments.prod]\nregistry = \"registry.prod\"\n").expect("valid");
+        assert_eq!(settings.environments.len(), 1);
+        assert_eq!(settings.environments["prod"].namespace, "ingestion-prod");
+        assert_eq!(
+            settings.environments["prod"].registry.as_deref(),
+            Some("registry.prod")
+        );
+    }
+
+    #[test]
+    fn overrides_and_ignores() {
+        let settings = parse(
+            "[rules]\nPG103 = \"warning\"\nnamespace-mismatch = \"off\"\n[[ignore]]\nrule = \"PG102\"\npaths = [\"conf/dev.json\"]\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            settings.severity_for("PG103", Severity::Error),
+            Some(Severity::Warning)
+        );
+        assert_eq!(settings.severity_for("PG101", Severity::Error), None);
+        assert!(settings.is_ignored("PG102", Path::new("conf/dev.json")));
+        assert!(!settings.is_ignored("PG102", Path::new("conf/uat.json")));
+    }
+}

@@ -1,0 +1,171 @@
+//! Source text and its coordinates: byte offset ↔ line/column, in Unicode scalar
+//! values for humans and in UTF-16 code units for LSP and SARIF consumers.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A byte range into a file's text.
+pub type Span = Range<usize>;
+
+/// One file's text, shared cheaply between stages and threads.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// The path as the user should see it (relative to the working directory when possible).
+    path: PathBuf,
+    text: String,
+    line_starts: Vec<usize>,
+}
+
+/// A 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LineCol {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(memchr_newlines(&text).map(|i| i + 1))
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                path: path.into(),
+                text,
+                line_starts,
+            }),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub fn text(&self) -> &str {
+        &self.inner.text
+    }
+
+    /// The path with forward slashes, as every output format shows it.
+    pub fn display_path(&self) -> String {
+        display_path(&self.inner.path)
+    }
+
+    pub fn line_starts(&self) -> &[usize] {
+        &self.inner.line_starts
+    }
+
+    /// 0-based line index of a byte offset (offsets past the end clamp to the last line).
+    pub fn line_index(&self, offset: usize) -> usize {
+        match self.inner.line_starts.binary_search(&offset) {
+            Ok(line) => line,
+            Err(next) => next - 1,
+        }
+    }
+
+    /// Clamp an offset into the text and onto a character boundary, so that
+    /// a span from anywhere can be rendered without slicing mid-character.
+    pub fn clamp(&self, offset: usize) -> usize {
+        let text = self.text();
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        offset
+    }
+
+    /// 1-based line and column, the column counted in Unicode scalar values.
+    pub fn line_col(&self, offset: usize) -> LineCol {
+        let offset = self.clamp(offset);
+        let line = self.line_index(offset);
+        let start = self.inner.line_starts[line];
+        LineCol {
+            line: line + 1,
+            column: self.text()[start..offset].chars().count() + 1,
+        }
+    }
+
+    /// 0-based line and column, the column counted in UTF-16 code units (LSP, SARIF).
+    pub fn line_col_utf16(&self, offset: usize) -> (usize, usize) {
+        let offset = self.clamp(offset);
+        let line = self.line_index(offset);
+        let start = self.inner.line_starts[line];
+        let column = self.text()[start..offset]
+            .chars()
+            .map(char::len_utf16)
+            .sum();
+        (line, column)
+    }
+
+    /// The byte offset of a 0-based line and UTF-16 column (LSP positions); clamps
+    /// to the line's end.
+    pub fn offset_of_utf16(&self, line: usize, column: usize) -> usize {
+        let Some(&start) = self.inner.line_starts.get(line) else {
+            return self.text().len();
+        };
+        let end = self
+            .inner
+            .line_starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text().len());
+        let mut units = 0;
+        for (i, c) in self.text()[start..end].char_indices() {
+            if units >= column || c == '\n' {
+                return start + i;
+            }
+            units += c.len_utf16();
+        }
+        end
+    }
+}
+
+fn memchr_newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.bytes()
+        .enumerate()
+        .filter_map(|(i, b)| (b == b'\n').then_some(i))
+}
+
+/// A path with forward slashes and no leading `./`, stable across platforms.
+pub fn display_path(path: &Path) -> String {
+    let s = path.to_string_lossy().replace('\\', "/");
+    match s.strip_prefix("./") {
+        Some(rest) => rest.to_string(),
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_characters_not_bytes() {
+        let file = SourceFile::new("a.json", "{\n  \"é\": \"x\"\n}");
+        // The value "x" starts after `  "é": ` on line 2.
+        let offset = file.text().find("\"x\"").expect("present");
+        assert_eq!(file.line_col(offset), LineCol { line: 2, column: 8 });
+        assert_eq!(file.line_col(0), LineCol { line: 1, column: 1 });
+    }
+
+    #[test]
+    fn utf16_columns_count_surrogate_pairs_twice() {
+        let file = SourceFile::new("a.json", "\"😀\": 1");
+        let offset = file.text().find(':').expect("present");
+        assert_eq!(file.line_col_utf16(offset), (0, 4));
+        assert_eq!(file.offset_of_utf16(0, 4), offset);
+    }
+
+    #[test]
+    fn offsets_past_the_end_and_inside_characters_clamp() {
+        let file = SourceFile::new("a.json", "é\n");
+        assert_eq!(file.clamp(1), 0);
+        assert_eq!(file.line_col(100), LineCol { line: 2, column: 1 });
+    }
+}
