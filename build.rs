@@ -24,7 +24,9 @@ fn main() {
     let mut files = Vec::new();
     collect(&policies, &mut files);
     files.sort();
-    let mut code = String::from("/// Built-in policies: (path below policies/, source).\npub const BUILTIN_POLICIES: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// Built-in policies: (path below policies/, source).\npub const BUILTIN_POLICIES: &[(&str, &str)] = &[\n",
+    );
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
         let relative = file
@@ -40,6 +42,7 @@ fn main() {
         .expect("writing to a String cannot fail");
     }
     code.push_str("];\n");
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("builtin_policies.rs");
+    let out =
+        PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("builtin_policies.rs");
     std::fs::write(out, code).expect("OUT_DIR is writable");
 }

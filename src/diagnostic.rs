@@ -212,7 +212,12 @@ mod tests {
         let order: Vec<_> = report
             .diagnostics
             .iter()
-            .map(|d| (d.path().unwrap_or_default(), d.location.as_ref().map(|l| l.span.start)))
+            .map(|d| {
+                (
+                    d.path().unwrap_or_default(),
+                    d.location.as_ref().map(|l| l.span.start),
+                )
+            })
             .collect();
         assert_eq!(
             order,
@@ -227,7 +232,11 @@ mod tests {
     #[test]
     fn warnings_fail_only_with_fail_on_warn() {
         let a = SourceFile::new("a.json", "{}");
-        let report = Report::new(vec![diag(&a, 0, "PG1", Severity::Warning)], 1, Duration::ZERO);
+        let report = Report::new(
+            vec![diag(&a, 0, "PG1", Severity::Warning)],
+            1,
+            Duration::ZERO,
+        );
         assert!(!report.has_failures(false));
         assert!(report.has_failures(true));
         assert_eq!(

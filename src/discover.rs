@@ -58,7 +58,10 @@ const ALWAYS_SKIPPED: &[&str] = &[".git", "node_modules", "target", ".venv", "ve
 
 pub fn classify(path: &Path, settings: &Settings) -> Option<(Kind, Captures)> {
     let shown = display_path(path);
-    let by_kind = [(Kind::Plan, &settings.plans), (Kind::Config, &settings.configs)];
+    let by_kind = [
+        (Kind::Plan, &settings.plans),
+        (Kind::Config, &settings.configs),
+    ];
     by_kind.into_iter().find_map(|(kind, patterns)| {
         patterns
             .iter()
@@ -92,9 +95,12 @@ fn candidate(path: PathBuf, settings: &Settings, explicit: bool) -> Option<Candi
 pub fn discover(paths: &[PathBuf], settings: &Settings) -> Result<Discovery, DiscoverError> {
     let mut discovery = Discovery::default();
     for root in paths {
-        let metadata = std::fs::metadata(root).map_err(|_| DiscoverError::NotFound(root.clone()))?;
+        let metadata =
+            std::fs::metadata(root).map_err(|_| DiscoverError::NotFound(root.clone()))?;
         if metadata.is_file() {
-            discovery.files.extend(candidate(root.clone(), settings, true));
+            discovery
+                .files
+                .extend(candidate(root.clone(), settings, true));
         } else {
             walk(root, settings, &mut discovery);
         }
@@ -217,12 +223,22 @@ mod tests {
         let found: Vec<_> = discovery
             .files
             .iter()
-            .map(|c| (c.path.strip_prefix(root).expect("below").to_path_buf(), c.kind, c.env.clone()))
+            .map(|c| {
+                (
+                    c.path.strip_prefix(root).expect("below").to_path_buf(),
+                    c.kind,
+                    c.env.clone(),
+                )
+            })
             .collect();
         assert_eq!(
             found,
             vec![
-                (PathBuf::from("conf/dev.json"), Some(Kind::Config), Some("dev".into())),
+                (
+                    PathBuf::from("conf/dev.json"),
+                    Some(Kind::Config),
+                    Some("dev".into())
+                ),
                 (
                     PathBuf::from("orchestration_plans/prod/42.json"),
                     Some(Kind::Plan),
@@ -254,12 +270,20 @@ mod tests {
         std::os::unix::fs::symlink(dir.path(), dir.path().join("conf/loop")).expect("symlink");
         let discovery = discover(&[dir.path().to_path_buf()], &Settings::default()).expect("ok");
         assert_eq!(discovery.files.len(), 1);
-        assert!(discovery.skipped.iter().any(|(_, r)| r == "symbolic link loop"));
+        assert!(
+            discovery
+                .skipped
+                .iter()
+                .any(|(_, r)| r == "symbolic link loop")
+        );
     }
 
     #[test]
     fn a_missing_path_is_an_error() {
-        let err = discover(&[PathBuf::from("/nonexistent/planguard")], &Settings::default());
+        let err = discover(
+            &[PathBuf::from("/nonexistent/planguard")],
+            &Settings::default(),
+        );
         assert!(matches!(err, Err(DiscoverError::NotFound(_))));
     }
 }

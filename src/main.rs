@@ -21,7 +21,10 @@ fn main() -> ExitCode {
             };
         }
     };
-    let color_errors = cli::use_color(cli.color, std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let color_errors = cli::use_color(
+        cli.color,
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let result = cli::run(cli, &mut stdout.lock(), &mut stderr.lock());
@@ -32,7 +35,10 @@ fn main() -> ExitCode {
             let report = Report::new(error.diagnostics, 0, std::time::Duration::ZERO);
             let mut bytes = planguard::report::human::render(&report, color_errors);
             // Drop the "Checked 0 files" summary: nothing was checked.
-            if let Some(cut) = bytes[..bytes.len().saturating_sub(1)].iter().rposition(|b| *b == b'\n') {
+            if let Some(cut) = bytes[..bytes.len().saturating_sub(1)]
+                .iter()
+                .rposition(|b| *b == b'\n')
+            {
                 bytes.truncate(cut + 1);
             }
             let mut err = stderr.lock();

@@ -44,7 +44,7 @@ rules! {
     INVALID_ENCODING = "PG003", "invalid-encoding", Error, Load,
         "The file is not valid UTF-8.";
     UNREADABLE_FILE = "PG004", "unreadable-file", Error, Load,
-        "The file could not be read (permissions, size limit, I/O error).";
+        "The file could not be read (permissions, I/O error), or exceeds a size or nesting limit.";
     UNCLASSIFIED_FILE = "PG005", "unclassified-file", Warning, Load,
         "A file given on the command line is neither an ingestion config nor an orchestration plan by path or content.";
     INVALID_SETTINGS = "PG006", "invalid-settings", Error, Engine,

@@ -460,7 +460,11 @@ mod tests {
     fn parse(text: &str) -> Result<Settings, SettingsError> {
         let file = SourceFile::new("planguard.toml", text);
         let raw: RawSettings = toml::from_str(text).map_err(|e| SettingsError {
-            diagnostics: vec![settings_error(&file, e.span().unwrap_or(0..0), e.to_string())],
+            diagnostics: vec![settings_error(
+                &file,
+                e.span().unwrap_or(0..0),
+                e.to_string(),
+            )],
         })?;
         Settings::from_file(PathBuf::from("."), Some(&file), raw)
     }
@@ -470,8 +474,14 @@ mod tests {
         let settings = Settings::default();
         let dev = &settings.environments["dev"];
         assert_eq!(dev.namespace, "ingestion-dev");
-        assert_eq!(dev.task_queues, ["spark-ingest-dev", "temporal-maintenance"]);
-        assert_eq!(settings.environments["uat"].task_queues, ["spark-ingest-uat"]);
+        assert_eq!(
+            dev.task_queues,
+            ["spark-ingest-dev", "temporal-maintenance"]
+        );
+        assert_eq!(
+            settings.environments["uat"].task_queues,
+            ["spark-ingest-uat"]
+        );
         assert!(settings.environments["prod"].approval_required);
         assert!(!settings.environments["uat"].approval_required);
     }

@@ -12,7 +12,7 @@ use crate::discover::Candidate;
 use crate::load::{self, Document};
 use crate::settings::Settings;
 
-pub use policy::{PolicyError, Policies};
+pub use policy::{Policies, PolicyError};
 pub use schema::Schemas;
 
 /// Everything a check needs, built once and shared across threads.

@@ -95,7 +95,11 @@ impl Policies {
                 if path.ends_with("_test.rego") {
                     continue;
                 }
-                sources.push(source(format!("<builtin>/policies/{path}"), text.to_string(), false));
+                sources.push(source(
+                    format!("<builtin>/policies/{path}"),
+                    text.to_string(),
+                    false,
+                ));
             }
         }
         for path in &settings.policy.paths {
@@ -105,12 +109,16 @@ impl Policies {
                     source,
                 })?;
                 let label = display_path(&relative_to_cwd(&file));
-                sources.push(source(label, String::from_utf8_lossy(&text).into_owned(), true));
+                sources.push(source(
+                    label,
+                    String::from_utf8_lossy(&text).into_owned(),
+                    true,
+                ));
             }
         }
         let data = load_data(&settings.policy.data)?;
-        let environments = serde_json::to_value(&settings.environments)
-            .expect("environments serialize to JSON");
+        let environments =
+            serde_json::to_value(&settings.environments).expect("environments serialize to JSON");
 
         let mut diagnostics = Vec::new();
         let new_engine = || {
@@ -130,7 +138,11 @@ impl Policies {
             let mut scratch = new_engine();
             match scratch.add_policy(src.file.display_path(), src.file.text().to_string()) {
                 Ok(_) => usable.push(src),
-                Err(e) => diagnostics.push(engine_error(&src.file, &format!("{e:#}"), "cannot parse policy")),
+                Err(e) => diagnostics.push(engine_error(
+                    &src.file,
+                    &format!("{e:#}"),
+                    "cannot parse policy",
+                )),
             }
         }
 
@@ -145,7 +157,10 @@ impl Policies {
                     .expect("parsed alone above");
             }
             let mut all_data = data.clone();
-            merge(&mut all_data, json!({"planguard": {"environments": environments}}));
+            merge(
+                &mut all_data,
+                json!({"planguard": {"environments": environments}}),
+            );
             engine
                 .add_data(regorus::Value::from(all_data))
                 .map_err(|e| PolicyError::Data {
@@ -159,16 +174,25 @@ impl Policies {
                     let culprit = ERROR_AT
                         .captures(&message)
                         .map(|c| c[1].to_string())
-                        .and_then(|label| usable.iter().position(|s| s.file.display_path() == label));
+                        .and_then(|label| {
+                            usable.iter().position(|s| s.file.display_path() == label)
+                        });
                     match culprit {
                         Some(index) => {
                             let src = usable.remove(index);
-                            diagnostics.push(engine_error(&src.file, &message, "cannot compile policy"));
+                            diagnostics.push(engine_error(
+                                &src.file,
+                                &message,
+                                "cannot compile policy",
+                            ));
                         }
                         None => {
                             diagnostics.push(Diagnostic::builtin(
                                 &rules::POLICY_SYNTAX,
-                                format!("the policies cannot be compiled: {}", last_error_line(&message)),
+                                format!(
+                                    "the policies cannot be compiled: {}",
+                                    last_error_line(&message)
+                                ),
                             ));
                             usable.clear();
                         }
@@ -232,16 +256,23 @@ impl Policies {
         let context = json!({"planguard": {"file": file_context(document)}});
         if let Err(e) = engine.add_data(regorus::Value::from(context)) {
             return vec![
-                Diagnostic::builtin(&rules::POLICY_ERROR, format!("cannot set policy data: {e:#}"))
-                    .at(&document.file, 0..0, None),
+                Diagnostic::builtin(
+                    &rules::POLICY_ERROR,
+                    format!("cannot set policy data: {e:#}"),
+                )
+                .at(&document.file, 0..0, None),
             ];
         }
         engine.set_input(regorus::Value::from(document.value.clone()));
         let mut diagnostics = Vec::new();
         for package in &self.document_packages {
-            self.evaluate(&mut engine, package, &document.file, &mut diagnostics, |finding| {
-                locate_in(document, finding)
-            });
+            self.evaluate(
+                &mut engine,
+                package,
+                &document.file,
+                &mut diagnostics,
+                |finding| locate_in(document, finding),
+            );
         }
         diagnostics
     }
@@ -293,7 +324,12 @@ impl Policies {
             match engine.eval_rule(format!("data.{}.exception", package.name)) {
                 Ok(value) => flatten_strings(&to_json(&value)),
                 Err(e) => {
-                    diagnostics.push(self.evaluation_error(subject, &package.name, "exception", &e));
+                    diagnostics.push(self.evaluation_error(
+                        subject,
+                        &package.name,
+                        "exception",
+                        &e,
+                    ));
                     BTreeSet::new()
                 }
             }
@@ -313,14 +349,23 @@ impl Policies {
             };
             // Like conftest, only collections are results; a boolean or
             // undefined rule has no message and so is a success.
-            let Value::Array(results) = value else { continue };
+            let Value::Array(results) = value else {
+                continue;
+            };
             let severity = if is_failure(rule) {
                 Severity::Error
             } else {
                 Severity::Warning
             };
             for result in results {
-                diagnostics.extend(self.finding(&package.name, rule, severity, &result, subject, &locate));
+                diagnostics.extend(self.finding(
+                    &package.name,
+                    rule,
+                    severity,
+                    &result,
+                    subject,
+                    &locate,
+                ));
             }
         }
     }
@@ -402,16 +447,14 @@ impl Policies {
         });
         let diagnostic = Diagnostic::builtin(&rules::POLICY_ERROR, text);
         match location {
-            Some((file, offset)) => diagnostic
-                .at(&file, offset..offset + 1, None)
-                .with_related(
-                    Location {
-                        file: subject.clone(),
-                        span: 0..0,
-                        pointer: None,
-                    },
-                    "while checking this file",
-                ),
+            Some((file, offset)) => diagnostic.at(&file, offset..offset + 1, None).with_related(
+                Location {
+                    file: subject.clone(),
+                    span: 0..0,
+                    pointer: None,
+                },
+                "while checking this file",
+            ),
             None => diagnostic.at(subject, 0..0, None),
         }
     }
@@ -436,10 +479,15 @@ fn rego_files(path: &Path) -> Result<Vec<PathBuf>, PolicyError> {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(path).follow_links(true).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(path)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
         let entry = entry.map_err(|e| PolicyError::Read {
             path: e.path().unwrap_or(path).to_path_buf(),
-            source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("symbolic link loop")),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("symbolic link loop")),
         })?;
         let name = entry.file_name().to_string_lossy();
         if entry.file_type().is_file() && name.ends_with(".rego") && !name.ends_with("_test.rego") {
@@ -516,7 +564,11 @@ fn file_context(document: &Document) -> Value {
 pub fn location_pointer(location: &Value) -> Option<String> {
     match location {
         Value::String(s) if s.is_empty() || s.starts_with('/') => Some(s.clone()),
-        Value::String(s) => Some(s.split('.').map(|t| format!("/{}", spans::escape_token(t))).collect()),
+        Value::String(s) => Some(
+            s.split('.')
+                .map(|t| format!("/{}", spans::escape_token(t)))
+                .collect(),
+        ),
         Value::Array(parts) => parts
             .iter()
             .map(|p| match p {
@@ -610,7 +662,10 @@ mod tests {
     #[test]
     fn rule_heads_are_found_like_conftest_finds_them() {
         let text = "package main\ndeny contains msg if { true }\ndeny_latest[msg] {\n}\nwarn_x_y := {\"a\"}\ndefault violation := []\ndenyall contains 1 if { true }\nhelper(x) := x\n";
-        let found: Vec<_> = RULE_HEAD.captures_iter(text).map(|c| c[1].to_string()).collect();
+        let found: Vec<_> = RULE_HEAD
+            .captures_iter(text)
+            .map(|c| c[1].to_string())
+            .collect();
         assert_eq!(found, ["deny", "deny_latest", "warn_x_y", "violation"]);
     }
 
@@ -626,7 +681,10 @@ mod tests {
     fn locations_may_be_pointers_dotted_paths_or_arrays() {
         assert_eq!(location_pointer(&json!("/a/0")).as_deref(), Some("/a/0"));
         assert_eq!(location_pointer(&json!("a.0")).as_deref(), Some("/a/0"));
-        assert_eq!(location_pointer(&json!(["a/b", 0])).as_deref(), Some("/a~1b/0"));
+        assert_eq!(
+            location_pointer(&json!(["a/b", 0])).as_deref(),
+            Some("/a~1b/0")
+        );
         assert_eq!(location_pointer(&json!(3)), None);
     }
 }

@@ -77,7 +77,11 @@ fn to_diagnostics(document: &Document, schema: &Value, error: &ValidationError) 
             } else {
                 format!("`{field}`")
             };
-            let mut d = diagnostic(pointer, format!("missing required property `{name}` in {within}"), false);
+            let mut d = diagnostic(
+                pointer,
+                format!("missing required property `{name}` in {within}"),
+                false,
+            );
             d.help = property_description(schema, error.schema_path().as_str(), name).or(d.help);
             vec![d]
         }
@@ -87,13 +91,19 @@ fn to_diagnostics(document: &Document, schema: &Value, error: &ValidationError) 
             .map(|key| {
                 let member = format!("{pointer}/{}", spans::escape_token(key));
                 let mut d = diagnostic(&member, format!("unknown property `{key}`"), true);
-                d.help = Some(match allowed_properties(schema, error.schema_path().as_str()) {
-                    Some(allowed) => match closest(key, &allowed) {
-                        Some(near) => format!("did you mean `{near}`? allowed here: {}", allowed.join(", ")),
-                        None => format!("allowed here: {}", allowed.join(", ")),
+                d.help = Some(
+                    match allowed_properties(schema, error.schema_path().as_str()) {
+                        Some(allowed) => match closest(key, &allowed) {
+                            Some(near) => format!(
+                                "did you mean `{near}`? allowed here: {}",
+                                allowed.join(", ")
+                            ),
+                            None => format!("allowed here: {}", allowed.join(", ")),
+                        },
+                        None => "remove it, or prefix it with `x-` to mark it as an extension"
+                            .to_string(),
                     },
-                    None => "remove it, or prefix it with `x-` to mark it as an extension".to_string(),
-                });
+                );
                 d
             })
             .collect(),
@@ -109,7 +119,12 @@ fn to_diagnostics(document: &Document, schema: &Value, error: &ValidationError) 
             let found = json_type(error.instance());
             vec![diagnostic(
                 pointer,
-                format!("{} must be {} {expected}, not {} {found}", subject(&field), article(&expected), article(found)),
+                format!(
+                    "{} must be {} {expected}, not {} {found}",
+                    subject(&field),
+                    article(&expected),
+                    article(found)
+                ),
                 false,
             )]
         }
@@ -131,7 +146,10 @@ fn to_diagnostics(document: &Document, schema: &Value, error: &ValidationError) 
         )],
         ValidationErrorKind::Pattern { pattern } => vec![diagnostic(
             pointer,
-            format!("{} does not have the expected format (pattern `{pattern}`)", subject(&field)),
+            format!(
+                "{} does not have the expected format (pattern `{pattern}`)",
+                subject(&field)
+            ),
             false,
         )],
         // Other messages quote the offending value; mask it, since a value in
@@ -226,7 +244,10 @@ fn property_description(schema: &Value, keyword_path: &str, name: &str) -> Optio
         }
         _ => property,
     };
-    Some(format!("`{name}`: {}", property.get("description")?.as_str()?))
+    Some(format!(
+        "`{name}`: {}",
+        property.get("description")?.as_str()?
+    ))
 }
 
 fn allowed_properties(schema: &Value, keyword_path: &str) -> Option<Vec<String>> {

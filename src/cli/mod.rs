@@ -17,7 +17,11 @@ use crate::rules;
 use crate::settings::{RegoVersion, Settings, SettingsError};
 
 #[derive(Debug, Parser)]
-#[command(name = "planguard", version, about = "Guards Salam ingestion configs and orchestration plans on their way to Temporal.")]
+#[command(
+    name = "planguard",
+    version,
+    about = "Guards Salam ingestion configs and orchestration plans on their way to Temporal."
+)]
 pub struct Cli {
     /// When to use colours: auto (a terminal, and NO_COLOR unset), always or never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
@@ -168,7 +172,12 @@ fn settings_for(args: &CheckArgs, paths: &[PathBuf]) -> Result<Settings, CliErro
     Ok(settings)
 }
 
-fn check(args: CheckArgs, color: bool, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<ExitCode, CliError> {
+fn check(
+    args: CheckArgs,
+    color: bool,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<ExitCode, CliError> {
     let started = Instant::now();
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
@@ -190,10 +199,18 @@ fn check(args: CheckArgs, color: bool, stdout: &mut dyn Write, stderr: &mut dyn 
     }
     let checker = Checker::new(settings)?;
     let outcome = checker.check_files(&discovery.files);
-    let report = Report::new(outcome.diagnostics, discovery.files.len(), started.elapsed());
+    let report = Report::new(
+        outcome.diagnostics,
+        discovery.files.len(),
+        started.elapsed(),
+    );
     stdout.write_all(&report::render(&report, args.format, color))?;
     if discovery.files.is_empty() && args.verbose {
-        writeln!(stderr, "no configs or plans found under {}", plural(paths.len(), "path"))?;
+        writeln!(
+            stderr,
+            "no configs or plans found under {}",
+            plural(paths.len(), "path")
+        )?;
     }
     Ok(ExitCode::from(if report.has_failures(args.fail_on_warn) {
         EXIT_FINDINGS

@@ -45,14 +45,21 @@ impl<'a> Files<'a> for FileDb {
         Ok(self.get(id)?.line_index(byte_index))
     }
 
-    fn line_range(&'a self, id: usize, line_index: usize) -> Result<std::ops::Range<usize>, FilesError> {
+    fn line_range(
+        &'a self,
+        id: usize,
+        line_index: usize,
+    ) -> Result<std::ops::Range<usize>, FilesError> {
         let file = self.get(id)?;
         let starts = file.line_starts();
         let start = *starts.get(line_index).ok_or(FilesError::LineTooLarge {
             given: line_index,
             max: starts.len() - 1,
         })?;
-        let end = starts.get(line_index + 1).copied().unwrap_or(file.text().len());
+        let end = starts
+            .get(line_index + 1)
+            .copied()
+            .unwrap_or(file.text().len());
         Ok(start..end)
     }
 }
@@ -100,7 +107,11 @@ fn convert(db: &mut FileDb, d: &Diagnostic) -> Rendered<usize> {
 pub fn render(report: &Report, color: bool) -> Vec<u8> {
     let config = term::Config::default();
     let mut db = FileDb::default();
-    let rendered: Vec<_> = report.diagnostics.iter().map(|d| convert(&mut db, d)).collect();
+    let rendered: Vec<_> = report
+        .diagnostics
+        .iter()
+        .map(|d| convert(&mut db, d))
+        .collect();
     let mut buffer = if color {
         termcolor::Buffer::ansi()
     } else {

@@ -1,0 +1,498 @@
+//! `planguard check` through the real binary: exit statuses, output formats,
+//! every kind of input problem, settings and determinism.
+
+mod common;
+
+use common::{check_json, planguard, read, root, run};
+use serde_json::Value;
+
+fn rules_at(report: &Value) -> Vec<(String, String, u64, u64)> {
+    report["diagnostics"]
+        .as_array()
+        .expect("diagnostics array")
+        .iter()
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap_or_default().to_string(),
+                d["file"].as_str().unwrap_or_default().to_string(),
+                d["start"]["line"].as_u64().unwrap_or(0),
+                d["start"]["column"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+fn redact_time(text: &str) -> String {
+    let re = regex::Regex::new(r"in \d+\.\d+s").expect("valid");
+    re.replace_all(text, "in [TIME]").into_owned()
+}
+
+#[test]
+fn example_workspace_human_output() {
+    let out = run(planguard().args(["check", "--color", "never", "examples/salam"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!(redact_time(&out.stdout));
+}
+
+#[test]
+fn example_workspace_json_output() {
+    let out = run(planguard().args(["check", "--format", "json", "examples/salam"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout);
+}
+
+#[test]
+fn example_workspace_concise_output() {
+    let out = run(planguard().args(["check", "--format", "concise", "examples/salam"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout);
+}
+
+#[test]
+fn example_workspace_shows_each_kind_of_problem_at_its_place() {
+    let (code, report) = check_json(&["examples/salam"]);
+    assert_eq!(code, 1);
+    let found = rules_at(&report);
+    let expect = [
+        // a. duplicate key: the second `jitter`, line 29.
+        ("PG002", "examples/salam/conf/uat.json", 29),
+        // b. schema: maximum_attempts is a string (line 37), `timezon` is unknown (line 25).
+        (
+            "PG010",
+            "examples/salam/orchestration_plans/prod/42.json",
+            37,
+        ),
+        (
+            "PG010",
+            "examples/salam/orchestration_plans/prod/42.json",
+            25,
+        ),
+        // c. a Rego finding with a location: the image tag.
+        ("PG103", "examples/salam/orchestration_plans/dev/43.json", 0),
+        // d. namespace of another environment, and the cross-file disagreement.
+        ("PG101", "examples/salam/orchestration_plans/uat/42.json", 0),
+        ("PG202", "examples/salam/orchestration_plans/uat/42.json", 0),
+        // e. malformed JSON: the parser stops at line 36, column 5.
+        (
+            "PG001",
+            "examples/salam/orchestration_plans/dev/44.json",
+            36,
+        ),
+    ];
+    for (rule, file, line) in expect {
+        assert!(
+            found
+                .iter()
+                .any(|(r, f, l, _)| r == rule && f == file && (line == 0 || *l == line)),
+            "{rule} in {file} at line {line} missing from {found:#?}"
+        );
+    }
+    let malformed = found.iter().find(|(r, ..)| r == "PG001").expect("PG001");
+    assert_eq!(malformed.3, 5);
+}
+
+#[test]
+fn a_clean_workspace_exits_zero() {
+    let out = run(planguard().args(["check", "fixtures/workspaces/clean"]));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("no problems found"), "{}", out.stdout);
+}
+
+#[test]
+fn zero_configuration_in_the_current_folder() {
+    let out = run(planguard()
+        .current_dir(root().join("fixtures/workspaces/clean"))
+        .arg("check"));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.starts_with("Checked 12 files"), "{}", out.stdout);
+}
+
+#[test]
+fn tool_failures_exit_two() {
+    let bad_flag = run(planguard().args(["check", "--frobnicate"]));
+    assert_eq!(bad_flag.code, 2);
+    let missing = run(planguard().args(["check", "no/such/path"]));
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing
+            .stderr
+            .contains("no/such/path: no such file or directory"),
+        "{}",
+        missing.stderr
+    );
+    let policy = run(planguard().args([
+        "check",
+        "--policy",
+        "no/such/policies",
+        "fixtures/workspaces/clean",
+    ]));
+    assert_eq!(policy.code, 2);
+    assert!(
+        policy
+            .stderr
+            .contains("cannot read policy path no/such/policies"),
+        "{}",
+        policy.stderr
+    );
+}
+
+#[test]
+fn invalid_settings_are_located_and_exit_two() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = dir.path().join("planguard.toml");
+    std::fs::write(
+        &settings,
+        "[policy]\ntimeout = \"soon\"\n\n[rules]\nPG999 = \"off\"\n",
+    )
+    .expect("write");
+    let out = run(planguard()
+        .args(["check", "--color", "never", "--config"])
+        .arg(&settings)
+        .arg("fixtures/workspaces/clean"));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("error[PG006]: `soon` lacks a unit"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(":2:11"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("error[PG006]: unknown rule `PG999`"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn warnings_fail_only_with_fail_on_warn() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = dir.path().join("planguard.toml");
+    std::fs::write(&settings, "[rules]\nPG103 = \"warning\"\n").expect("write");
+    let file = "examples/salam/orchestration_plans/dev/43.json";
+    let args = |extra: &[&str]| {
+        let mut cmd = planguard();
+        cmd.args(["check", "--config"])
+            .arg(&settings)
+            .arg(file)
+            .args(extra);
+        run(&mut cmd)
+    };
+    let lenient = args(&[]);
+    assert_eq!(lenient.code, 0, "{}", lenient.stdout);
+    assert!(lenient.stdout.contains("warning[PG103]"));
+    assert_eq!(args(&["--fail-on-warn"]).code, 1);
+}
+
+#[test]
+fn rules_can_be_turned_off_and_ignored_per_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = dir.path().join("planguard.toml");
+    std::fs::write(
+        &settings,
+        "[rules]\nPG103 = \"off\"\n\n[[ignore]]\nrule = \"PG101\"\npaths = [\"**/uat/42.json\"]\n",
+    )
+    .expect("write");
+    let (_, report) = check_json(&[
+        "--config",
+        settings.to_str().expect("utf-8 path"),
+        "examples/salam",
+    ]);
+    let rules: Vec<_> = rules_at(&report).into_iter().map(|r| r.0).collect();
+    assert!(!rules.contains(&"PG103".to_string()), "{rules:?}");
+    assert!(!rules.contains(&"PG101".to_string()), "{rules:?}");
+    assert!(rules.contains(&"PG202".to_string()), "{rules:?}");
+}
+
+#[test]
+fn output_is_identical_whatever_the_thread_count() {
+    let json = |threads: &str| {
+        run(planguard().env("RAYON_NUM_THREADS", threads).args([
+            "check",
+            "--format",
+            "json",
+            "examples/salam",
+            "fixtures",
+        ]))
+        .stdout
+    };
+    let one = json("1");
+    assert!(one.len() > 1000);
+    assert_eq!(one, json("2"));
+    assert_eq!(one, json("7"));
+}
+
+#[test]
+fn colours_follow_the_flag_and_no_color() {
+    let file = "examples/salam/orchestration_plans/dev/43.json";
+    let always = run(planguard().args(["check", "--color", "always", file]));
+    assert!(always.stdout.contains("\u{1b}["));
+    let never = run(planguard().args(["check", "--color", "never", file]));
+    assert!(!never.stdout.contains("\u{1b}["));
+    // Not a terminal: auto means no colour.
+    let auto = run(planguard().args(["check", file]));
+    assert!(!auto.stdout.contains("\u{1b}["));
+}
+
+#[test]
+fn verbose_says_what_was_skipped() {
+    let out = run(planguard().args(["check", "--verbose", "fixtures"]));
+    assert!(
+        out.stderr.contains(
+            "fixtures/conftest/inputs/clean.json: matches neither a config nor a plan pattern"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Every load fixture: the diagnostic, its rule and where it points.
+#[test]
+fn load_problems_are_diagnostics_at_their_place() {
+    let cases = [
+        ("malformed-missing-comma.json", "PG001", 16, 5),
+        ("trailing-comma.json", "PG001", 31, 5),
+        ("truncated.json", "PG001", 26, 0),
+        ("empty.json", "PG001", 1, 1),
+        ("non-utf8.json", "PG003", 5, 0),
+        ("deeply-nested.json", "PG004", 3, 0),
+    ];
+    for (file, rule, line, column) in cases {
+        let path = format!("fixtures/load/{file}");
+        let (code, report) = check_json(&[&path]);
+        assert_eq!(code, 1, "{file}");
+        let found = rules_at(&report);
+        assert!(
+            found.iter().any(|(r, f, l, c)| r == rule
+                && *f == path
+                && *l == line
+                && (column == 0 || *c == column)),
+            "{file}: expected {rule} at {line}:{column}, got {found:?}"
+        );
+    }
+}
+
+#[test]
+fn duplicate_keys_are_each_reported_with_the_first_definition() {
+    let (_, report) = check_json(&["fixtures/load/duplicate-keys.json"]);
+    let duplicates: Vec<_> = report["diagnostics"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|d| d["rule"] == "PG002")
+        .map(|d| {
+            (
+                d["pointer"].as_str().unwrap_or_default().to_string(),
+                d["start"]["line"].as_u64().unwrap_or(0),
+                d["related"][0]["start"]["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        duplicates,
+        vec![
+            ("/schedule/timezone".to_string(), 10, 8),
+            ("/retry_policy/maximum_attempts".to_string(), 17, 15),
+            ("/input/sources/1/credentials".to_string(), 33, 31),
+            ("/namespace".to_string(), 35, 4),
+        ]
+    );
+}
+
+#[test]
+fn a_byte_order_mark_and_a_top_level_array_load() {
+    let (_, report) = check_json(&["fixtures/load/bom.json"]);
+    assert!(rules_at(&report).iter().all(|r| r.0 != "PG001"), "{report}");
+    let (_, report) = check_json(&["fixtures/load/not-an-object.json"]);
+    assert!(rules_at(&report).iter().all(|r| r.0 != "PG001"), "{report}");
+}
+
+/// Each schema fail fixture gives exactly the schema errors listed for it,
+/// at the listed instance location.
+#[test]
+fn schema_fixtures_give_their_expected_errors() {
+    let expected: Value =
+        serde_json::from_str(&read("fixtures/schema/expected.json")).expect("json");
+    for (file, errors) in expected.as_object().expect("object") {
+        let path = format!("fixtures/schema/{file}");
+        let (_, report) = check_json(&["--no-builtin", &path]);
+        let mut found: Vec<String> = report["diagnostics"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter(|d| d["rule"] == "PG010")
+            .map(|d| {
+                let pointer = d["pointer"].as_str().unwrap_or_default();
+                // Unknown properties are located at the property itself; the
+                // fixture lists the object that has it, as JSON Schema does.
+                if d["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("unknown property")
+                {
+                    pointer
+                        .rsplit_once('/')
+                        .map_or("", |(parent, _)| parent)
+                        .to_string()
+                } else {
+                    pointer.to_string()
+                }
+            })
+            .collect();
+        let mut wanted: Vec<String> = errors
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|e| {
+                e["instance_pointer"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        found.sort();
+        wanted.sort();
+        assert_eq!(found, wanted, "{file}");
+    }
+}
+
+#[test]
+fn broken_policies_are_located_in_the_rego_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("syntax.rego"),
+        "package main\n\ndeny contains msg if {\n  input.x ==\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("unsafe.rego"),
+        "package main\n\ndeny contains \"u\" if {\n  x == 1\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("good.rego"),
+        "package main\n\nwarn contains \"still runs\" if { true }\n",
+    )
+    .expect("write");
+    let out = run(planguard()
+        .args(["check", "--format", "concise", "--policy"])
+        .arg(dir.path())
+        .arg("examples/salam/conf/dev.json"));
+    assert_eq!(out.code, 1);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines.iter().any(|l| l
+            .ends_with("syntax.rego:5:1: error[PG020] cannot parse policy: expecting expression")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("unsafe.rego:4:3: error[PG020] cannot compile policy: use of undefined variable `x` is unsafe")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("warning[main.warn] still runs")),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_runaway_policy_fails_that_evaluation_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("slow.rego"),
+        "package main\n\ndeny contains \"never\" if {\n  some i in numbers.range(1, 100000)\n  some j in numbers.range(1, 100000)\n  i + j < 0\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("planguard.toml"),
+        "[policy]\ntimeout = \"300ms\"\npaths = [\".\"]\n",
+    )
+    .expect("write");
+    let out = run(planguard()
+        .args(["check", "--format", "concise", "--config"])
+        .arg(dir.path().join("planguard.toml"))
+        .arg("examples/salam/conf/dev.json"));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("error[PG021] `data.main.deny` failed on examples/salam/conf/dev.json: exceeded the policy time limit"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn rego_v0_policies_run_with_rego_version_v0() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("old.rego"), "package main\n\ndeny[msg] {\n  input.environment == \"dev\"\n  msg := \"old syntax works\"\n}\n").expect("write");
+    let out = run(planguard()
+        .args([
+            "check",
+            "--format",
+            "concise",
+            "--rego-version",
+            "v0",
+            "--policy",
+        ])
+        .arg(dir.path())
+        .arg("examples/salam/conf/dev.json"));
+    assert!(
+        out.stdout.contains("error[main.deny] old syntax works"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn findings_name_their_rule_and_location() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("located.rego"),
+        "package main\n\nimport rego.v1\n\nwarn contains {\"msg\": \"pool too small\", \"rule\": \"TEAM1\", \"location\": [\"spark\", \"cluster\", \"autoscale\", \"max_executors\"]} if { true }\n",
+    )
+    .expect("write");
+    let (_, report) = check_json(&[
+        "--no-builtin",
+        "--policy",
+        dir.path().to_str().expect("utf-8"),
+        "examples/salam/conf/dev.json",
+    ]);
+    let finding = &report["diagnostics"][0];
+    assert_eq!(finding["rule"], "TEAM1");
+    assert_eq!(finding["severity"], "warning");
+    assert_eq!(finding["pointer"], "/spark/cluster/autoscale/max_executors");
+    let text = read("examples/salam/conf/dev.json");
+    let range = finding["range"]["start"].as_u64().expect("start") as usize
+        ..finding["range"]["end"].as_u64().expect("end") as usize;
+    let value: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(
+        serde_json::from_str::<Value>(&text[range]).expect("a JSON value"),
+        value["spark"]["cluster"]["autoscale"]["max_executors"]
+    );
+}
+
+/// The JSON report validates against its documented schema, checked by the
+/// real check-jsonschema.
+#[test]
+fn json_output_matches_its_published_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let report = dir.path().join("report.json");
+    let out = run(planguard().args(["check", "--format", "json", "examples/salam", "fixtures"]));
+    std::fs::write(&report, &out.stdout).expect("write");
+    let status = std::process::Command::new(common::venv_bin("check-jsonschema"))
+        .arg("--schemafile")
+        .arg(root().join("schemas/report.schema.json"))
+        .arg(&report)
+        .output()
+        .expect("check-jsonschema runs");
+    assert!(
+        status.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&status.stdout),
+        String::from_utf8_lossy(&status.stderr)
+    );
+}

@@ -1,0 +1,77 @@
+//! Helpers shared by the integration tests: the real binary, the repository
+//! root, and the Python environment holding the real peers (OPA, check-jsonschema).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The planguard binary, run from the repository root with colours off and a
+/// clean environment for the variables that change its output.
+pub fn planguard() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_planguard"));
+    cmd.current_dir(root())
+        .env_remove("NO_COLOR")
+        .env("RAYON_NUM_THREADS", "2");
+    cmd
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let output = cmd.output().expect("the planguard binary runs");
+    Run {
+        code: output.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+pub fn check_json(args: &[&str]) -> (i32, serde_json::Value) {
+    let out = run(planguard()
+        .arg("check")
+        .arg("--format")
+        .arg("json")
+        .args(args));
+    assert!(
+        out.code == 0 || out.code == 1,
+        "exit {}: {}",
+        out.code,
+        out.stderr
+    );
+    let value = serde_json::from_str(&out.stdout).expect("--format json prints JSON");
+    (out.code, value)
+}
+
+/// The Python of the test environment that scripts/test builds. Tests that
+/// compare against a real peer need it; they fail, never skip, without it.
+pub fn python() -> PathBuf {
+    if let Some(python) = std::env::var_os("PLANGUARD_TEST_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let venv = root().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no test Python environment: run scripts/test (it installs the peers into .venv)"
+    );
+    venv
+}
+
+pub fn venv_bin(tool: &str) -> PathBuf {
+    python()
+        .parent()
+        .expect("python lives in a bin folder")
+        .join(tool)
+}
+
+pub fn read(path: impl AsRef<Path>) -> String {
+    std::fs::read_to_string(root().join(path)).expect("fixture exists")
+}
