@@ -25,7 +25,12 @@ fn assert_points_at_its_pointer(diagnostic: &Value) {
     let value = document
         .pointer(pointer)
         .unwrap_or_else(|| panic!("{file}: {pointer} exists"));
-    if value.is_object() || value.is_array() {
+    // Findings about a key itself (a duplicate, an unknown property) underline the key.
+    let about_key = diagnostic["rule"] == "PG002"
+        || diagnostic["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("unknown property"));
+    if about_key || value.is_object() || value.is_array() {
         let last = pointer
             .rsplit('/')
             .next()
@@ -48,7 +53,27 @@ fn assert_points_at_its_pointer(diagnostic: &Value) {
 
 #[test]
 fn every_reported_span_matches_its_pointer() {
-    let (_, report) = check_json(&["examples/salam", "fixtures"]);
+    // Walked folders, plus every fixture named explicitly so that files whose
+    // paths match no pattern are checked too.
+    let mut args = vec!["examples/salam".to_string(), "fixtures".to_string()];
+    for folder in [
+        "fixtures/schema/config/fail",
+        "fixtures/schema/plan/fail",
+        "fixtures/load",
+    ] {
+        for entry in std::fs::read_dir(common::root().join(folder)).expect("fixture folder") {
+            let name = entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            if name.ends_with(".json") {
+                args.push(format!("{folder}/{name}"));
+            }
+        }
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (_, report) = check_json(&args);
     let diagnostics = report["diagnostics"].as_array().expect("array");
     let with_pointer = diagnostics
         .iter()
