@@ -45,7 +45,7 @@ impl Checker {
             .map(|candidate| {
                 let file = match load::read(candidate, self.settings.max_file_size) {
                     Ok(file) => file,
-                    Err(diagnostic) => return (None, vec![diagnostic]),
+                    Err(diagnostic) => return (None, vec![*diagnostic]),
                 };
                 let (document, mut diagnostics) = load::parse(file, candidate);
                 if let Some(document) = &document {

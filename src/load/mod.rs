@@ -71,13 +71,13 @@ pub fn locate(file: &SourceFile, pointer: &str) -> Target {
 }
 
 /// Read a file, refusing ones larger than `max_size` bytes before reading them whole.
-pub fn read(candidate: &Candidate, max_size: u64) -> Result<SourceFile, Diagnostic> {
+pub fn read(candidate: &Candidate, max_size: u64) -> Result<SourceFile, Box<Diagnostic>> {
     let unreadable = |message: String| {
-        Diagnostic::builtin(&rules::UNREADABLE_FILE, message).at(
+        Box::new(Diagnostic::builtin(&rules::UNREADABLE_FILE, message).at(
             &SourceFile::new(&candidate.path, String::new()),
             0..0,
             None,
-        )
+        ))
     };
     let file = std::fs::File::open(&candidate.path)
         .map_err(|e| unreadable(format!("cannot read the file: {}", io_reason(&e))))?;
@@ -96,12 +96,12 @@ pub fn read(candidate: &Candidate, max_size: u64) -> Result<SourceFile, Diagnost
             let offset = e.utf8_error().valid_up_to();
             let bad = e.as_bytes().get(offset).copied().unwrap_or(0);
             let file = SourceFile::new(&candidate.path, String::from_utf8_lossy(e.as_bytes()));
-            Err(Diagnostic::builtin(
+            Err(Box::new(Diagnostic::builtin(
                 &rules::INVALID_ENCODING,
                 format!("the file is not valid UTF-8: byte 0x{bad:02X} cannot start or continue a character here"),
             )
             .at(&file, offset..offset + '\u{FFFD}'.len_utf8(), None)
-            .with_help("save the file as UTF-8 (JSON text must be UTF-8, RFC 8259 §8.1)"))
+            .with_help("save the file as UTF-8 (JSON text must be UTF-8, RFC 8259 §8.1)")))
         }
     }
 }
@@ -228,9 +228,26 @@ fn syntax_error(file: &SourceFile, e: &serde_json::Error) -> Diagnostic {
             "JSON does not allow trailing commas, comments or single quotes; check the punctuation before this point"
         }
     };
-    Diagnostic::builtin(&rules::INVALID_JSON, message)
+    let mut diagnostic = Diagnostic::builtin(&rules::INVALID_JSON, message.clone())
         .at(file, offset..end, None)
-        .with_help(help)
+        .with_help(help);
+    // serde_json stops at the member after a missing comma; show where the
+    // comma belongs, at the end of the previous value.
+    if message.starts_with("expected `,` or") {
+        let before = text[..offset].trim_end();
+        if let Some(last) = before.chars().next_back() {
+            let at = before.len() - last.len_utf8();
+            diagnostic = diagnostic.with_related(
+                crate::diagnostic::Location {
+                    file: file.clone(),
+                    span: at..before.len(),
+                    pointer: None,
+                },
+                "a `,` is probably missing after this",
+            );
+        }
+    }
+    diagnostic
 }
 
 #[cfg(test)]
