@@ -62,6 +62,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     pub url: Option<String>,
     pub related: Vec<Related>,
+    /// The located text is a secret: every output shows it masked.
+    pub sensitive: bool,
 }
 
 impl Diagnostic {
@@ -76,6 +78,7 @@ impl Diagnostic {
             help: None,
             url,
             related: Vec::new(),
+            sensitive: false,
         }
     }
 

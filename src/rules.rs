@@ -65,10 +65,40 @@ rules! {
         "A container image is untagged or tagged `latest`, so what runs can change without a new plan.";
     UNKNOWN_ENVIRONMENT = "PG104", "unknown-environment", Error, Policy,
         "The file's environment is not one of the configured environments.";
+    IMAGE_NOT_PINNED = "PG105", "image-not-pinned", Error, Policy,
+        "An image in an environment that requires immutable images (UAT, PROD) is not pinned by digest.";
+    IMAGE_REGISTRY = "PG106", "image-registry", Error, Policy,
+        "An image does not come from the environment's registry.";
+    IMAGE_UNSIGNED = "PG107", "image-unsigned", Error, Policy,
+        "A plan for an environment that requires signed images (PROD) has no signature reference.";
+    SECRET_VALUE = "PG110", "secret-value", Error, Policy,
+        "A secret value (password, key, token, webhook) is stored in a config or plan instead of a reference.";
+    SECRET_SCOPE = "PG111", "secret-scope", Error, Policy,
+        "A secret reference points outside the environment's own secrets store or scope.";
+    TEMPORAL_AUTH = "PG112", "temporal-auth", Error, Policy,
+        "Temporal authentication (mTLS, API key or OIDC, by secret reference) is missing where required (UAT, PROD).";
+    CONFIG_CHECKSUM = "PG113", "config-checksum", Error, Policy,
+        "A Spark configuration reference has no sha256 checksum, or it does not match the file.";
+    ALERTS_MISSING = "PG114", "alerts-missing", Error, Policy,
+        "No alert endpoint (Slack webhook or PagerDuty key reference) where one is required (PROD).";
+    SCHEDULE_INVALID = "PG115", "schedule-invalid", Error, Policy,
+        "A schedule has an invalid cron expression, time zone or duration, or jitter as long as its interval.";
+    RETRY_POLICY = "PG116", "retry-policy", Error, Policy,
+        "A retry policy Temporal would reject or that never ends where it must (backoff, intervals, attempts).";
+    TIMEOUT_ORDER = "PG117", "timeout-order", Error, Policy,
+        "Timeouts do not nest: a run longer than the execution, or a task longer than the run.";
+    PLAN_AUDIT = "PG118", "plan-audit-metadata", Error, Policy,
+        "A plan's audit trail is unusable: its generation time is not a time, or it names another environment's config.";
     PLAN_LAYOUT = "PG201", "plan-store-layout", Error, Policy,
         "A plan under orchestration_plans/<env>/<build>.json declares another environment or build.";
     PLAN_CONFIG = "PG202", "plan-config-mismatch", Error, Project,
-        "A plan disagrees with its environment's ingestion config, so it is stale or hand-edited.";
+        "The newest plan of an environment disagrees with its config, so it is stale or hand-edited.";
+    ENVIRONMENT_PARITY = "PG203", "environment-parity", Error, Project,
+        "Environments' configs differ in more than namespace, task queue and credentials.";
+    PROMOTION = "PG204", "promotion-unverified", Error, Project,
+        "A plan deploys an image no plan of the previous environment deployed (DEV → UAT → PROD).";
+    SCHEDULE_ID_CONFLICT = "PG205", "schedule-id-conflict", Error, Project,
+        "Two pipelines use the same schedule id in one Temporal namespace.";
 }
 
 pub fn lookup(code: &str) -> Option<&'static Rule> {

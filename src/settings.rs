@@ -16,32 +16,61 @@ use crate::source::SourceFile;
 
 pub const FILE_NAME: &str = "planguard.toml";
 
-/// One deployment environment and what is allowed in it.
+/// One deployment environment and what is allowed in it. Policies see it as
+/// `data.planguard.environments[<name>]`, with these field names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Environment {
     pub name: String,
     pub namespace: String,
     pub task_queues: Vec<String>,
-    /// Image registry prefix images must come from (unset: any registry).
-    pub registry: Option<String>,
-    /// Secret reference prefix the environment's secrets must live under.
-    pub secrets_store: Option<String>,
+    /// Prefixes image references must start with (empty: any registry).
+    pub registries: Vec<String>,
+    /// Prefixes secret references must start with (empty: any store).
+    pub secret_stores: Vec<String>,
+    /// Applying a plan needs an approver.
     pub approval_required: bool,
+    /// Images must be pinned by digest (immutable).
+    pub require_digest: bool,
+    /// Plans must carry an image signature reference.
+    pub require_signature: bool,
+    /// Temporal authentication (mTLS, API key or OIDC) must be configured.
+    pub require_auth: bool,
+    /// Alert endpoints must be configured.
+    pub require_alerts: bool,
+    /// Retry policies must bound their attempts.
+    pub require_bounded_retries: bool,
 }
 
 impl Environment {
+    /// The specification's layout (§1): namespaces, task queues and secret
+    /// stores per environment, and what UAT and PROD must guarantee.
     fn default_for(name: &str) -> Self {
         let mut task_queues = vec![format!("spark-ingest-{name}")];
         if name == "dev" {
             task_queues.push("temporal-maintenance".to_string());
         }
+        let secret_stores = match name {
+            "dev" => vec![
+                "vault://vault.dev/".to_string(),
+                "aws-sm://dev/".to_string(),
+            ],
+            "uat" | "prod" => vec![format!("vault://vault.{name}/")],
+            _ => Vec::new(),
+        };
+        let uat_or_prod = name == "uat" || name == "prod";
+        let prod = name == "prod";
         Self {
             name: name.to_string(),
             namespace: format!("ingestion-{name}"),
             task_queues,
-            registry: None,
-            secrets_store: None,
-            approval_required: name == "prod",
+            registries: Vec::new(),
+            secret_stores,
+            approval_required: prod,
+            require_digest: uat_or_prod,
+            require_signature: prod,
+            require_auth: uat_or_prod,
+            require_alerts: prod,
+            require_bounded_retries: prod,
         }
     }
 }
@@ -157,6 +186,8 @@ pub struct Settings {
     pub respect_gitignore: bool,
     pub max_file_size: u64,
     pub environments: BTreeMap<String, Environment>,
+    /// The order images are promoted through environments.
+    pub promotion: Vec<String>,
     pub policy: PolicySettings,
     /// Per-rule severity overrides; `None` turns a rule off.
     pub severities: BTreeMap<String, Option<Severity>>,
@@ -184,6 +215,7 @@ struct RawSettings {
     #[serde(default)]
     policy: RawPolicy,
     environments: Option<BTreeMap<String, toml::Spanned<RawEnvironment>>>,
+    promotion: Option<toml::Spanned<Vec<String>>>,
     #[serde(default)]
     rules: BTreeMap<String, toml::Spanned<RawLevel>>,
     #[serde(default)]
@@ -221,9 +253,14 @@ struct RawPolicy {
 struct RawEnvironment {
     namespace: Option<String>,
     task_queues: Option<Vec<String>>,
-    registry: Option<String>,
-    secrets_store: Option<String>,
+    registries: Option<Vec<String>>,
+    secret_stores: Option<Vec<String>>,
     approval_required: Option<bool>,
+    require_digest: Option<bool>,
+    require_signature: Option<bool>,
+    require_auth: Option<bool>,
+    require_alerts: Option<bool>,
+    require_bounded_retries: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -333,7 +370,7 @@ impl Settings {
             })
             .collect();
 
-        let environments = match raw.environments {
+        let environments: BTreeMap<String, Environment> = match raw.environments {
             None => ["dev", "uat", "prod"]
                 .into_iter()
                 .map(|name| (name.to_string(), Environment::default_for(name)))
@@ -346,16 +383,44 @@ impl Settings {
                     let merged = Environment {
                         namespace: env.namespace.unwrap_or(default.namespace),
                         task_queues: env.task_queues.unwrap_or(default.task_queues),
-                        registry: env.registry.or(default.registry),
-                        secrets_store: env.secrets_store.or(default.secrets_store),
+                        registries: env.registries.unwrap_or(default.registries),
+                        secret_stores: env.secret_stores.unwrap_or(default.secret_stores),
                         approval_required: env
                             .approval_required
                             .unwrap_or(default.approval_required),
+                        require_digest: env.require_digest.unwrap_or(default.require_digest),
+                        require_signature: env
+                            .require_signature
+                            .unwrap_or(default.require_signature),
+                        require_auth: env.require_auth.unwrap_or(default.require_auth),
+                        require_alerts: env.require_alerts.unwrap_or(default.require_alerts),
+                        require_bounded_retries: env
+                            .require_bounded_retries
+                            .unwrap_or(default.require_bounded_retries),
                         name: name.clone(),
                     };
                     (name, merged)
                 })
                 .collect(),
+        };
+
+        let promotion = match raw.promotion {
+            None => ["dev", "uat", "prod"]
+                .into_iter()
+                .filter(|name| environments.contains_key(*name))
+                .map(str::to_string)
+                .collect(),
+            Some(order) => {
+                for name in order.get_ref() {
+                    if !environments.contains_key(name) {
+                        error(
+                            order.span(),
+                            format!("promotion names `{name}`, which is not an environment"),
+                        );
+                    }
+                }
+                order.into_inner()
+            }
         };
 
         let mut severities = BTreeMap::new();
@@ -416,9 +481,38 @@ impl Settings {
             respect_gitignore: raw.files.respect_gitignore.unwrap_or(true),
             max_file_size: raw.files.max_file_size.unwrap_or(64 * 1024 * 1024),
             environments,
+            promotion,
             policy,
             severities,
             ignores,
+        })
+    }
+
+    /// The settings as policies and `--show-settings` see them.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "file": self.file.as_ref().map(|f| crate::source::display_path(f)),
+            "files": {
+                "configs": self.configs.iter().map(|p| &p.source).collect::<Vec<_>>(),
+                "plans": self.plans.iter().map(|p| &p.source).collect::<Vec<_>>(),
+                "respect-gitignore": self.respect_gitignore,
+                "max-file-size": self.max_file_size,
+            },
+            "environments": self.environments,
+            "promotion": self.promotion,
+            "policy": {
+                "builtin": self.policy.builtin,
+                "paths": self.policy.paths.iter().map(|p| crate::source::display_path(p)).collect::<Vec<_>>(),
+                "data": self.policy.data.iter().map(|p| crate::source::display_path(p)).collect::<Vec<_>>(),
+                "namespaces": self.policy.namespaces,
+                "all-namespaces": self.policy.all_namespaces,
+                "project-namespaces": self.policy.project_namespaces,
+                "rego-version": self.policy.rego_version,
+                "timeout-ms": self.policy.timeout.as_millis() as u64,
+            },
+            "rules": self.severities.iter().map(|(rule, level)| {
+                (rule.clone(), serde_json::Value::from(level.map_or("off", Severity::as_str)))
+            }).collect::<serde_json::Map<_, _>>(),
         })
     }
 
@@ -520,13 +614,13 @@ mod tests {
 
     #[test]
     fn environments_given_replace_the_defaults_but_fill_known_fields() {
-        let settings = parse("[environments.prod]\nregistry = \"registry.prod\"\n").expect("valid");
+        let settings =
+            parse("[environments.prod]\nregistries = [\"registry.prod/\"]\n").expect("valid");
         assert_eq!(settings.environments.len(), 1);
-        assert_eq!(settings.environments["prod"].namespace, "ingestion-prod");
-        assert_eq!(
-            settings.environments["prod"].registry.as_deref(),
-            Some("registry.prod")
-        );
+        let prod = &settings.environments["prod"];
+        assert_eq!(prod.namespace, "ingestion-prod");
+        assert_eq!(prod.registries, ["registry.prod/"]);
+        assert!(prod.require_signature);
     }
 
     #[test]

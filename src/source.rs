@@ -126,6 +126,26 @@ impl SourceFile {
     }
 }
 
+impl SourceFile {
+    /// A copy whose text has every byte in `spans` masked with `*` (multi-byte
+    /// characters become as many `*` as they have bytes), so offsets, lines
+    /// and columns before each span stay true and no secret reaches output.
+    pub fn redacted(&self, spans: &[Span]) -> Self {
+        let mut bytes = self.text().as_bytes().to_vec();
+        for span in spans {
+            let start = self.clamp(span.start);
+            let end = self.clamp(span.end);
+            for b in &mut bytes[start..end] {
+                if *b != b'\n' {
+                    *b = b'*';
+                }
+            }
+        }
+        let text = String::from_utf8(bytes).expect("whole characters were replaced by ASCII");
+        Self::new(self.path(), text)
+    }
+}
+
 fn memchr_newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
     text.bytes()
         .enumerate()
@@ -160,6 +180,15 @@ mod tests {
         let offset = file.text().find(':').expect("present");
         assert_eq!(file.line_col_utf16(offset), (0, 4));
         assert_eq!(file.offset_of_utf16(0, 4), offset);
+    }
+
+    #[test]
+    fn redaction_masks_only_the_spans_and_keeps_offsets() {
+        let file = SourceFile::new("a.json", "{\"p\": \"sécret\", \"q\": 1}");
+        let start = file.text().find("sécret").expect("present");
+        let redacted = file.redacted(&[start..start + "sécret".len()]);
+        assert_eq!(redacted.text(), "{\"p\": \"*******\", \"q\": 1}");
+        assert_eq!(redacted.text().len(), file.text().len());
     }
 
     #[test]

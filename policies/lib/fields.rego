@@ -4,19 +4,34 @@ package planguard.lib.fields
 
 import rego.v1
 
+temporal := ["runtime", "orchestration", "temporal"]
+
 paths := {
 	"config": {
-		"namespace": ["runtime", "orchestration", "temporal", "namespace"],
-		"task_queue": ["runtime", "orchestration", "temporal", "task_queue"],
-		"workflow_type": ["runtime", "orchestration", "temporal", "workflow_type"],
+		"namespace": array.concat(temporal, ["namespace"]),
+		"task_queue": array.concat(temporal, ["task_queue"]),
+		"workflow_type": array.concat(temporal, ["workflow_type"]),
+		"schedule": array.concat(temporal, ["schedule"]),
+		"catchup_window": array.concat(temporal, ["schedule", "catchup_window"]),
+		"overlap": array.concat(temporal, ["schedule", "overlap_policy"]),
+		"retry_policy": array.concat(temporal, ["retry_policy"]),
+		"timeouts": array.concat(temporal, ["timeouts"]),
+		"auth": array.concat(temporal, ["auth"]),
 		"image": ["spark", "image"],
+		"config_ref": ["spark", "config_ref"],
 		"environment": ["environment"],
 	},
 	"plan": {
 		"namespace": ["namespace"],
 		"task_queue": ["task_queue"],
 		"workflow_type": ["workflow_type"],
+		"schedule": ["schedule"],
+		"catchup_window": ["policies", "catchup_window"],
+		"overlap": ["policies", "overlap"],
+		"retry_policy": ["retry_policy"],
+		"timeouts": ["timeouts"],
 		"image": ["image", "ref"],
+		"config_ref": ["input", "spark", "config_ref"],
 		"environment": ["environment"],
 	},
 }
@@ -28,4 +43,29 @@ path(kind, field) := paths[kind][field]
 value(doc, kind, field) := v if {
 	v := object.get(doc, paths[kind][field], null)
 	v != null
+}
+
+# Secret references name their store by scheme.
+secret_ref_pattern := `^(vault|aws-sm|gcp-sm|azure-kv)://`
+
+is_secret_ref(s) if {
+	is_string(s)
+	regex.match(secret_ref_pattern, s)
+}
+
+# The environment settings of the file being checked.
+environment := data.planguard.environments[data.planguard.file.environment]
+
+# The image reference's digest, from `@sha256:…` or the plan's image.digest.
+digest(ref, _) := d if {
+	is_string(ref)
+	parts := split(ref, "@")
+	count(parts) == 2
+	d := parts[1]
+}
+
+digest(ref, image) := image.digest if {
+	is_string(ref)
+	not contains(ref, "@")
+	is_string(image.digest)
 }

@@ -26,7 +26,7 @@ deny contains finding if {
 	reason := problem(ref)
 	finding := {
 		"rule": "PG103",
-		"msg": sprintf("image %q %s, so what runs can change without a new plan", [ref, reason]),
+		"msg": sprintf("image \"%v\" %s, so what runs can change without a new plan", [ref, reason]),
 		"location": fields.path(file.kind, "image"),
 		"help": "use a version tag (ingestion:1.8.2) or, better, a digest (ingestion@sha256:…)",
 	}

@@ -12,8 +12,8 @@ deny contains finding if {
 	namespace != env.namespace
 	finding := {
 		"rule": "PG101",
-		"msg": sprintf("namespace %q is not the %s environment's namespace %q", [namespace, file.environment, env.namespace]),
+		"msg": sprintf("namespace \"%v\" is not the %s environment's namespace \"%v\"", [namespace, file.environment, env.namespace]),
 		"location": fields.path(file.kind, "namespace"),
-		"help": sprintf("set it to %q, or change [environments.%s] in planguard.toml", [env.namespace, file.environment]),
+		"help": sprintf("set it to \"%v\", or change [environments.%s] in planguard.toml", [env.namespace, file.environment]),
 	}
 }

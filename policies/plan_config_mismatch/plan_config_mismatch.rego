@@ -1,34 +1,68 @@
-# PG202 plan-config-mismatch: a plan agrees with its environment's config
-# (same workspace) on namespace, task queue and workflow type, so a stale or
-# hand-edited plan is caught before it is applied.
+# PG202 plan-config-mismatch: the newest plan of each environment agrees with
+# that environment's config (same workspace) on everything Temporal is told:
+# namespace, task queue, workflow type, schedule, policies, retry, timeouts and
+# image. A stale or hand-edited plan is caught before it is applied.
 package planguard.project.plan_config_mismatch
 
 import data.planguard.lib.fields
+import data.planguard.lib.project
 import rego.v1
 
-compared := ["namespace", "task_queue", "workflow_type"]
+# [name, path in a plan, path in a config]
+compared := [
+	["namespace", ["namespace"], fields.paths.config.namespace],
+	["task queue", ["task_queue"], fields.paths.config.task_queue],
+	["workflow type", ["workflow_type"], fields.paths.config.workflow_type],
+	["cron", ["schedule", "cron"], array.concat(fields.paths.config.schedule, ["cron"])],
+	["intervals", ["schedule", "intervals"], array.concat(fields.paths.config.schedule, ["intervals"])],
+	["time zone", ["schedule", "timezone"], array.concat(fields.paths.config.schedule, ["timezone"])],
+	["jitter", ["schedule", "jitter"], array.concat(fields.paths.config.schedule, ["jitter"])],
+	["catch-up window", ["policies", "catchup_window"], fields.paths.config.catchup_window],
+	["overlap policy", ["policies", "overlap"], fields.paths.config.overlap],
+	["pause on failure", ["policies", "pause_on_failure"], array.concat(fields.paths.config.schedule, ["pause_on_failure"])],
+	["retry policy", ["retry_policy"], fields.paths.config.retry_policy],
+	["timeouts", ["timeouts"], fields.paths.config.timeouts],
+	["image", ["image", "ref"], fields.paths.config.image],
+]
+
+shown(v) := sprintf("\"%v\"", [v]) if is_string(v)
+
+shown(v) := "(unset)" if v == null
+
+shown(v) := sprintf("%v", [v]) if {
+	not is_string(v)
+	v != null
+}
 
 deny contains finding if {
-	some plan in input
-	plan.kind == "plan"
-	some config in input
-	config.kind == "config"
-	config.workspace == plan.workspace
-	config.environment == plan.environment
+	some plan in project.plans
+	project.latest(plan)
+	config := project.config_of(plan)
 	some field in compared
-	planned := fields.value(plan.contents, "plan", field)
-	configured := fields.value(config.contents, "config", field)
+	name := field[0]
+	plan_path := field[1]
+	config_path := field[2]
+	planned := object.get(plan.contents, plan_path, null)
+	configured := object.get(config.contents, config_path, null)
 	planned != configured
 	finding := {
 		"rule": "PG202",
-		"msg": sprintf("plan %s %q differs from %s's %q", [field, planned, config.path, configured]),
+		"msg": message(name, planned, configured, config.path),
 		"file": plan.path,
-		"location": fields.path("plan", field),
-		"related": [{
-			"file": config.path,
-			"location": fields.path("config", field),
-			"msg": "the config says this",
-		}],
+		"location": plan_path,
+		"related": [{"file": config.path, "location": config_path, "msg": "the config says this"}],
 		"help": "regenerate the plan from the config (ingestion.py --dump-orchestration-plan)",
 	}
+}
+
+message(name, planned, configured, path) := sprintf("plan %s %s differs from %s's %s", [name, shown(planned), path, shown(configured)]) if {
+	not is_object(planned)
+	not is_object(configured)
+}
+
+message(name, planned, _, path) := sprintf("plan %s differs from %s's", [name, path]) if is_object(planned)
+
+message(name, planned, configured, path) := sprintf("plan %s differs from %s's", [name, path]) if {
+	not is_object(planned)
+	is_object(configured)
 }

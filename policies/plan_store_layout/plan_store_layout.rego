@@ -12,7 +12,7 @@ deny contains finding if {
 	declared != file.environment
 	finding := {
 		"rule": "PG201",
-		"msg": sprintf("plan stored under %q declares environment %q", [file.environment, declared]),
+		"msg": sprintf("plan stored under \"%v\" declares environment \"%v\"", [file.environment, declared]),
 		"location": ["environment"],
 		"help": "move the plan to its environment's folder, or regenerate it for this one",
 	}
@@ -26,7 +26,7 @@ deny contains finding if {
 	sprintf("%v", [declared]) != file.build
 	finding := {
 		"rule": "PG201",
-		"msg": sprintf("plan stored as build %q declares build %v", [file.build, declared]),
+		"msg": sprintf("plan stored as build \"%v\" declares build %v", [file.build, declared]),
 		"location": ["build"],
 		"help": "a plan's file name is its build number",
 	}

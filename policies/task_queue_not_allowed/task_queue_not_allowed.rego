@@ -13,7 +13,7 @@ deny contains finding if {
 	not queue in env.task_queues
 	finding := {
 		"rule": "PG102",
-		"msg": sprintf("task queue %q is not allowed in %s (allowed: %s)", [queue, file.environment, concat(", ", env.task_queues)]),
+		"msg": sprintf("task queue \"%v\" is not allowed in %s (allowed: %s)", [queue, file.environment, concat(", ", env.task_queues)]),
 		"location": fields.path(file.kind, "task_queue"),
 	}
 }

@@ -12,7 +12,7 @@ deny contains finding if {
 	known := [name | some name, _ in data.planguard.environments]
 	finding := {
 		"rule": "PG104",
-		"msg": sprintf("environment %q is not configured (known: %s)", [file.environment, concat(", ", sort(known))]),
+		"msg": sprintf("environment \"%v\" is not configured (known: %s)", [file.environment, concat(", ", sort(known))]),
 		"location": fields.path(file.kind, "environment"),
 		"help": "add it under [environments] in planguard.toml, or move the file",
 	}

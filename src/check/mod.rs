@@ -2,6 +2,7 @@
 //! checks run in parallel, one file per task; cross-file policies run once
 //! over everything that loaded. Never prints, exits or touches the network.
 
+pub mod functions;
 pub mod policy;
 pub mod schema;
 
@@ -74,9 +75,10 @@ impl Checker {
         diagnostics
     }
 
-    /// Apply severity overrides and ignores from the settings.
+    /// Apply severity overrides and ignores from the settings, and mask every
+    /// secret that a finding located in every file it was found in.
     fn finish(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-        diagnostics
+        redact(diagnostics)
             .into_iter()
             .filter_map(|mut d| {
                 d.severity = self.settings.severity_for(&d.rule, d.severity)?;
@@ -88,4 +90,46 @@ impl Checker {
             })
             .collect()
     }
+}
+
+/// Replace each file that holds a located secret with a copy where every such
+/// secret is masked, in every diagnostic and related location, so that no
+/// renderer can show one (a snippet of another finding on the same line
+/// included).
+pub fn redact(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    use std::collections::HashMap;
+    let mut secrets: HashMap<
+        std::path::PathBuf,
+        (crate::source::SourceFile, Vec<crate::source::Span>),
+    > = HashMap::new();
+    for d in diagnostics.iter().filter(|d| d.sensitive) {
+        if let Some(location) = &d.location {
+            secrets
+                .entry(location.file.path().to_path_buf())
+                .or_insert_with(|| (location.file.clone(), Vec::new()))
+                .1
+                .push(location.span.clone());
+        }
+    }
+    if secrets.is_empty() {
+        return diagnostics;
+    }
+    let redacted: HashMap<_, _> = secrets
+        .into_iter()
+        .map(|(path, (file, spans))| (path, file.redacted(&spans)))
+        .collect();
+    let swap = |location: &mut crate::diagnostic::Location| {
+        if let Some(file) = redacted.get(location.file.path()) {
+            location.file = file.clone();
+        }
+    };
+    for d in &mut diagnostics {
+        if let Some(location) = &mut d.location {
+            swap(location);
+        }
+        for related in &mut d.related {
+            swap(&mut related.location);
+        }
+    }
+    diagnostics
 }

@@ -123,6 +123,8 @@ impl Policies {
         let mut diagnostics = Vec::new();
         let new_engine = || {
             let mut engine = Engine::new();
+            super::functions::register(&mut engine)
+                .expect("planguard.* functions register once each");
             engine.set_rego_v0(settings.policy.rego_version == RegoVersion::V0);
             engine.set_execution_timer_config(ExecutionTimerConfig {
                 limit: settings.policy.timeout,
@@ -407,6 +409,10 @@ impl Policies {
         };
         let mut diagnostic = Diagnostic::new(id, severity, message);
         diagnostic.location = locate(result);
+        diagnostic.sensitive = result.get("sensitive").and_then(Value::as_bool) == Some(true);
+        if let (Some(location), Some(within)) = (&mut diagnostic.location, result.get("within")) {
+            narrow(location, within);
+        }
         if let Some(help) = result.get("help").and_then(Value::as_str) {
             diagnostic.help = Some(help.to_string());
         }
@@ -592,6 +598,40 @@ fn locate_in(document: &Document, finding: &Value) -> Option<Location> {
         span: target.span,
         pointer: Some(target.pointer),
     })
+}
+
+/// Narrow a location on a string value to the characters `[start, end)` of
+/// the decoded string (a result's `within`), e.g. just the password inside a
+/// URL. Strings with escapes keep the whole value: their raw and decoded
+/// offsets differ.
+fn narrow(location: &mut Location, within: &Value) {
+    let Some([start, end]) = within.as_array().and_then(|a| {
+        let start = a.first()?.as_u64()? as usize;
+        let end = a.get(1)?.as_u64()? as usize;
+        Some([start, end])
+    }) else {
+        return;
+    };
+    let text = location.file.text();
+    let Some(raw) = text.get(location.span.clone()) else {
+        return;
+    };
+    let Some(inner) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) else {
+        return;
+    };
+    if inner.contains('\\') || start >= end {
+        return;
+    }
+    let offset = |chars: usize| {
+        inner
+            .char_indices()
+            .nth(chars)
+            .map_or(inner.len(), |(i, _)| i)
+    };
+    let base = location.span.start + 1;
+    if start < inner.chars().count() {
+        location.span = base + offset(start)..base + offset(end);
+    }
 }
 
 fn to_json(value: &regorus::Value) -> Value {

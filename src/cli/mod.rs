@@ -83,6 +83,9 @@ pub struct CheckArgs {
     /// Also say which files were skipped and why.
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// Print the settings in effect (after planguard.toml and flags) as JSON, and exit.
+    #[arg(long)]
+    pub show_settings: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -185,6 +188,13 @@ fn check(
         args.paths.clone()
     };
     let settings = settings_for(&args, &paths)?;
+    if args.show_settings {
+        let mut text =
+            serde_json::to_string_pretty(&settings.to_json()).expect("settings serialize");
+        text.push('\n');
+        stdout.write_all(text.as_bytes())?;
+        return Ok(ExitCode::from(EXIT_CLEAN));
+    }
     if args.verbose {
         match &settings.file {
             Some(file) => writeln!(stderr, "settings: {}", file.display())?,

@@ -1,0 +1,68 @@
+# PG203 environment-parity: every environment's config mirrors the same
+# runtime.orchestration.temporal surface, differing only in namespace, task
+# queue and credential scopes (spec §1). Each differing setting is reported in
+# every file involved.
+package planguard.project.environment_parity
+
+import data.planguard.lib.fields
+import data.planguard.lib.project
+import rego.v1
+
+# What may differ between environments.
+per_environment := {"namespace", "task_queue"}
+
+# Settings of the temporal surface, by path below it: objects are walked,
+# arrays and scalars compared whole; credential references may differ.
+settings(config) := {path: value |
+	surface := object.get(config.contents, fields.temporal, {})
+	some path, value
+	walk(surface, [path, value])
+	count(path) > 0
+	not is_object(value)
+	every p in path {
+		is_string(p)
+	}
+	not path[0] in per_environment
+	not endswith(path[count(path) - 1], "_ref")
+}
+
+deny contains finding if {
+	some config in project.configs
+	some other in project.configs
+	other.workspace == config.workspace
+	other.environment != config.environment
+	mine := settings(config)
+	theirs := settings(other)
+	some path, value in mine
+	object.get(theirs, [path], null) != value
+	finding := {
+		"rule": "PG203",
+		"msg": message(path, value, object.get(theirs, [path], null), other),
+		"file": config.path,
+		"location": array.concat(fields.temporal, path),
+		"related": [{"file": other.path, "location": array.concat(fields.temporal, path), "msg": sprintf("%s has this", [other.environment])}],
+		"help": "environments differ only in namespace, task queue and credentials; change every environment's config together",
+	}
+}
+
+# A setting another environment does not have at all.
+deny contains finding if {
+	some config in project.configs
+	some other in project.configs
+	other.workspace == config.workspace
+	other.environment != config.environment
+	mine := settings(config)
+	some path, _ in settings(other)
+	not path in object.keys(mine)
+	finding := {
+		"rule": "PG203",
+		"msg": sprintf("`%s` is set in %s but not here", [concat(".", path), other.environment]),
+		"file": config.path,
+		"location": array.concat(fields.temporal, path),
+		"related": [{"file": other.path, "location": array.concat(fields.temporal, path), "msg": sprintf("set in %s", [other.environment])}],
+	}
+}
+
+message(path, mine, null, other) := sprintf("`%s` is not set in %s", [concat(".", path), other.environment]) if mine != null
+
+message(path, mine, theirs, other) := sprintf("`%s` is %s here but %s in %s", [concat(".", path), json.marshal(mine), json.marshal(theirs), other.environment]) if theirs != null

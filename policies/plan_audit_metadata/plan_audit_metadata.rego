@@ -1,0 +1,26 @@
+# PG118 plan-audit-metadata: a plan's audit trail is usable: its generation
+# time is a real time and the config it names is its environment's (spec §2.2
+# "visibility and audits", §6.4). That the fields exist at all is the schema's
+# job (PG010).
+package planguard.rules.plan_audit_metadata
+
+import rego.v1
+
+finding(msg, location) := {"rule": "PG118", "msg": msg, "location": location}
+
+deny contains finding(sprintf("generated_at \"%v\" is not an RFC 3339 time", [input.generated_at]), ["generated_at"]) if {
+	data.planguard.file.kind == "plan"
+	is_string(input.generated_at)
+	not time_ok(input.generated_at)
+}
+
+time_ok(t) if time.parse_rfc3339_ns(t)
+
+deny contains finding(sprintf("the plan was generated from \"%v\", not from the %s config", [path, env]), ["source_config", "path"]) if {
+	data.planguard.file.kind == "plan"
+	env := input.environment
+	path := input.source_config.path
+	is_string(path)
+	not endswith(path, sprintf("/%s.json", [env]))
+	path != sprintf("%s.json", [env])
+}

@@ -1,0 +1,41 @@
+# PG204 promotion-unverified: images move DEV → UAT → PROD by content: the
+# image a plan deploys was deployed by a plan of the previous environment in
+# the store (spec §2.2 "Promote Docker images and plan JSON between DEV → UAT →
+# PROD using immutable tags"). Compared by digest, so a re-tagged image is
+# caught.
+package planguard.project.promotion_unverified
+
+import data.planguard.lib.fields
+import data.planguard.lib.project
+import rego.v1
+
+order := object.get(data.planguard, "promotion", ["dev", "uat", "prod"])
+
+previous(env) := order[i - 1] if {
+	some i, name in order
+	name == env
+	i > 0
+}
+
+digest_of(plan) := fields.digest(plan.contents.image.ref, plan.contents.image)
+
+deny contains finding if {
+	some plan in project.plans
+	before := previous(plan.environment)
+	digest := digest_of(plan)
+	not deployed(plan.workspace, before, digest)
+	finding := {
+		"rule": "PG204",
+		"msg": sprintf("image %s was never deployed to %s by a plan in the store", [digest, before]),
+		"file": plan.path,
+		"location": ["image", "ref"],
+		"help": sprintf("promote the image through %s first (its plan records the same digest)", [before]),
+	}
+}
+
+deployed(workspace, env, digest) if {
+	some other in project.plans
+	other.workspace == workspace
+	other.environment == env
+	digest_of(other) == digest
+}

@@ -1,0 +1,53 @@
+# PG116 retry-policy: retries Temporal accepts and that end: backoff
+# coefficient at least 1, initial interval not above the maximum, and bounded
+# attempts where the environment requires it (PROD by default).
+package planguard.rules.retry_policy
+
+import data.planguard.lib.fields
+import rego.v1
+
+kind := data.planguard.file.kind
+
+retry := fields.value(input, kind, "retry_policy")
+
+at(key) := array.concat(fields.path(kind, "retry_policy"), [key])
+
+deny contains {"rule": "PG116", "msg": sprintf("backoff coefficient %v is below 1, so retries would come faster and faster", [retry.backoff_coefficient]), "location": at("backoff_coefficient")} if {
+	is_number(retry.backoff_coefficient)
+	retry.backoff_coefficient < 1
+}
+
+deny contains {"rule": "PG116", "msg": sprintf("initial interval \"%v\" is longer than the maximum interval \"%v\"", [retry.initial_interval, retry.maximum_interval]), "location": at("initial_interval")} if {
+	initial := planguard.duration_ns(retry.initial_interval)
+	maximum := planguard.duration_ns(retry.maximum_interval)
+	maximum > 0
+	initial > maximum
+}
+
+deny contains finding if {
+	fields.environment.require_bounded_retries
+	retry
+	object.get(retry, "maximum_attempts", 0) == 0
+	finding := {
+		"rule": "PG116",
+		"msg": sprintf("retries are unbounded (maximum_attempts 0 or unset), which %s forbids", [data.planguard.file.environment]),
+		"location": location_of_attempts,
+		"help": "set maximum_attempts, e.g. 5",
+	}
+}
+
+location_of_attempts := at("maximum_attempts") if retry.maximum_attempts
+
+location_of_attempts := fields.path(kind, "retry_policy") if not retry.maximum_attempts
+
+deny contains finding if {
+	retry
+	limit := retry.maximum_attempts
+	is_number(limit)
+	limit > 100
+	finding := {
+		"rule": "PG116",
+		"msg": sprintf("%v attempts is far beyond what a failing Spark job needs; failures go unnoticed for too long", [limit]),
+		"location": at("maximum_attempts"),
+	}
+}

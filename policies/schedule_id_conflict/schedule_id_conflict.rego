@@ -1,0 +1,26 @@
+# PG205 schedule-id-conflict: a schedule id names one pipeline in a Temporal
+# namespace; two pipelines registering the same id would overwrite each
+# other's schedule.
+package planguard.project.schedule_id_conflict
+
+import data.planguard.lib.project
+import rego.v1
+
+pipeline(plan) := object.get(plan.contents, ["input", "pipeline"], plan.workspace)
+
+deny contains finding if {
+	some plan in project.plans
+	some other in project.plans
+	plan.path != other.path
+	plan.contents.namespace == other.contents.namespace
+	plan.contents.schedule_id == other.contents.schedule_id
+	pipeline(plan) != pipeline(other)
+	finding := {
+		"rule": "PG205",
+		"msg": sprintf("schedule id \"%v\" in %s is also used by pipeline \"%v\"", [plan.contents.schedule_id, plan.contents.namespace, pipeline(other)]),
+		"file": plan.path,
+		"location": ["schedule_id"],
+		"related": [{"file": other.path, "location": ["schedule_id"], "msg": "also registered here"}],
+		"help": "give each pipeline its own schedule id (e.g. prefix it with the pipeline name)",
+	}
+}

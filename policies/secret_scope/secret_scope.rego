@@ -1,0 +1,39 @@
+# PG111 secret-scope: secret references point into the environment's own store
+# and scope: a PROD plan never reads a DEV secret (spec §1 secrets row, §4).
+package planguard.rules.secret_scope
+
+import data.planguard.lib.fields
+import rego.v1
+
+deny contains finding if {
+	stores := fields.environment.secret_stores
+	count(stores) > 0
+	some path, value
+	walk(input, [path, value])
+	fields.is_secret_ref(value)
+	not strings.any_prefix_match(value, stores)
+	finding := {
+		"rule": "PG111",
+		"msg": sprintf("secret reference \"%v\" is outside the %s secrets store (%s)", [value, data.planguard.file.environment, concat(", ", stores)]),
+		"location": path,
+		"help": "reference the secret in this environment's store; each environment has its own credentials",
+	}
+}
+
+# Within the right store, a path naming another environment is a scope leak.
+deny contains finding if {
+	env := data.planguard.file.environment
+	some path, value
+	walk(input, [path, value])
+	fields.is_secret_ref(value)
+	some other, settings in data.planguard.environments
+	other != env
+	some segment in split(value, "/")
+	segment in {other, settings.namespace}
+	finding := {
+		"rule": "PG111",
+		"msg": sprintf("secret reference \"%v\" names the %s environment's scope in a %s file", [value, other, env]),
+		"location": path,
+		"help": sprintf("use the %s path of this secret", [env]),
+	}
+}

@@ -1,0 +1,87 @@
+# PG110 secret-value: no secret values in configs or plans; credentials are
+# references into the environment's secrets store, fetched at run time (spec §4
+# "Keep orchestration plan JSON free of secrets"). Findings are `sensitive`:
+# planguard masks the value in every output and never prints it.
+package planguard.rules.secret_value
+
+import data.planguard.lib.fields
+import rego.v1
+
+# Keys whose literal value is a secret, whatever it looks like.
+secret_key := `(?i)^(.*[_-])?(password|passwd|pwd|secret|client_secret|passphrase)$`
+
+# Keys whose value is a secret when it looks random enough.
+token_key := `(?i)^(.*[_-])?(token|access_token|refresh_token|api_key|apikey|access_key|secret_key|private_key|signing_key|auth_key|routing_key|integration_key|webhook_url|credentials?)$`
+
+# What each detector found: the secret's text and what kind it is.
+detected(_, value) := {"kind": "a password in a URL query", "secret": m[2]} if {
+	some m in regex.find_all_string_submatch_n(`(?i)[?&;](password|pwd|passwd)=([^&;]+)`, value, 1)
+}
+
+detected(_, value) := {"kind": "a password in a URL's user information", "secret": m[1]} if {
+	some m in regex.find_all_string_submatch_n(`^[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9+.-]+:)?//[^/:@\s]+:([^/@\s]+)@`, value, 1)
+}
+
+detected(_, value) := {"kind": "a private key", "secret": value} if {
+	contains(value, "-----BEGIN ")
+	contains(value, "PRIVATE KEY")
+}
+
+detected(_, value) := {"kind": "an AWS access key id", "secret": m[0]} if {
+	some m in regex.find_all_string_submatch_n(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`, value, 1)
+}
+
+detected(_, value) := {"kind": "a Slack webhook URL", "secret": m[0]} if {
+	some m in regex.find_all_string_submatch_n(`https://hooks\.slack\.com/services/[A-Za-z0-9]+/[A-Za-z0-9]+/[A-Za-z0-9]+`, value, 1)
+}
+
+detected(_, value) := {"kind": "a bearer token", "secret": m[1]} if {
+	some m in regex.find_all_string_submatch_n(`(?i)\bbearer\s+([A-Za-z0-9._~+/-]{8,}=*)`, value, 1)
+}
+
+detected(path, value) := {"kind": sprintf("a literal value under `%s`", [key]), "secret": value} if {
+	key := last_key(path)
+	regex.match(secret_key, key)
+	literal(value)
+}
+
+detected(path, value) := {"kind": sprintf("a random-looking value under `%s`", [key]), "secret": value} if {
+	key := last_key(path)
+	regex.match(token_key, key)
+	literal(value)
+	count(value) >= 16
+	planguard.entropy(value) >= 3.5
+}
+
+detected(path, value) := {"kind": "a PagerDuty integration key", "secret": value} if {
+	contains(lower(concat("/", [sprintf("%v", [p]) | some p in path])), "pagerduty")
+	regex.match(`^[a-zA-Z0-9+_-]{32}$`, value)
+}
+
+last_key(path) := key if {
+	key := path[count(path) - 1]
+	is_string(key)
+}
+
+# A value that is not a reference, a placeholder or empty.
+literal(value) if {
+	value != ""
+	not fields.is_secret_ref(value)
+	not regex.match(`^\$\{[^}]+\}$`, value)
+}
+
+deny contains finding if {
+	some path, value
+	walk(input, [path, value])
+	is_string(value)
+	found := detected(path, value)
+	start := indexof(value, found.secret)
+	finding := {
+		"rule": "PG110",
+		"msg": sprintf("%s (%v characters) is stored in the file", [found.kind, count(found.secret)]),
+		"location": path,
+		"within": [start, start + count(found.secret)],
+		"sensitive": true,
+		"help": "store it in the environment's secrets store and put a reference here (vault://…); rotate it, since it was committed",
+	}
+}

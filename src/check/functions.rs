@@ -1,0 +1,775 @@
+//! The `planguard.*` Rego functions: checks the built-in policy pack needs
+//! that Rego lacks (Temporal cron syntax, IANA zones, secret-like entropy,
+//! file digests, Go durations), registered as regorus extensions.
+//!
+//! tests/support/planguard_functions.py is the Python twin that OPA uses in
+//! the cross-check tests; any change to a result or message here must be
+//! made there too (tests/functions_twins.rs fails until it is).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{ErrorKind, Read};
+
+use anyhow::{Context, bail};
+use regorus::{Engine, Value};
+use sha2::{Digest, Sha256};
+
+/// What `planguard explain` and the docs say about one function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunctionDoc {
+    /// The full Rego name, `planguard.` prefix included.
+    pub name: &'static str,
+    /// How many arguments the function takes.
+    pub arity: u8,
+    /// One line: `name(arg: type) -> type`.
+    pub signature: &'static str,
+    /// One sentence, including what an invalid input yields.
+    pub description: &'static str,
+}
+
+/// Every `planguard.*` function, in the order the docs list them.
+pub const FUNCTIONS: &[FunctionDoc] = &[
+    CRON_ERROR,
+    TIMEZONE_VALID,
+    ENTROPY,
+    FILE_SHA256,
+    DURATION_NS,
+];
+
+const CRON_ERROR: FunctionDoc = FunctionDoc {
+    name: "planguard.cron_error",
+    arity: 1,
+    signature: "planguard.cron_error(expr: string) -> string",
+    description: "\"\" when expr is a valid Temporal schedule cron string (5 fields, \
+                  names, ranges, steps, lists, @descriptors, CRON_TZ=/TZ= prefix), \
+                  else a short message saying what is wrong.",
+};
+
+const TIMEZONE_VALID: FunctionDoc = FunctionDoc {
+    name: "planguard.timezone_valid",
+    arity: 1,
+    signature: "planguard.timezone_valid(name: string) -> boolean",
+    description: "true for an IANA time zone name such as Europe/London or UTC; \
+                  false otherwise, including \"Local\", which Temporal cannot use.",
+};
+
+const ENTROPY: FunctionDoc = FunctionDoc {
+    name: "planguard.entropy",
+    arity: 1,
+    signature: "planguard.entropy(s: string) -> number",
+    description: "Shannon entropy of s in bits per character (0 for \"\"); \
+                  high values suggest a secret pasted into a config.",
+};
+
+const FILE_SHA256: FunctionDoc = FunctionDoc {
+    name: "planguard.file_sha256",
+    arity: 1,
+    signature: "planguard.file_sha256(path: string) -> string",
+    description: "Lowercase hex SHA-256 of the file at path (relative to the working \
+                  directory), or \"\" when it cannot be read or exceeds 64 MiB.",
+};
+
+const DURATION_NS: FunctionDoc = FunctionDoc {
+    name: "planguard.duration_ns",
+    arity: 1,
+    signature: "planguard.duration_ns(s: string) -> number",
+    description: "A Go duration such as 30s, 1h30m or 250ms in nanoseconds, \
+                  or -1 when s is not a valid duration.",
+};
+
+/// Registers every `planguard.*` function on an engine.
+pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
+    add(engine, &CRON_ERROR, |s| Value::from(cron_error(s)))?;
+    add(engine, &TIMEZONE_VALID, |s| Value::from(timezone_valid(s)))?;
+    add(engine, &ENTROPY, |s| Value::from(entropy(s)))?;
+    add(engine, &FILE_SHA256, |s| Value::from(file_sha256(s)))?;
+    add(engine, &DURATION_NS, |s| Value::from(duration_ns(s)))?;
+    Ok(())
+}
+
+/// Every function takes one string, so one adapter checks the argument for
+/// all of them; a wrong type is a policy bug and must name the function.
+fn add(engine: &mut Engine, doc: &FunctionDoc, function: fn(&str) -> Value) -> anyhow::Result<()> {
+    let name = doc.name;
+    engine
+        .add_extension(
+            name.to_string(),
+            doc.arity,
+            Box::new(move |params: Vec<Value>| match params.as_slice() {
+                [Value::String(text)] => Ok(function(text)),
+                [other] => bail!("{name} expects a string argument, got {}", type_name(other)),
+                _ => bail!("{name} expects 1 argument, got {}", params.len()),
+            }),
+        )
+        .with_context(|| format!("cannot register the Rego function {name}"))
+}
+
+/// Rego's own names for value types, as OPA uses in its type errors.
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Set(_) => "set",
+        Value::Object(_) => "object",
+        Value::Undefined => "undefined",
+    }
+}
+
+// ---------------------------------------------------------------- cron
+
+/// The five fields in order, with their bounds and, for month and weekday,
+/// the names they accept (a name's value is its index plus `names_first`).
+struct Field {
+    name: &'static str,
+    min: u32,
+    max: u32,
+    names: &'static [&'static str],
+    names_first: u32,
+    /// `?` ("no specific value") only makes sense for the two day fields.
+    question_mark: bool,
+    /// What the field's names are called in a message.
+    name_kind: &'static str,
+}
+
+const FIELDS: [Field; 5] = [
+    Field {
+        name: "minute",
+        min: 0,
+        max: 59,
+        names: &[],
+        names_first: 0,
+        question_mark: false,
+        name_kind: "",
+    },
+    Field {
+        name: "hour",
+        min: 0,
+        max: 23,
+        names: &[],
+        names_first: 0,
+        question_mark: false,
+        name_kind: "",
+    },
+    Field {
+        name: "day-of-month",
+        min: 1,
+        max: 31,
+        names: &[],
+        names_first: 0,
+        question_mark: true,
+        name_kind: "",
+    },
+    Field {
+        name: "month",
+        min: 1,
+        max: 12,
+        names: &[
+            "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+        ],
+        names_first: 1,
+        question_mark: false,
+        name_kind: "month",
+    },
+    Field {
+        name: "day-of-week",
+        // 7 is Sunday again, as in Vixie cron and Temporal.
+        min: 0,
+        max: 7,
+        names: &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
+        names_first: 0,
+        question_mark: true,
+        name_kind: "weekday",
+    },
+];
+
+const DESCRIPTORS: &[&str] = &[
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
+];
+
+/// `""` when `expr` is a valid Temporal schedule cron string, else a short
+/// message naming the first problem found.
+pub fn cron_error(expr: &str) -> String {
+    cron_check(expr).err().unwrap_or_default()
+}
+
+fn cron_check(expr: &str) -> Result<(), String> {
+    // ASCII whitespace only, so the Python twin can split identically.
+    let mut tokens: Vec<&str> = expr.split_ascii_whitespace().collect();
+    if tokens.is_empty() {
+        return Err("cron expression is empty".to_string());
+    }
+    if let Some(prefix) = ["CRON_TZ=", "TZ="]
+        .into_iter()
+        .find(|prefix| tokens[0].starts_with(prefix))
+    {
+        let zone = &tokens[0][prefix.len()..];
+        if zone.is_empty() {
+            return Err(format!("time zone is missing after \"{prefix}\""));
+        }
+        if !timezone_valid(zone) {
+            return Err(format!("unknown time zone \"{zone}\""));
+        }
+        tokens.remove(0);
+        if tokens.is_empty() {
+            return Err("cron expression has a time zone but no schedule".to_string());
+        }
+    }
+    if tokens[0].starts_with('@') {
+        if !DESCRIPTORS.contains(&tokens[0]) {
+            return Err(format!(
+                "unknown descriptor \"{}\" (expected @yearly, @annually, @monthly, \
+                 @weekly, @daily, @midnight or @hourly)",
+                tokens[0]
+            ));
+        }
+        if tokens.len() > 1 {
+            return Err(format!(
+                "descriptor \"{}\" must stand alone, found {} fields",
+                tokens[0],
+                tokens.len()
+            ));
+        }
+        return Ok(());
+    }
+    if tokens.len() != FIELDS.len() {
+        return Err(format!(
+            "expected 5 fields (minute hour day-of-month month day-of-week), found {}",
+            tokens.len()
+        ));
+    }
+    FIELDS
+        .iter()
+        .zip(tokens)
+        .try_for_each(|(field, text)| check_field(field, text))
+}
+
+fn check_field(field: &Field, text: &str) -> Result<(), String> {
+    let name = field.name;
+    if text == "?" {
+        return if field.question_mark {
+            Ok(())
+        } else {
+            Err(format!(
+                "{name} field \"?\" is only allowed in day-of-month and day-of-week"
+            ))
+        };
+    }
+    for item in text.split(',') {
+        if item.is_empty() {
+            return Err(format!("{name} field \"{text}\" has an empty list entry"));
+        }
+        check_item(field, item)?;
+    }
+    Ok(())
+}
+
+/// One list entry: `*`, `a`, `a-b`, each optionally followed by `/step`.
+fn check_item(field: &Field, item: &str) -> Result<(), String> {
+    let name = field.name;
+    let (base, step) = match item.split_once('/') {
+        Some((base, step)) => (base, Some(step)),
+        None => (item, None),
+    };
+    if let Some(step) = step {
+        if step.contains('/') {
+            return Err(format!("{name} field \"{item}\" has more than one \"/\""));
+        }
+        if !is_digits(step) {
+            return Err(format!(
+                "{name} field \"{item}\" has a step \"{step}\" that is not a whole number"
+            ));
+        }
+        if step.bytes().all(|b| b == b'0') {
+            return Err(format!("{name} field \"{item}\" has a step of 0"));
+        }
+    }
+    match base {
+        "*" => Ok(()),
+        "?" => Err(format!(
+            "{name} field \"{item}\": \"?\" must be the whole field"
+        )),
+        "" => Err(format!(
+            "{name} field \"{item}\" is missing a value before \"/\""
+        )),
+        _ => match base.split_once('-') {
+            None => field_value(field, base).map(|_| ()),
+            Some((low, high)) => {
+                if low.is_empty() || high.is_empty() || high.contains('-') {
+                    return Err(format!("{name} field \"{base}\" is not a valid range"));
+                }
+                if field_value(field, low)? > field_value(field, high)? {
+                    return Err(format!("{name} field \"{base}\" is a reversed range"));
+                }
+                Ok(())
+            }
+        },
+    }
+}
+
+/// A number within the field's bounds, or one of its names.
+fn field_value(field: &Field, text: &str) -> Result<u32, String> {
+    let name = field.name;
+    if is_digits(text) {
+        // Too many digits for u32 is as out of range as 61 is.
+        return match text.parse::<u32>() {
+            Ok(n) if (field.min..=field.max).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "{name} field \"{text}\" is out of range {}-{}",
+                field.min, field.max
+            )),
+        };
+    }
+    if field.names.is_empty() {
+        return Err(format!("{name} field \"{text}\" is not a number"));
+    }
+    let upper = text.to_ascii_uppercase();
+    field
+        .names
+        .iter()
+        .position(|n| *n == upper)
+        .map(|index| index as u32 + field.names_first)
+        .ok_or_else(|| {
+            format!(
+                "{name} field \"{text}\" is not a number or {} name",
+                field.name_kind
+            )
+        })
+}
+
+fn is_digits(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+// ---------------------------------------------------------- the others
+
+/// True for an IANA zone name chrono-tz knows. "Local" is not one: a
+/// Temporal schedule must name its zone explicitly.
+pub fn timezone_valid(name: &str) -> bool {
+    name.parse::<chrono_tz::Tz>().is_ok()
+}
+
+/// Shannon entropy of `text` in bits per character (Unicode scalar value).
+pub fn entropy(text: &str) -> f64 {
+    // A BTreeMap fixes the summation order, so the result is bit-for-bit
+    // the same on every run and in the Python twin (which sorts too).
+    let mut counts: BTreeMap<char, u64> = BTreeMap::new();
+    for c in text.chars() {
+        *counts.entry(c).or_default() += 1;
+    }
+    let total = text.chars().count() as f64;
+    let mut bits = 0.0;
+    for &count in counts.values() {
+        let p = count as f64 / total;
+        bits -= p * p.log2();
+    }
+    bits
+}
+
+/// Files larger than this are not hashed: policies pin small artefacts, and
+/// a policy must not be able to make a check read gigabytes.
+pub const FILE_SHA256_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Lowercase hex SHA-256 of the file at `path`, or `""` when it cannot be
+/// read or is larger than [`FILE_SHA256_MAX_BYTES`]. Never an error: the
+/// policy decides what a missing file means.
+pub fn file_sha256(path: &str) -> String {
+    sha256_of(path).unwrap_or_default()
+}
+
+fn sha256_of(path: &str) -> Option<String> {
+    let mut file = File::open(path).ok()?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut read = 0u64;
+    loop {
+        let n = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        };
+        // Count what was read rather than trusting metadata: the file may
+        // grow while we read it, or be a device with no length.
+        read += n as u64;
+        if read > FILE_SHA256_MAX_BYTES {
+            return None;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    let digest = hasher.finalize();
+    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A Go duration in nanoseconds, or -1 when `text` is not one. Durations
+/// beyond Go's `time.Duration` (int64 nanoseconds, ~292 years) are invalid
+/// too, since Temporal could not accept them.
+pub fn duration_ns(text: &str) -> i64 {
+    crate::duration::parse(text)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_nanos()).ok())
+        .unwrap_or(-1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID_CRON: &[&str] = &[
+        "* * * * *",
+        "0 0 * * *",
+        "*/15 * * * *",
+        "0 9-17 * * MON-FRI",
+        "0 9-17/2 * * 1-5",
+        "5/10 * * * *",
+        "0,15,30,45 * * * *",
+        "0 0 1 JAN,jul *",
+        "0 0 ? * sun",
+        "0 0 1 * ?",
+        "0 12 * * 7",
+        "0 12 * * 0-7",
+        "59 23 31 12 6",
+        "00 05 01 01 0",
+        "@yearly",
+        "@annually",
+        "@monthly",
+        "@weekly",
+        "@daily",
+        "@midnight",
+        "@hourly",
+        "CRON_TZ=Asia/Riyadh 0 3 * * *",
+        "TZ=Europe/London @daily",
+        "CRON_TZ=UTC */5 * * * *",
+        "  0   0\t* * *  ",
+        "0 0 1-31/7 Jan-Dec/3 *",
+    ];
+
+    const INVALID_CRON: &[(&str, &str)] = &[
+        ("", "cron expression is empty"),
+        ("   ", "cron expression is empty"),
+        ("61 * * * *", "minute field \"61\" is out of range 0-59"),
+        (
+            "* * * * * *",
+            "expected 5 fields (minute hour day-of-month month day-of-week), found 6",
+        ),
+        (
+            "* * * *",
+            "expected 5 fields (minute hour day-of-month month day-of-week), found 4",
+        ),
+        ("0 24 * * *", "hour field \"24\" is out of range 0-23"),
+        ("0 0 0 * *", "day-of-month field \"0\" is out of range 1-31"),
+        (
+            "0 0 32 * *",
+            "day-of-month field \"32\" is out of range 1-31",
+        ),
+        ("0 0 * 13 *", "month field \"13\" is out of range 1-12"),
+        ("0 0 * * 8", "day-of-week field \"8\" is out of range 0-7"),
+        ("*/0 * * * *", "minute field \"*/0\" has a step of 0"),
+        (
+            "0-30/00 * * * *",
+            "minute field \"0-30/00\" has a step of 0",
+        ),
+        (
+            "30-10 * * * *",
+            "minute field \"30-10\" is a reversed range",
+        ),
+        (
+            "0 0 * DEC-JAN *",
+            "month field \"DEC-JAN\" is a reversed range",
+        ),
+        (
+            "0 0 * FOO *",
+            "month field \"FOO\" is not a number or month name",
+        ),
+        (
+            "0 0 * * FUNDAY",
+            "day-of-week field \"FUNDAY\" is not a number or weekday name",
+        ),
+        ("0 MON * * *", "hour field \"MON\" is not a number"),
+        (
+            "0 0 * 1 ?x",
+            "day-of-week field \"?x\" is not a number or weekday name",
+        ),
+        (
+            "? * * * *",
+            "minute field \"?\" is only allowed in day-of-month and day-of-week",
+        ),
+        (
+            "0 0 ?/2 * *",
+            "day-of-month field \"?/2\": \"?\" must be the whole field",
+        ),
+        (
+            "1,,2 * * * *",
+            "minute field \"1,,2\" has an empty list entry",
+        ),
+        ("1, * * * *", "minute field \"1,\" has an empty list entry"),
+        (
+            "*/5/2 * * * *",
+            "minute field \"*/5/2\" has more than one \"/\"",
+        ),
+        (
+            "*/x * * * *",
+            "minute field \"*/x\" has a step \"x\" that is not a whole number",
+        ),
+        (
+            "*/ * * * *",
+            "minute field \"*/\" has a step \"\" that is not a whole number",
+        ),
+        (
+            "/5 * * * *",
+            "minute field \"/5\" is missing a value before \"/\"",
+        ),
+        ("-5 * * * *", "minute field \"-5\" is not a valid range"),
+        (
+            "1-2-3 * * * *",
+            "minute field \"1-2-3\" is not a valid range",
+        ),
+        (
+            "99999999999 * * * *",
+            "minute field \"99999999999\" is out of range 0-59",
+        ),
+        (
+            "@every 5m",
+            "unknown descriptor \"@every\" (expected @yearly, @annually, @monthly, \
+             @weekly, @daily, @midnight or @hourly)",
+        ),
+        (
+            "@DAILY",
+            "unknown descriptor \"@DAILY\" (expected @yearly, @annually, @monthly, \
+             @weekly, @daily, @midnight or @hourly)",
+        ),
+        (
+            "@daily 5",
+            "descriptor \"@daily\" must stand alone, found 2 fields",
+        ),
+        (
+            "CRON_TZ=Mars/Olympus 0 0 * * *",
+            "unknown time zone \"Mars/Olympus\"",
+        ),
+        ("TZ=Local 0 0 * * *", "unknown time zone \"Local\""),
+        (
+            "CRON_TZ= 0 0 * * *",
+            "time zone is missing after \"CRON_TZ=\"",
+        ),
+        ("TZ=UTC", "cron expression has a time zone but no schedule"),
+        (
+            "0 0 * * ５",
+            "day-of-week field \"５\" is not a number or weekday name",
+        ),
+    ];
+
+    #[test]
+    fn accepts_valid_cron() {
+        for expr in VALID_CRON {
+            assert_eq!(cron_error(expr), "", "{expr:?} should be valid");
+        }
+    }
+
+    #[test]
+    fn explains_invalid_cron() {
+        for (expr, message) in INVALID_CRON {
+            assert_eq!(cron_error(expr), *message, "for {expr:?}");
+        }
+    }
+
+    #[test]
+    fn knows_iana_zones() {
+        for zone in [
+            "Asia/Riyadh",
+            "Europe/London",
+            "UTC",
+            "America/New_York",
+            "Etc/UTC",
+        ] {
+            assert!(timezone_valid(zone), "{zone} is a zone");
+        }
+        for zone in ["Mars/Olympus", "", "Local", "utc", "europe/london", " UTC"] {
+            assert!(!timezone_valid(zone), "{zone:?} is not a zone");
+        }
+    }
+
+    #[test]
+    fn measures_entropy() {
+        assert_eq!(entropy(""), 0.0);
+        assert_eq!(entropy("aaaa"), 0.0);
+        assert_eq!(entropy("abcd"), 2.0);
+        assert_eq!(entropy("aabb"), 1.0);
+        assert_eq!(entropy("ab"), 1.0);
+        assert!((entropy("aab") - 0.918_295_834_054_489_6).abs() < 1e-12);
+        // Characters, not bytes: "é" is two bytes but one symbol.
+        assert_eq!(entropy("éé"), 0.0);
+        assert!(entropy("8f2Kq9xZ7mP4wL1v") > entropy("password"));
+    }
+
+    #[test]
+    fn hashes_files() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("abc.txt");
+        std::fs::write(&path, "abc").expect("write temp file");
+        let path = path.to_str().expect("temp paths are UTF-8 here");
+        assert_eq!(
+            file_sha256(path),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "").expect("write temp file");
+        assert_eq!(
+            file_sha256(empty.to_str().expect("UTF-8")),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let missing = dir.path().join("missing");
+        assert_eq!(file_sha256(missing.to_str().expect("UTF-8")), "");
+        assert_eq!(file_sha256(dir.path().to_str().expect("UTF-8")), "");
+        assert_eq!(file_sha256(""), "");
+    }
+
+    #[test]
+    fn refuses_files_over_the_limit() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("big");
+        let file = File::create(&path).expect("create temp file");
+        // Sparse: no 64 MiB actually written.
+        file.set_len(FILE_SHA256_MAX_BYTES + 1)
+            .expect("extend temp file");
+        assert_eq!(file_sha256(path.to_str().expect("UTF-8")), "");
+    }
+
+    #[test]
+    fn converts_durations() {
+        for (text, ns) in [
+            ("30s", 30_000_000_000),
+            ("1h30m", 5_400_000_000_000),
+            ("250ms", 250_000_000),
+            ("1.5h", 5_400_000_000_000),
+            ("0", 0),
+            ("1us", 1_000),
+            ("1µs", 1_000),
+            ("7ns", 7),
+            ("2562047h", 9_223_369_200_000_000_000),
+        ] {
+            assert_eq!(duration_ns(text), ns, "{text}");
+        }
+        for bad in [
+            "",
+            "5",
+            "5 minutes",
+            "1d",
+            "-5s",
+            "abc",
+            "2562048h",
+            "99999999999999h",
+        ] {
+            assert_eq!(duration_ns(bad), -1, "{bad:?}");
+        }
+    }
+
+    fn engine_with(policy: &str) -> Engine {
+        let mut engine = Engine::new();
+        register(&mut engine).expect("functions register on a fresh engine");
+        engine
+            .add_policy("t.rego".to_string(), policy.to_string())
+            .expect("test policy parses");
+        engine
+    }
+
+    fn eval(engine: &mut Engine, query: &str) -> anyhow::Result<Value> {
+        engine.eval_rule(query.to_string())
+    }
+
+    #[test]
+    fn every_function_is_callable_from_rego() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("abc.txt");
+        std::fs::write(&path, "abc").expect("write temp file");
+        let policy = format!(
+            "package t\nimport rego.v1\n\
+             cron := planguard.cron_error(\"61 * * * *\")\n\
+             cron_ok if planguard.cron_error(\"0 9 * * MON-FRI\") == \"\"\n\
+             zone := planguard.timezone_valid(\"Asia/Riyadh\")\n\
+             local := planguard.timezone_valid(\"Local\")\n\
+             bits := planguard.entropy(\"abcd\")\n\
+             digest := planguard.file_sha256({:?})\n\
+             missing := planguard.file_sha256(\"/no/such/file\")\n\
+             ns := planguard.duration_ns(\"1h30m\")\n\
+             bad_duration if planguard.duration_ns(\"soon\") < 0\n",
+            path.to_str().expect("UTF-8")
+        );
+        let mut engine = engine_with(&policy);
+        let expected = [
+            (
+                "cron",
+                Value::from("minute field \"61\" is out of range 0-59"),
+            ),
+            ("cron_ok", Value::from(true)),
+            ("zone", Value::from(true)),
+            ("local", Value::from(false)),
+            ("bits", Value::from(2.0)),
+            (
+                "digest",
+                Value::from("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            ),
+            ("missing", Value::from("")),
+            ("ns", Value::from(5_400_000_000_000i64)),
+            ("bad_duration", Value::from(true)),
+        ];
+        for (rule, value) in expected {
+            let got = eval(&mut engine, &format!("data.t.{rule}")).expect("rule evaluates");
+            assert_eq!(got, value, "data.t.{rule}");
+        }
+    }
+
+    #[test]
+    fn wrong_argument_types_are_errors_naming_the_function() {
+        let mut engine = engine_with(
+            "package t\nimport rego.v1\n\
+             x := planguard.cron_error(61)\n\
+             y := planguard.entropy([\"a\"])\n",
+        );
+        let error = eval(&mut engine, "data.t.x").expect_err("a number is not a cron string");
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("planguard.cron_error expects a string argument, got number"),
+            "{message}"
+        );
+        let error = eval(&mut engine, "data.t.y").expect_err("an array is not a string");
+        assert!(
+            format!("{error:#}").contains("planguard.entropy expects a string argument, got array"),
+            "{error:#}"
+        );
+    }
+
+    #[test]
+    fn registering_twice_is_an_error_not_a_panic() {
+        let mut engine = Engine::new();
+        register(&mut engine).expect("first registration");
+        let error = register(&mut engine).expect_err("names are taken");
+        assert!(format!("{error:#}").contains("planguard.cron_error"));
+    }
+
+    #[test]
+    fn docs_cover_every_function() {
+        let names: Vec<&str> = FUNCTIONS.iter().map(|f| f.name).collect();
+        assert_eq!(
+            names,
+            [
+                "planguard.cron_error",
+                "planguard.timezone_valid",
+                "planguard.entropy",
+                "planguard.file_sha256",
+                "planguard.duration_ns",
+            ]
+        );
+        for doc in FUNCTIONS {
+            assert!(doc.signature.starts_with(&format!("{}(", doc.name)));
+            assert!(!doc.description.contains('\n'));
+        }
+    }
+}
