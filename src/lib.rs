@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod discover;
 pub mod duration;
 pub mod load;
+pub mod policy_test;
 pub mod report;
 pub mod rules;
 pub mod settings;

@@ -1,22 +1,10 @@
-# PG113 config-checksum: Spark configuration references carry a sha256
-# checksum; when the reference is a file in the repository, the checksum
-# matches its content (spec §4 "Validate checksums in CI/CD").
+# PG113 config-checksum: when a Spark configuration reference is a file in the
+# repository, its sha256 checksum matches the file's content (spec §4 "Validate
+# checksums in CI/CD"). That a checksum is present is the schema's job (PG010).
 package planguard.rules.config_checksum
 
 import data.planguard.lib.fields
 import rego.v1
-
-deny contains finding if {
-	kind := data.planguard.file.kind
-	ref := fields.value(input, kind, "config_ref")
-	not ref.sha256
-	finding := {
-		"rule": "PG113",
-		"msg": "the Spark configuration reference has no sha256 checksum",
-		"location": fields.path(kind, "config_ref"),
-		"help": "add sha256 (sha256sum of the file) so a changed configuration is noticed",
-	}
-}
 
 # A reference to a repository file: relative, or file:// relative to the workspace.
 repository_path(uri) := trim_prefix(uri, "file://") if {

@@ -8,8 +8,9 @@ import data.planguard.lib.fields
 import data.planguard.lib.project
 import rego.v1
 
-# What may differ between environments.
-per_environment := {"namespace", "task_queue"}
+# What may differ between environments: where each runs, and its credentials
+# (whether authentication is required is PG112's business).
+per_environment := {"namespace", "task_queue", "auth"}
 
 # Settings of the temporal surface, by path below it: objects are walked,
 # arrays and scalars compared whole; credential references may differ.

@@ -9,7 +9,7 @@ import data.planguard.lib.fields
 import data.planguard.lib.project
 import rego.v1
 
-order := object.get(data.planguard, "promotion", ["dev", "uat", "prod"])
+order := data.planguard.promotion
 
 previous(env) := order[i - 1] if {
 	some i, name in order

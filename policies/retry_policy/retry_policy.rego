@@ -1,6 +1,7 @@
-# PG116 retry-policy: retries Temporal accepts and that end: backoff
-# coefficient at least 1, initial interval not above the maximum, and bounded
-# attempts where the environment requires it (PROD by default).
+# PG116 retry-policy: retries that behave and end: the initial interval not
+# above the maximum, a sane number of attempts, and bounded attempts where the
+# environment requires it (PROD by default). The schema already requires a
+# backoff coefficient of at least 1 (PG010).
 package planguard.rules.retry_policy
 
 import data.planguard.lib.fields
@@ -11,11 +12,6 @@ kind := data.planguard.file.kind
 retry := fields.value(input, kind, "retry_policy")
 
 at(key) := array.concat(fields.path(kind, "retry_policy"), [key])
-
-deny contains {"rule": "PG116", "msg": sprintf("backoff coefficient %v is below 1, so retries would come faster and faster", [retry.backoff_coefficient]), "location": at("backoff_coefficient")} if {
-	is_number(retry.backoff_coefficient)
-	retry.backoff_coefficient < 1
-}
 
 deny contains {"rule": "PG116", "msg": sprintf("initial interval \"%v\" is longer than the maximum interval \"%v\"", [retry.initial_interval, retry.maximum_interval]), "location": at("initial_interval")} if {
 	initial := planguard.duration_ns(retry.initial_interval)

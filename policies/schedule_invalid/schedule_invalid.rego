@@ -28,12 +28,6 @@ deny contains finding(sprintf("\"%v\" is not an IANA time zone", [zone]), array.
 	not planguard.timezone_valid(zone)
 }
 
-deny contains finding("the schedule has neither cron expressions nor intervals, so it never runs", schedule_path) if {
-	schedule
-	count(object.get(schedule, "cron", [])) == 0
-	count(object.get(schedule, "intervals", [])) == 0
-}
-
 # Every duration of the schedule, with its location.
 durations contains [array.concat(schedule_path, ["intervals", i, key]), d] if {
 	some i, interval in schedule.intervals

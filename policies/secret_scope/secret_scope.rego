@@ -28,12 +28,22 @@ deny contains finding if {
 	fields.is_secret_ref(value)
 	some other, settings in data.planguard.environments
 	other != env
-	some segment in split(value, "/")
+	some segment in split(scoped_path(value), "/")
 	segment in {other, settings.namespace}
 	finding := {
 		"rule": "PG111",
-		"msg": sprintf("secret reference \"%v\" names the %s environment's scope in a %s file", [value, other, env]),
+		"msg": sprintf("secret reference \"%v\" names the %v environment's scope in a %v file", [value, other, env]),
 		"location": path,
-		"help": sprintf("use the %s path of this secret", [env]),
+		"help": sprintf("use the %v path of this secret", [env]),
 	}
+}
+
+# The part of a reference after the environment's store prefix (the whole
+# reference when no stores are configured); undefined outside the stores,
+# which the rule above reports.
+scoped_path(value) := value if count(fields.environment.secret_stores) == 0
+
+scoped_path(value) := substring(value, count(prefix), -1) if {
+	some prefix in fields.environment.secret_stores
+	startswith(value, prefix)
 }

@@ -161,7 +161,7 @@ impl Policies {
             let mut all_data = data.clone();
             merge(
                 &mut all_data,
-                json!({"planguard": {"environments": environments}}),
+                json!({"planguard": {"environments": environments, "promotion": settings.promotion}}),
             );
             engine
                 .add_data(regorus::Value::from(all_data))

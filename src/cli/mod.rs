@@ -43,6 +43,8 @@ pub enum Command {
     Check(CheckArgs),
     /// List the built-in rules.
     Rules,
+    /// Run Rego unit tests (`test_` rules), like `opa test`.
+    Test(crate::policy_test::TestArgs),
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +107,8 @@ pub enum CliError {
     Settings(SettingsError),
     #[error("cannot write the report: {0}")]
     Output(#[from] std::io::Error),
+    #[error(transparent)]
+    Test(#[from] crate::policy_test::TestError),
 }
 
 /// How a run ended: 0 clean, 1 findings, 2 the tool failed.
@@ -126,6 +130,11 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<E
     let color = use_color(cli.color, std::io::stdout().is_terminal());
     match cli.command {
         Command::Check(args) => check(args, color, stdout, stderr),
+        Command::Test(args) => Ok(ExitCode::from(crate::policy_test::main(
+            &args,
+            stdout,
+            &crate::check::functions::register,
+        )?)),
         Command::Rules => {
             for rule in rules::ALL {
                 writeln!(
