@@ -20,10 +20,25 @@ compared := [
 	["catch-up window", ["policies", "catchup_window"], fields.paths.config.catchup_window],
 	["overlap policy", ["policies", "overlap"], fields.paths.config.overlap],
 	["pause on failure", ["policies", "pause_on_failure"], array.concat(fields.paths.config.schedule, ["pause_on_failure"])],
-	["retry policy", ["retry_policy"], fields.paths.config.retry_policy],
-	["timeouts", ["timeouts"], fields.paths.config.timeouts],
 	["image", ["image", "ref"], fields.paths.config.image],
 ]
+
+# Objects compared member by member, so a finding names the member that differs.
+compared_objects := [
+	["retry policy", ["retry_policy"], fields.paths.config.retry_policy],
+	["timeout", ["timeouts"], fields.paths.config.timeouts],
+]
+
+# Every comparison for one plan and config: the scalars, and each member of
+# the objects present on either side.
+comparisons(plan, config) := array.concat(compared, [[sprintf("%v %v", [name, key]), array.concat(plan_path, [key]), array.concat(config_path, [key])] |
+	some field in compared_objects
+	name := field[0]
+	plan_path := field[1]
+	config_path := field[2]
+	keys := object.keys(object.union(object.get(plan.contents, plan_path, {}), object.get(config.contents, config_path, {})))
+	some key in keys
+])
 
 shown(v) := sprintf("\"%v\"", [v]) if is_string(v)
 
@@ -38,7 +53,7 @@ deny contains finding if {
 	some plan in project.plans
 	project.latest(plan)
 	config := project.config_of(plan)
-	some field in compared
+	some field in comparisons(plan, config)
 	name := field[0]
 	plan_path := field[1]
 	config_path := field[2]
