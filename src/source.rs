@@ -186,7 +186,8 @@ mod tests {
     fn redaction_masks_only_the_spans_and_keeps_offsets() {
         let file = SourceFile::new("a.json", "{\"p\": \"sécret\", \"q\": 1}");
         let start = file.text().find("sécret").expect("present");
-        let redacted = file.redacted(&[start..start + "sécret".len()]);
+        let span = start..start + "sécret".len();
+        let redacted = file.redacted(std::slice::from_ref(&span));
         assert_eq!(redacted.text(), "{\"p\": \"*******\", \"q\": 1}");
         assert_eq!(redacted.text().len(), file.text().len());
     }
