@@ -21,6 +21,8 @@ pub struct Rule {
     pub severity: Severity,
     pub origin: Origin,
     pub summary: &'static str,
+    /// The one-screen documentation `planguard explain` prints (docs/rules/<code>.md).
+    pub doc: &'static str,
 }
 
 macro_rules! rules {
@@ -31,6 +33,7 @@ macro_rules! rules {
             severity: Severity::$sev,
             origin: Origin::$origin,
             summary: $summary,
+            doc: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules/", $code, ".md")),
         };)*
         pub const ALL: &[Rule] = &[$($ident),*];
     };
@@ -113,6 +116,30 @@ pub fn doc_url(code: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_doc_has_the_sections_a_reader_needs() {
+        for rule in ALL {
+            let title = format!("# {} {}", rule.code, rule.name);
+            assert!(
+                rule.doc.starts_with(&title),
+                "{}: doc must open with {title:?}",
+                rule.code
+            );
+            for section in [
+                "## What it checks",
+                "## Why",
+                "## Example",
+                "## Configure or suppress",
+            ] {
+                assert!(
+                    rule.doc.contains(section),
+                    "{}: doc lacks {section:?}",
+                    rule.code
+                );
+            }
+        }
+    }
 
     #[test]
     fn codes_and_names_are_unique() {

@@ -43,6 +43,11 @@ pub enum Command {
     Check(CheckArgs),
     /// List the built-in rules.
     Rules,
+    /// Print a rule's documentation: what it checks, why, examples, how to configure it.
+    Explain {
+        /// Rule code or name, e.g. PG105 or image-not-pinned.
+        rule: String,
+    },
     /// Run Rego unit tests (`test_` rules), like `opa test`.
     Test(crate::policy_test::TestArgs),
 }
@@ -135,6 +140,19 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<E
             stdout,
             &crate::check::functions::register,
         )?)),
+        Command::Explain { rule } => match rules::lookup(&rule) {
+            Some(rule) => {
+                stdout.write_all(rule.doc.as_bytes())?;
+                Ok(ExitCode::from(EXIT_CLEAN))
+            }
+            None => {
+                writeln!(
+                    stderr,
+                    "planguard: no rule `{rule}`; `planguard rules` lists them"
+                )?;
+                Ok(ExitCode::from(EXIT_FAILURE))
+            }
+        },
         Command::Rules => {
             for rule in rules::ALL {
                 writeln!(
