@@ -81,13 +81,13 @@ rules! {
     TEMPORAL_AUTH = "PG112", "temporal-auth", Error, Policy,
         "Temporal authentication (mTLS, API key or OIDC, by secret reference) is missing where required (UAT, PROD).";
     CONFIG_CHECKSUM = "PG113", "config-checksum", Error, Policy,
-        "A Spark configuration reference has no sha256 checksum, or it does not match the file.";
+        "A Spark configuration file in the repository does not match the sha256 checksum its reference gives.";
     ALERTS_MISSING = "PG114", "alerts-missing", Error, Policy,
         "No alert endpoint (Slack webhook or PagerDuty key reference) where one is required (PROD).";
     SCHEDULE_INVALID = "PG115", "schedule-invalid", Error, Policy,
         "A schedule has an invalid cron expression, time zone or duration, or jitter as long as its interval.";
     RETRY_POLICY = "PG116", "retry-policy", Error, Policy,
-        "A retry policy Temporal would reject or that never ends where it must (backoff, intervals, attempts).";
+        "A retry policy that misbehaves: initial interval above the maximum, absurd or (where required) unbounded attempts.";
     TIMEOUT_ORDER = "PG117", "timeout-order", Error, Policy,
         "Timeouts do not nest: a run longer than the execution, or a task longer than the run.";
     PLAN_AUDIT = "PG118", "plan-audit-metadata", Error, Policy,

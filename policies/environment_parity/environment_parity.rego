@@ -25,6 +25,7 @@ settings(config) := {path: value |
 	}
 	not path[0] in per_environment
 	not endswith(path[count(path) - 1], "_ref")
+	not extension(path)
 }
 
 deny contains finding if {
@@ -64,6 +65,14 @@ deny contains finding if {
 	}
 }
 
-message(path, mine, null, other) := sprintf("`%s` is not set in %s", [concat(".", path), other.environment]) if mine != null
+# Team extensions (x-…) are not part of the surface.
+extension(path) if {
+	some key in path
+	startswith(key, "x-")
+}
 
-message(path, mine, theirs, other) := sprintf("`%s` is %s here but %s in %s", [concat(".", path), json.marshal(mine), json.marshal(theirs), other.environment]) if theirs != null
+# Values are not printed: engines format numbers differently, and the related
+# snippet shows the other file's value.
+message(path, _, null, other) := sprintf("`%v` is not set in %v", [concat(".", path), other.environment])
+
+message(path, _, theirs, other) := sprintf("`%v` differs from %v", [concat(".", path), other.environment]) if theirs != null

@@ -69,3 +69,10 @@ digest(ref, image) := image.digest if {
 	not contains(ref, "@")
 	is_string(image.digest)
 }
+
+# A duration in nanoseconds, -1 when it is not a duration. Only strings reach
+# planguard.duration_ns, which rejects other types with an error that would
+# fail the whole rule.
+duration(d) := planguard.duration_ns(d) if is_string(d)
+
+duration(d) := -1 if not is_string(d)

@@ -16,7 +16,7 @@ deny contains finding(sprintf("generated_at \"%v\" is not an RFC 3339 time", [in
 
 # A pattern, not time.parse_rfc3339_ns: engines differ on whether a builtin
 # error is an error or undefined.
-time_ok(t) if regex.match(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`, t)
+time_ok(t) if regex.match(`^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$`, t)
 
 deny contains finding(sprintf("the plan was generated from \"%v\", not from the %s config", [path, env]), ["source_config", "path"]) if {
 	data.planguard.file.kind == "plan"

@@ -13,6 +13,7 @@ compared := [
 	["namespace", ["namespace"], fields.paths.config.namespace],
 	["task queue", ["task_queue"], fields.paths.config.task_queue],
 	["workflow type", ["workflow_type"], fields.paths.config.workflow_type],
+	["schedule id", ["schedule_id"], array.concat(fields.paths.config.schedule, ["id"])],
 	["cron", ["schedule", "cron"], array.concat(fields.paths.config.schedule, ["cron"])],
 	["intervals", ["schedule", "intervals"], array.concat(fields.paths.config.schedule, ["intervals"])],
 	["time zone", ["schedule", "timezone"], array.concat(fields.paths.config.schedule, ["timezone"])],
@@ -44,9 +45,23 @@ shown(v) := sprintf("\"%v\"", [v]) if is_string(v)
 
 shown(v) := "(unset)" if v == null
 
-shown(v) := sprintf("%v", [v]) if {
+# Booleans and whole numbers print alike in every engine; other values are
+# not printed (the snippet shows them).
+shown(v) := sprintf("%v", [v]) if is_boolean(v)
+
+shown(v) := format_int(v, 10) if printable_number(v)
+
+shown(v) := "a different value" if {
 	not is_string(v)
+	not is_boolean(v)
 	v != null
+	not printable_number(v)
+}
+
+printable_number(v) if {
+	is_number(v)
+	v == round(v)
+	abs(v) < 1000000000000000
 }
 
 deny contains finding if {

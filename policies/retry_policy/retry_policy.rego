@@ -14,8 +14,8 @@ retry := fields.value(input, kind, "retry_policy")
 at(key) := array.concat(fields.path(kind, "retry_policy"), [key])
 
 deny contains {"rule": "PG116", "msg": sprintf("initial interval \"%v\" is longer than the maximum interval \"%v\"", [retry.initial_interval, retry.maximum_interval]), "location": at("initial_interval")} if {
-	initial := planguard.duration_ns(retry.initial_interval)
-	maximum := planguard.duration_ns(retry.maximum_interval)
+	initial := fields.duration(retry.initial_interval)
+	maximum := fields.duration(retry.maximum_interval)
 	maximum > 0
 	initial > maximum
 }

@@ -44,32 +44,32 @@ deny contains finding(sprintf("\"%v\" is not a duration like 30s, 5m or 1h30m", 
 	location := item[0]
 	d := item[1]
 	is_string(d)
-	planguard.duration_ns(d) < 0
+	fields.duration(d) < 0
 }
 
 deny contains finding(sprintf("interval `every` of \"%v\" must be longer than zero", [interval.every]), array.concat(schedule_path, ["intervals", i, "every"])) if {
 	some i, interval in schedule.intervals
-	planguard.duration_ns(interval.every) == 0
+	fields.duration(interval.every) == 0
 }
 
 deny contains finding(sprintf("offset \"%v\" is not shorter than the interval \"%v\"", [interval.offset, interval.every]), array.concat(schedule_path, ["intervals", i, "offset"])) if {
 	some i, interval in schedule.intervals
-	period := planguard.duration_ns(interval.every)
+	period := fields.duration(interval.every)
 	period > 0
-	planguard.duration_ns(interval.offset) >= period
+	fields.duration(interval.offset) >= period
 }
 
 deny contains finding(sprintf("jitter \"%v\" is not shorter than the interval \"%v\", so runs can overlap or be skipped", [schedule.jitter, interval.every]), array.concat(schedule_path, ["jitter"])) if {
-	jitter := planguard.duration_ns(schedule.jitter)
+	jitter := fields.duration(schedule.jitter)
 	some interval in schedule.intervals
-	period := planguard.duration_ns(interval.every)
+	period := fields.duration(interval.every)
 	period > 0
 	jitter >= period
 }
 
 deny contains finding(sprintf("catch-up window \"%v\" is shorter than 10s, the least Temporal allows", [window]), fields.path(kind, "catchup_window")) if {
 	window := fields.value(input, kind, "catchup_window")
-	ns := planguard.duration_ns(window)
+	ns := fields.duration(window)
 	ns >= 0
 	ns < 10000000000
 }

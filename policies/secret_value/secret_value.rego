@@ -7,6 +7,10 @@ package planguard.rules.secret_value
 import data.planguard.lib.fields
 import rego.v1
 
+# Each detector says where its secret starts when the secret's text could also
+# occur earlier in the value (a password equal to a word of the host name);
+# planguard masks every occurrence of the secret's text anyway.
+
 # Keys whose literal value is a secret, whatever it looks like.
 secret_key := `(?i)^(.*[_-])?(password|passwd|pwd|secret|client_secret|passphrase)$`
 
@@ -14,11 +18,11 @@ secret_key := `(?i)^(.*[_-])?(password|passwd|pwd|secret|client_secret|passphras
 token_key := `(?i)^(.*[_-])?(token|access_token|refresh_token|api_key|apikey|access_key|secret_key|private_key|signing_key|auth_key|routing_key|integration_key|webhook_url|credentials?)$`
 
 # What each detector found: the secret's text and what kind it is.
-detected(_, value) := {"kind": "a password in a URL query", "secret": m[2]} if {
+detected(_, value) := {"kind": "a password in a URL query", "secret": m[2], "start": (indexof(value, m[0]) + count(m[0])) - count(m[2])} if {
 	some m in regex.find_all_string_submatch_n(`(?i)[?&;](password|pwd|passwd)=([^&;]+)`, value, 1)
 }
 
-detected(_, value) := {"kind": "a password in a URL's user information", "secret": m[1]} if {
+detected(_, value) := {"kind": "a password in a URL's user information", "secret": m[1], "start": (count(m[0]) - 1) - count(m[1])} if {
 	some m in regex.find_all_string_submatch_n(`^[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9+.-]+:)?//[^/:@\s]+:([^/@\s]+)@`, value, 1)
 }
 
@@ -75,7 +79,7 @@ deny contains finding if {
 	walk(input, [path, value])
 	is_string(value)
 	found := detected(path, value)
-	start := indexof(value, found.secret)
+	start := object.get(found, "start", indexof(value, found.secret))
 	finding := {
 		"rule": "PG110",
 		"msg": sprintf("%s (%v characters) is stored in the file", [found.kind, count(found.secret)]),

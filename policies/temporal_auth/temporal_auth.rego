@@ -6,10 +6,11 @@ package planguard.rules.temporal_auth
 import data.planguard.lib.fields
 import rego.v1
 
+# Where each mode keeps its credentials, below auth.
 required_refs := {
-	"mtls": ["client_cert_ref", "client_key_ref"],
-	"api_key": ["api_key_ref"],
-	"oidc": ["client_secret_ref"],
+	"mtls": [["client_cert_ref"], ["client_key_ref"]],
+	"api_key": [["api_key_ref"]],
+	"oidc": [["oidc", "client_secret_ref"]],
 }
 
 deny contains finding if {
@@ -43,7 +44,7 @@ deny contains finding if {
 	not fields.is_secret_ref(object.get(auth, key, null))
 	finding := {
 		"rule": "PG112",
-		"msg": sprintf("Temporal %s authentication needs `%s` as a secret reference", [auth.mode, key]),
+		"msg": sprintf("Temporal %v authentication needs `%v` as a secret reference", [auth.mode, concat(".", key)]),
 		"location": array.concat(fields.temporal, ["auth"]),
 		"help": "point it at the certificate, key or secret in the environment's store (vault://…)",
 	}

@@ -15,8 +15,8 @@ deny contains finding if {
 	some pair in pairs
 	inner := pair[0]
 	outer := pair[1]
-	a := planguard.duration_ns(timeouts[inner])
-	b := planguard.duration_ns(timeouts[outer])
+	a := fields.duration(timeouts[inner])
+	b := fields.duration(timeouts[outer])
 	b > 0
 	a > b
 	finding := {

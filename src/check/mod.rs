@@ -114,9 +114,26 @@ pub fn redact(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     if secrets.is_empty() {
         return diagnostics;
     }
+    // Mask every occurrence of each secret's text in its file, not only the
+    // located one: the same secret may stand twice, or a detector may have
+    // located an earlier copy of its text.
     let redacted: HashMap<_, _> = secrets
         .into_iter()
-        .map(|(path, (file, spans))| (path, file.redacted(&spans)))
+        .map(|(path, (file, spans))| {
+            let mut all = Vec::new();
+            for span in &spans {
+                let secret = file.text().get(span.clone()).unwrap_or_default();
+                if secret.is_empty() {
+                    continue;
+                }
+                all.extend(
+                    file.text()
+                        .match_indices(secret)
+                        .map(|(i, _)| i..i + secret.len()),
+                );
+            }
+            (path, file.redacted(&all))
+        })
         .collect();
     let swap = |location: &mut crate::diagnostic::Location| {
         if let Some(file) = redacted.get(location.file.path()) {
