@@ -44,6 +44,18 @@ fn assert_points_at_its_pointer(diagnostic: &Value) {
                 "{file}: {pointer} -> {slice:?}"
             ),
         }
+    } else if diagnostic["range"]["start"] != diagnostic["range"]["end"]
+        && value.is_string()
+        && serde_json::from_str::<Value>(slice).is_err()
+    {
+        // A finding narrowed to part of a string (the password inside a URL):
+        // the range lies inside the string's quotes.
+        let whole = planguard::load::spans::locate(&text, pointer).expect("located");
+        assert!(
+            whole.value.start < start && end < whole.value.end,
+            "{file}: {pointer}: {start}..{end} is not inside {:?}",
+            whole.value
+        );
     } else {
         let found: Value = serde_json::from_str(slice)
             .unwrap_or_else(|e| panic!("{file}: {pointer} -> {slice:?}: {e}"));
