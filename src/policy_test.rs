@@ -359,33 +359,13 @@ pub fn run_tests(
     })
 }
 
-/// The `.rego` files below `paths`, sorted and without duplicates.
+/// The `.rego` files below `paths`, tests included, sorted and without duplicates.
 fn rego_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, TestError> {
     let mut files = BTreeSet::new();
     for path in paths {
-        let metadata = std::fs::metadata(path).map_err(|source| TestError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        if metadata.is_file() {
-            files.insert(path.clone());
-            continue;
-        }
-        for entry in walkdir::WalkDir::new(path)
-            .follow_links(true)
-            .sort_by_file_name()
-        {
-            let entry = entry.map_err(|e| TestError::Read {
-                path: e.path().unwrap_or(path).to_path_buf(),
-                source: e
-                    .into_io_error()
-                    .unwrap_or_else(|| std::io::Error::other("symbolic link loop")),
-            })?;
-            if entry.file_type().is_file() && entry.path().extension().is_some_and(|x| x == "rego")
-            {
-                files.insert(entry.into_path());
-            }
-        }
+        let found = crate::check::policy::rego_files(path, true)
+            .map_err(|(path, source)| TestError::Read { path, source })?;
+        files.extend(found);
     }
     Ok(files.into_iter().collect())
 }

@@ -6,116 +6,19 @@
 
 mod common;
 
+use common::workspace::Workspace;
+
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use common::{planguard, root, run};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.expect("readable fixture");
-        let target = to.join(entry.path().strip_prefix(from).expect("below"));
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
-fn apply(dir: &Path, case: &Value) {
-    for copy in case["copy"].as_array().into_iter().flatten() {
-        let to = dir.join(copy["to"].as_str().expect("to"));
-        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
-        std::fs::copy(dir.join(copy["from"].as_str().expect("from")), to).expect("copy");
-    }
-    for (path, text) in case["files"].as_object().into_iter().flatten() {
-        let path = dir.join(path);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(path, text.as_str().expect("text")).expect("write");
-    }
-    for patch in case["patch"].as_array().into_iter().flatten() {
-        let file = dir.join(patch["file"].as_str().expect("file"));
-        let mut doc: Value =
-            serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
-        let pointer = patch["pointer"].as_str().expect("pointer");
-        let (parent, key) = pointer.rsplit_once('/').expect("a member pointer");
-        let key = key.replace("~1", "/").replace("~0", "~");
-        let value = if let Some(suffix) = patch["append"].as_str() {
-            Some(Value::from(format!(
-                "{}{suffix}",
-                doc.pointer(pointer)
-                    .and_then(Value::as_str)
-                    .expect("string")
-            )))
-        } else if let Some([old, new]) = patch["replace"]
-            .as_array()
-            .map(|r| [r[0].as_str().expect("old"), r[1].as_str().expect("new")])
-        {
-            let from = doc
-                .pointer(patch["from_pointer"].as_str().expect("from_pointer"))
-                .and_then(Value::as_str)
-                .expect("string");
-            assert!(from.contains(old), "{from} lacks {old}");
-            Some(Value::from(from.replace(old, new)))
-        } else if patch["remove"] == true {
-            None
-        } else {
-            Some(sha_placeholders(dir, patch["value"].clone()))
-        };
-        let target = doc.pointer_mut(parent).expect("parent exists");
-        match (target, value) {
-            (Value::Object(map), Some(value)) => {
-                map.insert(key, value);
-            }
-            (Value::Object(map), None) => {
-                map.remove(&key);
-            }
-            (Value::Array(items), Some(value)) => {
-                items[key.parse::<usize>().expect("index")] = value
-            }
-            (other, _) => panic!("cannot patch {pointer} in {other}"),
-        }
-        std::fs::write(
-            &file,
-            serde_json::to_string_pretty(&doc).expect("serializes"),
-        )
-        .expect("write");
-    }
-}
-
-/// `"SHA256:<file>"` stands for that file's checksum, computed here.
-fn sha_placeholders(dir: &Path, value: Value) -> Value {
-    match value {
-        Value::String(s) => match s.strip_prefix("SHA256:") {
-            Some(file) => {
-                let digest = Sha256::digest(std::fs::read(dir.join(file)).expect("file"));
-                Value::from(
-                    digest
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect::<String>(),
-                )
-            }
-            None => Value::String(s),
-        },
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, sha_placeholders(dir, v)))
-                .collect(),
-        ),
-        other => other,
-    }
-}
 
 /// What one case found wrong, if anything.
 fn check_case(case: &Value) -> Vec<String> {
     let name = case["name"].as_str().expect("name");
-    let dir = tempfile::tempdir().expect("tempdir");
-    copy_tree(&root().join("fixtures/workspaces/clean"), dir.path());
-    apply(dir.path(), case);
+    let workspace = Workspace::copy_of("fixtures/workspaces/clean");
+    workspace.apply(case);
+    let dir = &workspace.dir;
     let mut args = vec!["check", "--color", "never"];
     if let Some(settings) = case["settings"].as_str() {
         std::fs::write(dir.path().join("planguard.toml"), settings).expect("write");

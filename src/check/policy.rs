@@ -103,7 +103,9 @@ impl Policies {
             }
         }
         for path in &settings.policy.paths {
-            for file in rego_files(path)? {
+            let files = rego_files(path, false)
+                .map_err(|(path, source)| PolicyError::Read { path, source })?;
+            for file in files {
                 let text = std::fs::read(&file).map_err(|source| PolicyError::Read {
                     path: file.clone(),
                     source,
@@ -475,12 +477,11 @@ fn source(label: String, text: String, user: bool) -> PolicySource {
     }
 }
 
-fn rego_files(path: &Path) -> Result<Vec<PathBuf>, PolicyError> {
-    let read_error = |source| PolicyError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let metadata = std::fs::metadata(path).map_err(read_error)?;
+/// The `.rego` files at `path` (a file, or a folder walked in name order);
+/// `_test.rego` files only when `tests`. An unreadable path is the error,
+/// with the path that failed.
+pub fn rego_files(path: &Path, tests: bool) -> Result<Vec<PathBuf>, (PathBuf, std::io::Error)> {
+    let metadata = std::fs::metadata(path).map_err(|e| (path.to_path_buf(), e))?;
     if metadata.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
@@ -489,14 +490,18 @@ fn rego_files(path: &Path) -> Result<Vec<PathBuf>, PolicyError> {
         .follow_links(true)
         .sort_by_file_name()
     {
-        let entry = entry.map_err(|e| PolicyError::Read {
-            path: e.path().unwrap_or(path).to_path_buf(),
-            source: e
+        let entry = entry.map_err(|e| {
+            let failed = e.path().unwrap_or(path).to_path_buf();
+            let error = e
                 .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("symbolic link loop")),
+                .unwrap_or_else(|| std::io::Error::other("symbolic link loop"));
+            (failed, error)
         })?;
         let name = entry.file_name().to_string_lossy();
-        if entry.file_type().is_file() && name.ends_with(".rego") && !name.ends_with("_test.rego") {
+        if entry.file_type().is_file()
+            && name.ends_with(".rego")
+            && (tests || !name.ends_with("_test.rego"))
+        {
             files.push(entry.into_path());
         }
     }

@@ -1,0 +1,128 @@
+//! A scratch copy of a fixture workspace, edited for one test case.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::root;
+
+/// Copy a workspace, then edit its documents.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn copy_of(from: &str) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("fidelity")
+            .tempdir()
+            .expect("tempdir");
+        let source = root().join(from);
+        for entry in walkdir::WalkDir::new(&source) {
+            let entry = entry.expect("walkable");
+            let target = dir
+                .path()
+                .join(entry.path().strip_prefix(&source).expect("below"));
+            if entry.file_type().is_dir() {
+                std::fs::create_dir_all(&target).expect("mkdir");
+            } else {
+                std::fs::copy(entry.path(), &target).expect("copy");
+            }
+        }
+        Self { dir }
+    }
+
+    pub fn edit(&self, file: &str, change: impl FnOnce(&mut Value)) {
+        let path = self.dir.path().join(file);
+        let mut value: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+        change(&mut value);
+        std::fs::write(&path, serde_json::to_string_pretty(&value).expect("JSON")).expect("write");
+    }
+
+    /// A case of fixtures/rules/cases.json: `copy` files, write `files`,
+    /// then `patch` members (`value` sets, `remove` deletes, `append` appends
+    /// to the string, `replace` [old, new] edits the string at
+    /// `from_pointer`; "SHA256:<file>" stands for that file's checksum).
+    pub fn apply(&self, case: &Value) {
+        let dir = self.dir.path();
+        for copy in case["copy"].as_array().into_iter().flatten() {
+            let to = dir.join(copy["to"].as_str().expect("to"));
+            std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+            std::fs::copy(dir.join(copy["from"].as_str().expect("from")), to).expect("copy");
+        }
+        for (path, text) in case["files"].as_object().into_iter().flatten() {
+            let path = dir.join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text.as_str().expect("text")).expect("write");
+        }
+        for patch in case["patch"].as_array().into_iter().flatten() {
+            let pointer = patch["pointer"].as_str().expect("pointer");
+            self.edit(patch["file"].as_str().expect("file"), |doc| {
+                let (parent, key) = pointer.rsplit_once('/').expect("a member pointer");
+                let key = key.replace("~1", "/").replace("~0", "~");
+                let string_at = |p: &str| {
+                    doc.pointer(p)
+                        .and_then(Value::as_str)
+                        .expect("a string")
+                        .to_string()
+                };
+                let value = if let Some(suffix) = patch["append"].as_str() {
+                    Some(Value::from(format!("{}{suffix}", string_at(pointer))))
+                } else if let Some(r) = patch["replace"].as_array() {
+                    let from = string_at(patch["from_pointer"].as_str().expect("from_pointer"));
+                    let (old, new) = (r[0].as_str().expect("old"), r[1].as_str().expect("new"));
+                    Some(Value::from(from.replace(old, new)))
+                } else if patch["remove"] == true {
+                    None
+                } else {
+                    Some(sha_placeholders(dir, patch["value"].clone()))
+                };
+                match (doc.pointer_mut(parent).expect("parent exists"), value) {
+                    (Value::Object(map), Some(value)) => {
+                        map.insert(key, value);
+                    }
+                    (Value::Object(map), None) => {
+                        map.remove(&key);
+                    }
+                    (Value::Array(items), Some(value)) => {
+                        items[key.parse::<usize>().expect("index")] = value;
+                    }
+                    (other, _) => panic!("cannot patch {pointer} in {other}"),
+                }
+            });
+        }
+    }
+
+    pub fn write(&self, file: &str, text: &str) {
+        std::fs::write(self.dir.path().join(file), text).expect("write");
+    }
+
+    pub fn path(&self) -> String {
+        self.dir.path().to_string_lossy().into_owned()
+    }
+}
+
+fn sha_placeholders(dir: &Path, value: Value) -> Value {
+    use sha2::Digest;
+    match value {
+        Value::String(s) => match s.strip_prefix("SHA256:") {
+            Some(file) => {
+                let digest = sha2::Sha256::digest(std::fs::read(dir.join(file)).expect("file"));
+                Value::from(
+                    digest
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>(),
+                )
+            }
+            None => Value::String(s),
+        },
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, sha_placeholders(dir, v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
