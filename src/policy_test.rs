@@ -2,7 +2,7 @@
 //! reports them the way `opa test` does, so a policy and its `_test.rego`
 //! can be developed without OPA installed.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -296,6 +296,10 @@ pub fn run_tests(
     // After the compile probe, so that only the tests' evaluation counts.
     engine.set_enable_coverage(options.coverage);
 
+    // Each test runs on its own clone of the prepared engine, so that a test
+    // that errors cannot leave state behind for the next; coverage is merged.
+    let base = engine;
+    let mut covered: HashMap<String, (BTreeSet<u32>, BTreeSet<u32>)> = HashMap::new();
     let mut seen = HashSet::new();
     let mut results = Vec::new();
     for policy in &policies {
@@ -311,6 +315,7 @@ pub fn run_tests(
             {
                 continue;
             }
+            let mut engine = base.clone();
             let started = Instant::now();
             let value = engine.eval_rule(format!("data.{qualified}"));
             let duration = started.elapsed();
@@ -319,6 +324,13 @@ pub fn run_tests(
                 Ok(_) => Outcome::Fail,
                 Err(e) => Outcome::Error(engine_error(&format!("{e:#}"), None)),
             };
+            if options.coverage {
+                for file in engine.get_coverage_report().unwrap_or_default().files {
+                    let entry = covered.entry(file.path).or_default();
+                    entry.0.extend(file.covered);
+                    entry.1.extend(file.not_covered);
+                }
+            }
             results.push(TestResult {
                 package: policy.package.clone(),
                 name,
@@ -333,15 +345,17 @@ pub fn run_tests(
     }
 
     let coverage = if options.coverage {
-        let report = engine.get_coverage_report().unwrap_or_default();
         let mut files: Vec<FileCoverage> = policies
             .iter()
             .map(|policy| {
-                let measured = report.files.iter().find(|f| f.path == policy.label);
+                let measured = covered.get(&policy.label);
                 FileCoverage {
                     file: policy.label.clone(),
-                    covered: measured.map(|f| f.covered.clone()).unwrap_or_default(),
-                    not_covered: measured.map(|f| f.not_covered.clone()).unwrap_or_default(),
+                    covered: measured.map(|f| f.0.clone()).unwrap_or_default(),
+                    // A line some test covered is covered, whatever the others did.
+                    not_covered: measured
+                        .map(|f| f.1.difference(&f.0).copied().collect())
+                        .unwrap_or_default(),
                     evaluated: measured.is_some(),
                 }
             })

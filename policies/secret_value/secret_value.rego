@@ -17,49 +17,73 @@ secret_key := `(?i)^(.*[_-])?(password|passwd|pwd|secret|client_secret|passphras
 # Keys whose value is a secret when it looks random enough.
 token_key := `(?i)^(.*[_-])?(token|access_token|refresh_token|api_key|apikey|access_key|secret_key|private_key|signing_key|auth_key|routing_key|integration_key|webhook_url|credentials?)$`
 
-# What each detector found: the secret's text and what kind it is.
-detected(_, value) := {"kind": "a password in a URL query", "secret": m[2], "start": (indexof(value, m[0]) + count(m[0])) - count(m[2])} if {
+# What the detectors found, as [path, {kind, secret, start, rank}]: where the
+# secret is, what kind it is, its text and where in the string it starts
+# (when its text could also occur earlier, say a password that is also a word
+# of the host name; planguard masks every occurrence of the text anyway).
+# A string several detectors match is reported once, by the lowest rank.
+strings contains [path, value] if {
+	some path, value
+	walk(input, [path, value])
+	is_string(value)
+}
+
+detections contains [path, {"kind": "a password in a URL query", "secret": m[2], "start": (indexof(value, m[0]) + count(m[0])) - count(m[2]), "rank": 1}] if {
+	some [path, value] in strings
+	contains(value, "=")
 	some m in regex.find_all_string_submatch_n(`(?i)[?&;](password|pwd|passwd)=([^&;]+)`, value, 1)
+	not placeholder(m[2])
 }
 
-detected(_, value) := {"kind": "a password in a URL's user information", "secret": m[1], "start": (count(m[0]) - 1) - count(m[1])} if {
+detections contains [path, {"kind": "a password in a URL's user information", "secret": m[1], "start": (count(m[0]) - 1) - count(m[1]), "rank": 2}] if {
+	some [path, value] in strings
+	contains(value, "@")
 	some m in regex.find_all_string_submatch_n(`^[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9+.-]+:)?//[^/:@\s]+:([^/@\s]+)@`, value, 1)
+	not placeholder(m[1])
 }
 
-detected(_, value) := {"kind": "a private key", "secret": value} if {
+detections contains [path, {"kind": "a private key", "secret": value, "start": 0, "rank": 3}] if {
+	some [path, value] in strings
 	contains(value, "-----BEGIN ")
 	contains(value, "PRIVATE KEY")
 }
 
-detected(_, value) := {"kind": "an AWS access key id", "secret": m[0]} if {
+detections contains [path, {"kind": "an AWS access key id", "secret": m[0], "start": indexof(value, m[0]), "rank": 4}] if {
+	some [path, value] in strings
 	some m in regex.find_all_string_submatch_n(`\b(AKIA|ASIA)[0-9A-Z]{16}\b`, value, 1)
 }
 
-detected(_, value) := {"kind": "a Slack webhook URL", "secret": m[0]} if {
+detections contains [path, {"kind": "a Slack webhook URL", "secret": m[0], "start": indexof(value, m[0]), "rank": 5}] if {
+	some [path, value] in strings
+	contains(value, "hooks.slack.com")
 	some m in regex.find_all_string_submatch_n(`https://hooks\.slack\.com/services/[A-Za-z0-9]+/[A-Za-z0-9]+/[A-Za-z0-9]+`, value, 1)
 }
 
-detected(_, value) := {"kind": "a bearer token", "secret": m[1]} if {
+detections contains [path, {"kind": "a bearer token", "secret": m[1], "start": (indexof(value, m[0]) + count(m[0])) - count(m[1]), "rank": 6}] if {
+	some [path, value] in strings
 	some m in regex.find_all_string_submatch_n(`(?i)\bbearer\s+([A-Za-z0-9._~+/-]{8,}=*)`, value, 1)
 }
 
-detected(path, value) := {"kind": sprintf("a literal value under `%s`", [key]), "secret": value} if {
+detections contains [path, {"kind": sprintf("a literal value under `%v`", [key]), "secret": value, "start": 0, "rank": 7}] if {
+	some [path, value] in strings
 	key := last_key(path)
 	regex.match(secret_key, key)
 	literal(value)
 }
 
-detected(path, value) := {"kind": sprintf("a random-looking value under `%s`", [key]), "secret": value} if {
+detections contains [path, {"kind": "a PagerDuty integration key", "secret": value, "start": 0, "rank": 8}] if {
+	some [path, value] in strings
+	contains(lower(concat("/", [sprintf("%v", [p]) | some p in path])), "pagerduty")
+	regex.match(`^[a-zA-Z0-9+_-]{32}$`, value)
+}
+
+detections contains [path, {"kind": sprintf("a random-looking value under `%v`", [key]), "secret": value, "start": 0, "rank": 9}] if {
+	some [path, value] in strings
 	key := last_key(path)
 	regex.match(token_key, key)
 	literal(value)
 	count(value) >= 16
 	planguard.entropy(value) >= 3.5
-}
-
-detected(path, value) := {"kind": "a PagerDuty integration key", "secret": value} if {
-	contains(lower(concat("/", [sprintf("%v", [p]) | some p in path])), "pagerduty")
-	regex.match(`^[a-zA-Z0-9+_-]{32}$`, value)
 }
 
 last_key(path) := key if {
@@ -71,21 +95,29 @@ last_key(path) := key if {
 literal(value) if {
 	value != ""
 	not fields.is_secret_ref(value)
-	not regex.match(`^\$\{[^}]+\}$`, value)
+	not placeholder(value)
 }
 
 deny contains finding if {
-	some path, value
-	walk(input, [path, value])
-	is_string(value)
-	found := detected(path, value)
-	start := object.get(found, "start", indexof(value, found.secret))
+	some detection in detections
+	path := detection[0]
+	found := detection[1]
+	not outranked(path, found.rank)
 	finding := {
 		"rule": "PG110",
-		"msg": sprintf("%s (%v characters) is stored in the file", [found.kind, count(found.secret)]),
+		"msg": sprintf("%v (%v characters) is stored in the file", [found.kind, count(found.secret)]),
 		"location": path,
-		"within": [start, start + count(found.secret)],
+		"within": [found.start, found.start + count(found.secret)],
 		"sensitive": true,
 		"help": "store it in the environment's secrets store and put a reference here (vault://…); rotate it, since it was committed",
 	}
 }
+
+outranked(path, rank) if {
+	some other in detections
+	other[0] == path
+	other[1].rank < rank
+}
+
+# A reference to a variable, not a value: ${VAR}.
+placeholder(text) if regex.match(`^\$\{[^}]+\}$`, text)
