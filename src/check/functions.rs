@@ -198,7 +198,81 @@ const DESCRIPTORS: &[&str] = &[
 /// `""` when `expr` is a valid Temporal schedule cron string, else a short
 /// message naming the first problem found.
 pub fn cron_error(expr: &str) -> String {
-    cron_check(expr).err().unwrap_or_default()
+    cron_fields(expr).err().unwrap_or_default()
+}
+
+/// One range of a cron field as Temporal's structured calendar holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CronRange {
+    pub start: u32,
+    pub end: u32,
+    pub step: u32,
+}
+
+/// The five fields of a valid cron expression (minute, hour, day of month,
+/// month, day of week) as ranges, descriptors expanded; what Temporal turns a
+/// cron string into, so a deployed schedule can be compared with its plan.
+pub fn cron_fields(expr: &str) -> Result<[Vec<CronRange>; 5], String> {
+    let mut tokens: Vec<&str> = expr.split_ascii_whitespace().collect();
+    if tokens.first().is_some_and(|t| t.starts_with("CRON_TZ=") || t.starts_with("TZ=")) {
+        cron_check(expr)?;
+        tokens.remove(0);
+    }
+    let expanded;
+    if let Some(first) = tokens.first().filter(|t| t.starts_with('@')) {
+        cron_check(expr)?;
+        expanded = match *first {
+            "@yearly" | "@annually" => "0 0 1 1 *",
+            "@monthly" => "0 0 1 * *",
+            "@weekly" => "0 0 * * 0",
+            "@hourly" => "0 * * * *",
+            _ => "0 0 * * *",
+        };
+        tokens = expanded.split(' ').collect();
+    }
+    cron_check(&tokens.join(" "))?;
+    let mut fields: [Vec<CronRange>; 5] = Default::default();
+    for ((slot, field), text) in fields.iter_mut().zip(&FIELDS).zip(tokens) {
+        for item in text.split(',') {
+            slot.extend(item_ranges(field, item)?);
+        }
+    }
+    Ok(fields)
+}
+
+/// The ranges of one list entry that `check_item` accepted.
+fn item_ranges(field: &Field, item: &str) -> Result<Vec<CronRange>, String> {
+    let (base, step) = match item.split_once('/') {
+        Some((base, step)) => (base, step.parse().map_err(|_| item.to_string())?),
+        None => (item, 1),
+    };
+    let (start, end) = match base {
+        // Every day of the week is 0-6 (7 would be Sunday again).
+        "*" | "?" if field.name == "day-of-week" => (0, 6),
+        "*" | "?" => (field.min, field.max),
+        _ => match base.split_once('-') {
+            Some((low, high)) => (field_value(field, low)?, field_value(field, high)?),
+            // `a/n` runs from a to the end of the field, as in Go's cron.
+            None if step > 1 => (field_value(field, base)?, field.max),
+            None => {
+                let v = field_value(field, base)?;
+                (v, v)
+            }
+        },
+    };
+    // Sunday is 0 or 7; Temporal's calendar knows it as 0, so a range that
+    // ends on 7 continues at 0.
+    if field.name == "day-of-week" && end == 7 {
+        if start == 7 {
+            return Ok(vec![CronRange { start: 0, end: 0, step }]);
+        }
+        let mut ranges = vec![CronRange { start, end: 6, step }];
+        if (7 - start) % step == 0 {
+            ranges.push(CronRange { start: 0, end: 0, step: 1 });
+        }
+        return Ok(ranges);
+    }
+    Ok(vec![CronRange { start, end, step }])
 }
 
 fn cron_check(expr: &str) -> Result<(), String> {
@@ -565,6 +639,23 @@ mod tests {
             "day-of-week field \"５\" is not a number or weekday name",
         ),
     ];
+
+    #[test]
+    fn cron_fields_are_temporal_calendar_ranges() {
+        let r = |start, end, step| CronRange { start, end, step };
+        let [minute, hour, dom, month, dow] = cron_fields("0 2 * * *").expect("valid");
+        assert_eq!(minute, [r(0, 0, 1)]);
+        assert_eq!(hour, [r(2, 2, 1)]);
+        assert_eq!(dom, [r(1, 31, 1)]);
+        assert_eq!(month, [r(1, 12, 1)]);
+        assert_eq!(dow, [r(0, 6, 1)]);
+        let [minute, _, _, month, dow] = cron_fields("*/15 * * JAN-MAR 5-7").expect("valid");
+        assert_eq!(minute, [r(0, 59, 15)]);
+        assert_eq!(month, [r(1, 3, 1)]);
+        assert_eq!(dow, [r(5, 6, 1), r(0, 0, 1)]);
+        assert_eq!(cron_fields("@daily"), cron_fields("0 0 * * *"));
+        assert!(cron_fields("61 * * * *").is_err());
+    }
 
     #[test]
     fn accepts_valid_cron() {
