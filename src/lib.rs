@@ -4,6 +4,7 @@
 //! The pipeline is discover → load → check → report; each stage is a module
 //! and depends only on the ones before it.
 
+pub mod apply;
 pub mod check;
 pub mod cli;
 pub mod diagnostic;

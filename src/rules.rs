@@ -102,6 +102,12 @@ rules! {
         "A plan deploys an image no plan of the previous environment deployed (DEV → UAT → PROD).";
     SCHEDULE_ID_CONFLICT = "PG205", "schedule-id-conflict", Error, Project,
         "Two pipelines use the same schedule id in one Temporal namespace.";
+    SCHEDULE_DRIFT = "PG301", "schedule-drift", Error, Engine,
+        "A deployed Temporal Schedule differs from the newest plan of its environment.";
+    SCHEDULE_MISSING = "PG302", "schedule-missing", Error, Engine,
+        "The newest plan of an environment has no deployed Temporal Schedule.";
+    SCHEDULE_UNMANAGED = "PG303", "schedule-unmanaged", Warning, Engine,
+        "A Temporal Schedule in the namespace is owned by no plan.";
 }
 
 pub fn lookup(code: &str) -> Option<&'static Rule> {

@@ -214,7 +214,10 @@ pub struct CronRange {
 /// cron string into, so a deployed schedule can be compared with its plan.
 pub fn cron_fields(expr: &str) -> Result<[Vec<CronRange>; 5], String> {
     let mut tokens: Vec<&str> = expr.split_ascii_whitespace().collect();
-    if tokens.first().is_some_and(|t| t.starts_with("CRON_TZ=") || t.starts_with("TZ=")) {
+    if tokens
+        .first()
+        .is_some_and(|t| t.starts_with("CRON_TZ=") || t.starts_with("TZ="))
+    {
         cron_check(expr)?;
         tokens.remove(0);
     }
@@ -264,11 +267,23 @@ fn item_ranges(field: &Field, item: &str) -> Result<Vec<CronRange>, String> {
     // ends on 7 continues at 0.
     if field.name == "day-of-week" && end == 7 {
         if start == 7 {
-            return Ok(vec![CronRange { start: 0, end: 0, step }]);
+            return Ok(vec![CronRange {
+                start: 0,
+                end: 0,
+                step,
+            }]);
         }
-        let mut ranges = vec![CronRange { start, end: 6, step }];
+        let mut ranges = vec![CronRange {
+            start,
+            end: 6,
+            step,
+        }];
         if (7 - start) % step == 0 {
-            ranges.push(CronRange { start: 0, end: 0, step: 1 });
+            ranges.push(CronRange {
+                start: 0,
+                end: 0,
+                step: 1,
+            });
         }
         return Ok(ranges);
     }

@@ -68,6 +68,20 @@ impl Checker {
         }
     }
 
+    /// Check documents already loaded (perhaps changed in memory, as `apply`
+    /// does with command-line overrides): per document, then across them.
+    pub fn check_loaded(&self, documents: &[Document]) -> Vec<Diagnostic> {
+        let mut diagnostics = self.policies.diagnostics.clone();
+        diagnostics.extend(
+            documents
+                .par_iter()
+                .flat_map(|d| self.check_document(d))
+                .collect::<Vec<_>>(),
+        );
+        diagnostics.extend(self.policies.check_project(documents));
+        self.finish(diagnostics)
+    }
+
     /// Schema and per-document policies for one loaded document.
     pub fn check_document(&self, document: &Document) -> Vec<Diagnostic> {
         let mut diagnostics = self.schemas.check(document);

@@ -9,6 +9,8 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod deploy;
+
 use crate::check::{Checker, PolicyError};
 use crate::diagnostic::{Report, plural};
 use crate::discover::{self, DiscoverError};
@@ -50,6 +52,112 @@ pub enum Command {
     },
     /// Run Rego unit tests (`test_` rules), like `opa test`.
     Test(crate::policy_test::TestArgs),
+    /// Register a plan as a Temporal Schedule, after a clean check of exactly what is sent.
+    Apply(ApplyArgs),
+    /// Compare the newest plan of each environment with the deployed schedules; exit 1 on drift.
+    Drift(DriftArgs),
+    /// Re-apply an earlier plan of an environment from the plan store, through the same gate.
+    Rollback(RollbackArgs),
+    /// Start one run of a plan's workflow now, outside its schedule.
+    Trigger(TriggerArgs),
+}
+
+/// Where the Temporal server is, where the audit goes, which settings apply.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Temporal frontend, host:port.
+    #[arg(long, env = "TEMPORAL_ADDRESS", default_value = "127.0.0.1:7233")]
+    pub address: String,
+    /// Environment variable holding a Temporal API key (sent as a bearer token, over TLS).
+    #[arg(long, value_name = "VAR", default_value = "TEMPORAL_API_KEY")]
+    pub api_key_env: String,
+    /// File audit records are appended to, one JSON line each.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "PLANGUARD_AUDIT_LOG",
+        default_value = ".planguard/audit.jsonl"
+    )]
+    pub audit_log: PathBuf,
+    /// Use this settings file instead of looking for planguard.toml.
+    #[arg(long, value_name = "FILE", conflicts_with = "isolated")]
+    pub config: Option<PathBuf>,
+    /// Ignore any planguard.toml; use the built-in defaults.
+    #[arg(long)]
+    pub isolated: bool,
+}
+
+impl ConnectArgs {
+    fn endpoint(&self) -> crate::apply::temporal::Endpoint {
+        crate::apply::temporal::Endpoint {
+            address: self.address.clone(),
+            api_key: std::env::var(&self.api_key_env)
+                .ok()
+                .filter(|k| !k.is_empty()),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan, orchestration_plans/<env>/<build>.json.
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Register in this namespace instead of the plan's (checked like the plan's own).
+    #[arg(long, env = "TEMPORAL_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Use this task queue instead of the plan's (checked like the plan's own).
+    #[arg(long)]
+    pub task_queue: Option<String>,
+    /// Who approved this change; required where the environment demands approval (prod).
+    #[arg(long, env = "PLANGUARD_APPROVED_BY")]
+    pub approved_by: Option<String>,
+    /// Say what would change, field by field, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Resume a schedule an operator paused (an update otherwise keeps the pause and notes).
+    #[arg(long)]
+    pub unpause: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Plans, or folders of them (the newest plan of each environment is compared).
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Compare in this namespace, and report its schedules that no plan owns.
+    #[arg(long)]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The environment whose schedule goes back.
+    #[arg(long = "env")]
+    pub environment: String,
+    /// The build to go back to (default: the one before the deployed build).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// The workspace holding orchestration_plans/ (default: the current folder).
+    #[arg(default_value = ".")]
+    pub workspace: PathBuf,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[arg(long, env = "PLANGUARD_APPROVED_BY")]
+    pub approved_by: Option<String>,
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TriggerArgs {
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[arg(long, env = "PLANGUARD_APPROVED_BY")]
+    pub approved_by: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +222,10 @@ pub enum CliError {
     Output(#[from] std::io::Error),
     #[error(transparent)]
     Test(#[from] crate::policy_test::TestError),
+    #[error(transparent)]
+    Temporal(#[from] crate::apply::temporal::TemporalError),
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// How a run ended: 0 clean, 1 findings, 2 the tool failed.
@@ -135,6 +247,10 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<E
     let color = use_color(cli.color, std::io::stdout().is_terminal());
     match cli.command {
         Command::Check(args) => check(args, color, stdout, stderr),
+        Command::Apply(args) => deploy::apply(args, color, stdout),
+        Command::Drift(args) => deploy::drift(args, color, stdout),
+        Command::Rollback(args) => deploy::rollback(args, color, stdout),
+        Command::Trigger(args) => deploy::trigger(args, color, stdout),
         Command::Test(args) => Ok(ExitCode::from(crate::policy_test::main(
             &args,
             stdout,
@@ -169,22 +285,31 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<E
     }
 }
 
-fn settings_for(args: &CheckArgs, paths: &[PathBuf]) -> Result<Settings, CliError> {
-    let file = if args.isolated {
+/// planguard.toml as chosen by `--config`/`--isolated`, else the one
+/// closest to the files (as in ruff), else the working folder's.
+pub(crate) fn load_settings(
+    config: Option<&PathBuf>,
+    isolated: bool,
+    paths: &[PathBuf],
+) -> Result<Settings, CliError> {
+    let file = if isolated {
         None
-    } else if let Some(config) = &args.config {
+    } else if let Some(config) = config {
         Some(config.clone())
     } else {
-        // The settings closest to the files win, as in ruff; then the working folder's.
         paths
             .first()
             .and_then(|p| Settings::discover(p))
             .or_else(|| Settings::discover(std::path::Path::new(".")))
     };
-    let mut settings = match file {
-        Some(file) => Settings::load(&file).map_err(CliError::Settings)?,
-        None => Settings::default(),
-    };
+    match file {
+        Some(file) => Settings::load(&file).map_err(CliError::Settings),
+        None => Ok(Settings::default()),
+    }
+}
+
+fn settings_for(args: &CheckArgs, paths: &[PathBuf]) -> Result<Settings, CliError> {
+    let mut settings = load_settings(args.config.as_ref(), args.isolated, paths)?;
     let policy = &mut settings.policy;
     policy.paths.extend(args.policies.iter().cloned());
     policy.data.extend(args.data.iter().cloned());

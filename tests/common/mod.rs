@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod temporal;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};

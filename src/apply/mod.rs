@@ -1,0 +1,279 @@
+//! Apply, drift, rollback, trigger: plans to Temporal Schedules. Every path
+//! that writes goes through the gate (`gate::Cleared`); every write is
+//! described back and compared before it counts as done.
+
+pub mod audit;
+pub mod gate;
+pub mod model;
+pub mod temporal;
+
+use std::collections::BTreeMap;
+
+use gate::Cleared;
+use model::Difference;
+use temporal::{Client, Endpoint, TemporalError};
+
+use crate::check::Checker;
+use crate::diagnostic::Diagnostic;
+use crate::discover::{self, Kind};
+use crate::load;
+use crate::rules;
+
+/// What an apply did.
+#[derive(Debug)]
+pub enum Applied {
+    Created,
+    Updated(Vec<Difference>),
+    UpToDate,
+    WouldCreate,
+    WouldUpdate(Vec<Difference>),
+}
+
+impl Applied {
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Applied::Created => "create",
+            Applied::Updated(_) => "update",
+            Applied::UpToDate => "noop",
+            Applied::WouldCreate | Applied::WouldUpdate(_) => "dry-run",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
+    Temporal(#[from] TemporalError),
+    /// The server took the request but the schedule is not what was sent:
+    /// someone else changed it at the same time.
+    #[error("the schedule was changed concurrently; this apply was not applied ({})", fields(.0))]
+    Conflict(Vec<Difference>),
+}
+
+fn fields(differences: &[Difference]) -> String {
+    let names: Vec<&str> = differences.iter().map(|d| d.field).collect();
+    if names.is_empty() {
+        "the server kept another version".to_string()
+    } else {
+        format!("differs in {}", names.join(", "))
+    }
+}
+
+/// The plan sha256 recorded on a deployed schedule's workflows, if any.
+pub fn deployed_plan_sha256(deployed: &temporal::Deployed) -> Option<String> {
+    field_of_memo(deployed, model::MEMO_PLAN_SHA256)
+}
+
+pub fn deployed_build(deployed: &temporal::Deployed) -> Option<String> {
+    field_of_memo(deployed, model::MEMO_BUILD)
+}
+
+fn field_of_memo(deployed: &temporal::Deployed, key: &str) -> Option<String> {
+    model::normalize(&deployed.schedule)
+        .get("memo")?
+        .get(key)?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Create or update the schedule of a cleared plan, idempotently, and verify
+/// it by describing it back. Returns what happened and the deployed state
+/// before (for the audit).
+pub fn apply(
+    cleared: &Cleared,
+    endpoint: &Endpoint,
+    dry_run: bool,
+    unpause: bool,
+) -> Result<(Applied, Option<temporal::Deployed>), ApplyError> {
+    let id = &cleared.desired.schedule_id;
+    let mut client = Client::connect(endpoint, &cleared.desired.namespace)?;
+    let before = client.describe(id)?;
+    let Some(deployed) = before.clone() else {
+        if dry_run {
+            return Ok((Applied::WouldCreate, None));
+        }
+        client.create(cleared)?;
+        // A create can answer OK and create nothing (a reused request id
+        // after a delete): only a description proves it.
+        let after = client
+            .describe(id)?
+            .ok_or(ApplyError::Conflict(Vec::new()))?;
+        let left = model::differences(&cleared.desired.schedule, &after.schedule);
+        return if left.is_empty() {
+            Ok((Applied::Created, None))
+        } else {
+            Err(ApplyError::Conflict(left))
+        };
+    };
+    let differences = model::differences(&cleared.desired.schedule, &deployed.schedule);
+    if differences.is_empty() {
+        return Ok((Applied::UpToDate, before));
+    }
+    if dry_run {
+        return Ok((Applied::WouldUpdate(differences), before));
+    }
+    match client.update(cleared, &deployed, unpause) {
+        Ok(()) => {}
+        // The newer scheduler refuses a stale conflict token outright.
+        Err(TemporalError::Rejected(message)) if message.to_lowercase().contains("conflict") => {
+            return Err(ApplyError::Conflict(Vec::new()));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // The workflow-backed scheduler answers OK to a stale token and drops
+    // the update: a description tells.
+    let after = client
+        .describe(id)?
+        .ok_or(ApplyError::Conflict(Vec::new()))?;
+    let left = model::differences(&cleared.desired.schedule, &after.schedule);
+    if left.is_empty() {
+        Ok((Applied::Updated(differences), before))
+    } else {
+        Err(ApplyError::Conflict(left))
+    }
+}
+
+/// Start one run now, outside the cadence.
+pub fn trigger(cleared: &Cleared, endpoint: &Endpoint) -> Result<(String, String), TemporalError> {
+    Client::connect(endpoint, &cleared.desired.namespace)?.start(cleared)
+}
+
+/// (workspace, environment): plans that replace one another.
+type PlanKey = (Option<String>, Option<String>);
+
+/// Compare the newest plan of each environment under `paths` with what is
+/// deployed; each difference is a diagnostic located in the plan. With
+/// `unmanaged_in`, schedules of that namespace that no plan owns are reported
+/// too.
+pub fn drift(
+    checker: &Checker,
+    paths: &[std::path::PathBuf],
+    endpoint: &Endpoint,
+    namespace_override: Option<&str>,
+) -> Result<(Vec<Diagnostic>, usize), TemporalError> {
+    let settings = &checker.settings;
+    let discovery =
+        discover::discover(paths, settings).map_err(|e| TemporalError::Rejected(e.to_string()))?;
+    // Newest plan per (workspace, environment): the one that should be deployed.
+    let mut newest: BTreeMap<PlanKey, (u64, &discover::Candidate)> =
+        std::collections::BTreeMap::new();
+    for candidate in discovery
+        .files
+        .iter()
+        .filter(|c| c.kind == Some(Kind::Plan))
+    {
+        let build = candidate
+            .build
+            .as_deref()
+            .and_then(|b| b.parse::<u64>().ok())
+            .unwrap_or(0);
+        let key = (candidate.workspace.clone(), candidate.env.clone());
+        if newest.get(&key).is_none_or(|(b, _)| build > *b) {
+            newest.insert(key, (build, candidate));
+        }
+    }
+    let mut diagnostics = Vec::new();
+    let mut owned: std::collections::BTreeMap<String, Vec<String>> =
+        std::collections::BTreeMap::new();
+    let mut checked = 0;
+    for (_, candidate) in newest.values() {
+        let file = match load::read(candidate, settings.max_file_size) {
+            Ok(file) => file,
+            Err(d) => {
+                diagnostics.push(*d);
+                continue;
+            }
+        };
+        let (document, found) = load::parse(file, candidate);
+        diagnostics.extend(found);
+        let Some(document) = document else { continue };
+        checked += 1;
+        let mut value = document.value.clone();
+        if let (Some(ns), Some(object)) = (namespace_override, value.as_object_mut()) {
+            object.insert("namespace".to_string(), ns.into());
+        }
+        let desired = match model::desired(&value, "") {
+            Ok(desired) => desired,
+            Err(message) => {
+                let target = document.locate("");
+                diagnostics.push(
+                    Diagnostic::builtin(
+                        &rules::SCHEDULE_MISSING,
+                        format!("cannot compare: {message}"),
+                    )
+                    .at(&document.file, target.span, None),
+                );
+                continue;
+            }
+        };
+        owned
+            .entry(desired.namespace.clone())
+            .or_default()
+            .push(desired.schedule_id.clone());
+        let mut client = Client::connect(endpoint, &desired.namespace)?;
+        match client.describe(&desired.schedule_id)? {
+            None => {
+                let target = document.locate("/schedule_id");
+                diagnostics.push(
+                    Diagnostic::builtin(
+                        &rules::SCHEDULE_MISSING,
+                        format!(
+                            "schedule `{}` is not deployed in namespace {}",
+                            desired.schedule_id, desired.namespace
+                        ),
+                    )
+                    .at(&document.file, target.span, Some(target.pointer))
+                    .with_help("planguard apply registers it"),
+                );
+            }
+            Some(deployed) => {
+                for difference in model::differences(&desired.schedule, &deployed.schedule) {
+                    // The plan hash differs whenever the plan file changed;
+                    // the fields above say what it changed.
+                    if difference.field == "memo" && only_planguard_memo(&difference) {
+                        continue;
+                    }
+                    let target = document.locate(model::pointer_of(difference.field));
+                    diagnostics.push(
+                        Diagnostic::builtin(
+                            &rules::SCHEDULE_DRIFT,
+                            format!(
+                                "deployed {} is {}, plan says {}",
+                                difference.field.replace('_', " "),
+                                model::shown(difference.field, &difference.deployed),
+                                model::shown(difference.field, &difference.planned)
+                            ),
+                        )
+                        .at(&document.file, target.span, Some(target.pointer))
+                        .with_help("planguard apply brings the schedule back to the plan"),
+                    );
+                }
+            }
+        }
+    }
+    if let Some(namespace) = namespace_override {
+        let mut client = Client::connect(endpoint, namespace)?;
+        let known = owned.get(namespace).cloned().unwrap_or_default();
+        for id in client.list()? {
+            if !known.contains(&id) {
+                diagnostics.push(Diagnostic::builtin(
+                    &rules::SCHEDULE_UNMANAGED,
+                    format!("schedule `{id}` in namespace {namespace} is owned by no plan"),
+                ));
+            }
+        }
+    }
+    Ok((diagnostics, checked))
+}
+
+/// Whether two memos differ only in what planguard records about the plan file.
+pub fn only_planguard_memo(difference: &Difference) -> bool {
+    let strip = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            o.retain(|k, _| !k.starts_with("planguard_"));
+        }
+        v
+    };
+    strip(&difference.planned) == strip(&difference.deployed)
+}

@@ -1,0 +1,270 @@
+//! The Temporal frontend, through the raw WorkflowService: describe, create,
+//! update (with the conflict token) and start. Blocking calls over a
+//! single-threaded runtime; every failure becomes one clear line.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::gate::Cleared;
+use temporalio_client::grpc::WorkflowService;
+use temporalio_client::tonic::{Code, IntoRequest, Status};
+use temporalio_client::{Connection, ConnectionOptions};
+use temporalio_common::protos::temporal::api::common::v1::{Memo, WorkflowType};
+use temporalio_common::protos::temporal::api::schedule::v1::Schedule;
+use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
+use temporalio_common::protos::temporal::api::workflowservice::v1::{
+    CreateScheduleRequest, DescribeScheduleRequest, ListSchedulesRequest,
+    StartWorkflowExecutionRequest, UpdateScheduleRequest,
+};
+
+/// How to reach the frontend.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// host:port
+    pub address: String,
+    pub api_key: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemporalError {
+    #[error("cannot reach the Temporal server at {address}: {reason}")]
+    Unreachable { address: String, reason: String },
+    #[error("namespace `{0}` does not exist on the Temporal server")]
+    NamespaceMissing(String),
+    #[error("the Temporal server refused the request (permission denied): {0}")]
+    PermissionDenied(String),
+    #[error("the Temporal server rejected the schedule: {0}")]
+    Rejected(String),
+    #[error("Temporal call failed ({code:?}): {message}")]
+    Other { code: Code, message: String },
+    #[error("cannot start the network runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// A deployed schedule as described by the server.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    pub schedule: Schedule,
+    pub conflict_token: Vec<u8>,
+}
+
+pub struct Client {
+    runtime: tokio::runtime::Runtime,
+    service: Box<dyn WorkflowService>,
+    namespace: String,
+    address: String,
+}
+
+/// A fresh id for each request: the server deduplicates by request id, and a
+/// reused one after a delete creates nothing.
+fn request_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "planguard-{nanos:x}-{:x}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Client {
+    pub fn connect(endpoint: &Endpoint, namespace: &str) -> Result<Self, TemporalError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(TemporalError::Runtime)?;
+        let unreachable = |reason: String| TemporalError::Unreachable {
+            address: endpoint.address.clone(),
+            reason,
+        };
+        // A bearer token must not travel in plain text, and this build has no
+        // TLS: refuse rather than leak the key.
+        if endpoint.api_key.is_some() {
+            return Err(unreachable(
+                "an API key needs TLS, which this planguard build does not include yet".to_string(),
+            ));
+        }
+        let url = format!("http://{}", endpoint.address)
+            .parse::<temporalio_client::Url>()
+            .map_err(|e| unreachable(format!("invalid address: {e}")))?;
+        let options = ConnectionOptions::new(url)
+            .identity(format!("planguard@{}", std::process::id()))
+            .connect_timeout(Duration::from_secs(5))
+            .maybe_api_key(endpoint.api_key.clone())
+            .build();
+        let connection = runtime
+            .block_on(Connection::connect(options))
+            .map_err(|e| unreachable(first_line(&e.to_string())))?;
+        Ok(Self {
+            service: connection.workflow_service(),
+            runtime,
+            namespace: namespace.to_string(),
+            address: endpoint.address.clone(),
+        })
+    }
+
+    fn error(&self, status: Status) -> TemporalError {
+        let message = first_line(status.message());
+        match status.code() {
+            Code::NotFound if message.contains("amespace") => {
+                TemporalError::NamespaceMissing(self.namespace.clone())
+            }
+            Code::Unavailable | Code::DeadlineExceeded => TemporalError::Unreachable {
+                address: self.address.clone(),
+                reason: message,
+            },
+            Code::PermissionDenied | Code::Unauthenticated => {
+                TemporalError::PermissionDenied(message)
+            }
+            Code::InvalidArgument | Code::FailedPrecondition => TemporalError::Rejected(message),
+            code => TemporalError::Other { code, message },
+        }
+    }
+
+    /// The schedule, or None when there is none by that id.
+    pub fn describe(&mut self, schedule_id: &str) -> Result<Option<Deployed>, TemporalError> {
+        let request = DescribeScheduleRequest {
+            namespace: self.namespace.clone(),
+            schedule_id: schedule_id.to_string(),
+        };
+        match self
+            .runtime
+            .block_on(self.service.describe_schedule(request.into_request()))
+        {
+            Ok(response) => {
+                let response = response.into_inner();
+                Ok(Some(Deployed {
+                    schedule: response.schedule.unwrap_or_default(),
+                    conflict_token: response.conflict_token,
+                }))
+            }
+            Err(status)
+                if status.code() == Code::NotFound && !status.message().contains("amespace") =>
+            {
+                Ok(None)
+            }
+            Err(status) => Err(self.error(status)),
+        }
+    }
+
+    /// Register a cleared plan's schedule (only the gate makes a `Cleared`).
+    pub fn create(&mut self, cleared: &Cleared) -> Result<(), TemporalError> {
+        let memo = Memo {
+            fields: std::collections::HashMap::from([(
+                "managed_by".to_string(),
+                super::model::json_payload(&serde_json::json!("planguard")),
+            )]),
+        };
+        let request = CreateScheduleRequest {
+            namespace: self.namespace.clone(),
+            schedule_id: cleared.desired.schedule_id.clone(),
+            schedule: Some(cleared.desired.schedule.clone()),
+            identity: format!("planguard@{}", std::process::id()),
+            request_id: request_id(),
+            memo: Some(memo),
+            ..Default::default()
+        };
+        self.runtime
+            .block_on(self.service.create_schedule(request.into_request()))
+            .map(|_| ())
+            .map_err(|status| self.error(status))
+    }
+
+    /// Replace a deployed schedule with a cleared plan's, conditional on the
+    /// conflict token of `deployed`. An update replaces the whole state, so
+    /// the operator's pause and notes are carried over unless `unpause`.
+    pub fn update(
+        &mut self,
+        cleared: &Cleared,
+        deployed: &Deployed,
+        unpause: bool,
+    ) -> Result<(), TemporalError> {
+        let mut schedule = cleared.desired.schedule.clone();
+        if !unpause {
+            schedule.state = deployed.schedule.state.clone();
+        }
+        let conflict_token = deployed.conflict_token.clone();
+        let request = UpdateScheduleRequest {
+            namespace: self.namespace.clone(),
+            schedule_id: cleared.desired.schedule_id.clone(),
+            schedule: Some(schedule),
+            conflict_token,
+            identity: format!("planguard@{}", std::process::id()),
+            request_id: request_id(),
+            ..Default::default()
+        };
+        self.runtime
+            .block_on(self.service.update_schedule(request.into_request()))
+            .map(|_| ())
+            .map_err(|status| self.error(status))
+    }
+
+    /// Every schedule id in the namespace.
+    pub fn list(&mut self) -> Result<Vec<String>, TemporalError> {
+        let mut ids = Vec::new();
+        let mut page = Vec::new();
+        loop {
+            let request = ListSchedulesRequest {
+                namespace: self.namespace.clone(),
+                maximum_page_size: 1000,
+                next_page_token: page,
+                ..Default::default()
+            };
+            let response = self
+                .runtime
+                .block_on(self.service.list_schedules(request.into_request()))
+                .map_err(|status| self.error(status))?
+                .into_inner();
+            ids.extend(response.schedules.into_iter().map(|s| s.schedule_id));
+            if response.next_page_token.is_empty() {
+                return Ok(ids);
+            }
+            page = response.next_page_token;
+        }
+    }
+
+    /// Start one run of a cleared plan's workflow now, outside its cadence
+    /// (spec §6.2); returns the workflow id and run id.
+    pub fn start(&mut self, cleared: &Cleared) -> Result<(String, String), TemporalError> {
+        use temporalio_common::protos::temporal::api::schedule::v1::schedule_action::Action;
+        let schedule = &cleared.desired.schedule;
+        let Some(Action::StartWorkflow(w)) =
+            schedule.action.as_ref().and_then(|a| a.action.clone())
+        else {
+            return Err(TemporalError::Rejected(
+                "the schedule has no workflow to start".to_string(),
+            ));
+        };
+        let workflow_id = format!("{}adhoc-{}", w.workflow_id, request_id());
+        let request = StartWorkflowExecutionRequest {
+            namespace: self.namespace.clone(),
+            workflow_id: workflow_id.clone(),
+            workflow_type: w.workflow_type.clone().or(Some(WorkflowType::default())),
+            task_queue: w.task_queue.clone().or(Some(TaskQueue::default())),
+            input: w.input.clone(),
+            workflow_execution_timeout: w.workflow_execution_timeout,
+            workflow_run_timeout: w.workflow_run_timeout,
+            workflow_task_timeout: w.workflow_task_timeout,
+            retry_policy: w.retry_policy.clone(),
+            memo: w.memo.clone(),
+            identity: format!("planguard@{}", std::process::id()),
+            request_id: request_id(),
+            ..Default::default()
+        };
+        let response = self
+            .runtime
+            .block_on(
+                self.service
+                    .start_workflow_execution(request.into_request()),
+            )
+            .map_err(|status| self.error(status))?
+            .into_inner();
+        Ok((workflow_id, response.run_id))
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().trim().to_string()
+}

@@ -1,0 +1,377 @@
+//! The commands that talk to Temporal: apply, drift, rollback, trigger.
+//! Each goes through the gate, reports in one line what happened, and
+//! leaves an audit record.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use super::{
+    ApplyArgs, CliError, ConnectArgs, DriftArgs, EXIT_CLEAN, EXIT_FINDINGS, RollbackArgs,
+    TriggerArgs, load_settings,
+};
+use crate::apply::audit::{self, Record};
+use crate::apply::gate::{self, Cleared, Overrides, Refused};
+use crate::apply::{self, Applied, ApplyError, model};
+use crate::check::Checker;
+use crate::diagnostic::Report;
+use crate::report::{self, Format};
+
+fn record(action: &str, outcome: &str, plan: &Path, message: String) -> Record {
+    Record {
+        time: audit::now(),
+        actor: audit::actor(),
+        action: action.to_string(),
+        outcome: outcome.to_string(),
+        environment: None,
+        namespace: None,
+        schedule_id: None,
+        plan: crate::source::display_path(plan),
+        plan_sha256: None,
+        previous_plan_sha256: None,
+        build: None,
+        git_sha: None,
+        approved_by: None,
+        message,
+    }
+}
+
+fn cleared_record(action: &str, outcome: &str, cleared: &Cleared, message: String) -> Record {
+    let text = |pointer: &str| {
+        cleared
+            .plan
+            .pointer(pointer)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    Record {
+        environment: Some(cleared.environment.name.clone()),
+        namespace: Some(cleared.desired.namespace.clone()),
+        schedule_id: Some(cleared.desired.schedule_id.clone()),
+        plan_sha256: Some(cleared.plan_sha256.clone()),
+        build: text("/build"),
+        git_sha: text("/git_sha"),
+        approved_by: cleared.approved_by.clone(),
+        ..record(action, outcome, &cleared.plan_path, message)
+    }
+}
+
+fn write_audit(connect: &ConnectArgs, record: &Record) -> Result<(), CliError> {
+    audit::append(&connect.audit_log, record).map_err(|e| {
+        CliError::Usage(format!(
+            "cannot append to the audit log {}: {e}",
+            connect.audit_log.display()
+        ))
+    })
+}
+
+/// Run the gate; on refusal print why, audit it, and give the exit code.
+fn pass_gate(
+    action: &str,
+    plan: &Path,
+    connect: &ConnectArgs,
+    overrides: &Overrides,
+    approved_by: Option<String>,
+    color: bool,
+    out: &mut dyn Write,
+) -> Result<Result<Cleared, ExitCode>, CliError> {
+    let started = Instant::now();
+    let settings = load_settings(
+        connect.config.as_ref(),
+        connect.isolated,
+        &[plan.to_path_buf()],
+    )?;
+    let checker = Checker::new(settings)?;
+    let refusal = match gate::gate(&checker, plan, overrides, approved_by) {
+        Ok(cleared) => {
+            if !cleared.warnings.is_empty() {
+                let report = Report::new(cleared.warnings.clone(), 1, started.elapsed());
+                out.write_all(&report::render(&report, Format::Human, color))?;
+            }
+            return Ok(Ok(cleared));
+        }
+        Err(refusal) => refusal,
+    };
+    let message = match refusal {
+        Refused::Findings(diagnostics) => {
+            let count = diagnostics.len();
+            let report = Report::new(diagnostics, 1, started.elapsed());
+            out.write_all(&report::render(&report, Format::Human, color))?;
+            format!(
+                "refused: the check found {} in what would be sent; nothing was sent",
+                crate::diagnostic::plural(count, "error")
+            )
+        }
+        Refused::Unapproved { environment } => format!(
+            "refused: {environment} requires an approver (--approved-by or PLANGUARD_APPROVED_BY); nothing was sent"
+        ),
+        Refused::NotAPlan(reason) => return Err(CliError::Usage(reason)),
+    };
+    writeln!(out, "planguard {action}: {message}")?;
+    write_audit(connect, &record(action, "refused", plan, message))?;
+    Ok(Err(ExitCode::from(EXIT_FINDINGS)))
+}
+
+fn describe_changes(differences: &[model::Difference]) -> String {
+    differences
+        .iter()
+        .map(|d| {
+            if d.field == "memo" {
+                // The memo is long; say which kind of change it is.
+                return if apply::only_planguard_memo(d) {
+                    "plan record (sha256, build)".to_string()
+                } else {
+                    "memo".to_string()
+                };
+            }
+            format!(
+                "{} {} → {}",
+                d.field.replace('_', " "),
+                model::shown(d.field, &d.deployed),
+                model::shown(d.field, &d.planned)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn run_apply(
+    action: &str,
+    cleared: &Cleared,
+    connect: &ConnectArgs,
+    dry_run: bool,
+    unpause: bool,
+    out: &mut dyn Write,
+) -> Result<ExitCode, CliError> {
+    let id = &cleared.desired.schedule_id;
+    let ns = &cleared.desired.namespace;
+    match apply::apply(cleared, &connect.endpoint(), dry_run, unpause) {
+        Ok((applied, before)) => {
+            let message = match &applied {
+                Applied::Created => format!("created schedule `{id}` in {ns}; verified"),
+                Applied::Updated(changes) => {
+                    format!(
+                        "updated schedule `{id}` in {ns}: {}; verified",
+                        describe_changes(changes)
+                    )
+                }
+                Applied::UpToDate => format!("schedule `{id}` in {ns} is up to date"),
+                Applied::WouldCreate => format!("would create schedule `{id}` in {ns}"),
+                Applied::WouldUpdate(changes) => {
+                    format!(
+                        "would update schedule `{id}` in {ns}: {}",
+                        describe_changes(changes)
+                    )
+                }
+            };
+            writeln!(out, "planguard {action}: {message}")?;
+            if !dry_run {
+                let mut entry = cleared_record(action, applied.outcome(), cleared, message);
+                entry.previous_plan_sha256 = before.as_ref().and_then(apply::deployed_plan_sha256);
+                write_audit(connect, &entry)?;
+            }
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
+        Err(ApplyError::Conflict(left)) => {
+            let message = ApplyError::Conflict(left).to_string();
+            writeln!(out, "planguard {action}: {message}")?;
+            write_audit(connect, &cleared_record(action, "failed", cleared, message))?;
+            Ok(ExitCode::from(EXIT_FINDINGS))
+        }
+        Err(ApplyError::Temporal(error)) => {
+            write_audit(
+                connect,
+                &cleared_record(action, "failed", cleared, error.to_string()),
+            )?;
+            Err(error.into())
+        }
+    }
+}
+
+pub fn apply(args: ApplyArgs, color: bool, out: &mut dyn Write) -> Result<ExitCode, CliError> {
+    let overrides = Overrides {
+        namespace: args.namespace.clone(),
+        task_queue: args.task_queue.clone(),
+    };
+    let cleared = match pass_gate(
+        "apply",
+        &args.plan,
+        &args.connect,
+        &overrides,
+        args.approved_by.clone(),
+        color,
+        out,
+    )? {
+        Ok(cleared) => cleared,
+        Err(code) => return Ok(code),
+    };
+    run_apply(
+        "apply",
+        &cleared,
+        &args.connect,
+        args.dry_run,
+        args.unpause,
+        out,
+    )
+}
+
+pub fn drift(args: DriftArgs, color: bool, out: &mut dyn Write) -> Result<ExitCode, CliError> {
+    let started = Instant::now();
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let settings = load_settings(args.connect.config.as_ref(), args.connect.isolated, &paths)?;
+    let checker = Checker::new(settings)?;
+    let (diagnostics, checked) = apply::drift(
+        &checker,
+        &paths,
+        &args.connect.endpoint(),
+        args.namespace.as_deref(),
+    )?;
+    let report = Report::new(diagnostics, checked, started.elapsed());
+    out.write_all(&report::render(&report, Format::Human, color))?;
+    Ok(ExitCode::from(if report.has_failures(false) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }))
+}
+
+pub fn rollback(
+    args: RollbackArgs,
+    color: bool,
+    out: &mut dyn Write,
+) -> Result<ExitCode, CliError> {
+    let settings = load_settings(
+        args.connect.config.as_ref(),
+        args.connect.isolated,
+        std::slice::from_ref(&args.workspace),
+    )?;
+    let folder = args
+        .workspace
+        .join("orchestration_plans")
+        .join(&args.environment);
+    let mut builds: Vec<(u64, PathBuf)> = std::fs::read_dir(&folder)
+        .map_err(|e| {
+            CliError::Usage(format!(
+                "cannot read the plan store {}: {e}",
+                folder.display()
+            ))
+        })?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let path = e.path();
+            let build = path.file_stem()?.to_str()?.parse::<u64>().ok()?;
+            (path.extension()? == "json").then_some((build, path))
+        })
+        .collect();
+    builds.sort();
+    let target = match &args.to {
+        Some(to) => builds
+            .iter()
+            .find(|(b, _)| b.to_string() == *to)
+            .map(|(_, p)| p.clone())
+            .ok_or_else(|| {
+                CliError::Usage(format!("no plan for build {to} in {}", folder.display()))
+            })?,
+        None => {
+            // The build before the deployed one; the deployed build is what the
+            // schedule's workflows record, or else the newest plan.
+            let newest = builds.last().map(|(b, _)| *b).unwrap_or(0);
+            let deployed = deployed_build(&settings, &builds, &args.connect).unwrap_or(newest);
+            builds
+                .iter()
+                .rev()
+                .find(|(b, _)| *b < deployed)
+                .map(|(_, p)| p.clone())
+                .ok_or_else(|| {
+                    CliError::Usage(format!(
+                        "no build before {deployed} in {}",
+                        folder.display()
+                    ))
+                })?
+        }
+    };
+    writeln!(
+        out,
+        "planguard rollback: to {}",
+        crate::source::display_path(&target)
+    )?;
+    let cleared = match pass_gate(
+        "rollback",
+        &target,
+        &args.connect,
+        &Overrides::default(),
+        args.approved_by.clone(),
+        color,
+        out,
+    )? {
+        Ok(cleared) => cleared,
+        Err(code) => return Ok(code),
+    };
+    run_apply(
+        "rollback",
+        &cleared,
+        &args.connect,
+        args.dry_run,
+        false,
+        out,
+    )
+}
+
+/// The build the deployed schedule of an environment records, if it can be told.
+fn deployed_build(
+    settings: &crate::settings::Settings,
+    builds: &[(u64, PathBuf)],
+    connect: &ConnectArgs,
+) -> Option<u64> {
+    let (_, newest) = builds.last()?;
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(newest).ok()?).ok()?;
+    let namespace = value.get("namespace")?.as_str()?;
+    let id = value.get("schedule_id")?.as_str()?;
+    let _ = settings;
+    let mut client =
+        crate::apply::temporal::Client::connect(&connect.endpoint(), namespace).ok()?;
+    let deployed = client.describe(id).ok()??;
+    apply::deployed_build(&deployed)?.parse().ok()
+}
+
+pub fn trigger(args: TriggerArgs, color: bool, out: &mut dyn Write) -> Result<ExitCode, CliError> {
+    let cleared = match pass_gate(
+        "trigger",
+        &args.plan,
+        &args.connect,
+        &Overrides::default(),
+        args.approved_by.clone(),
+        color,
+        out,
+    )? {
+        Ok(cleared) => cleared,
+        Err(code) => return Ok(code),
+    };
+    match apply::trigger(&cleared, &args.connect.endpoint()) {
+        Ok((workflow_id, run_id)) => {
+            let message = format!(
+                "started workflow `{workflow_id}` (run {run_id}) in {}",
+                cleared.desired.namespace
+            );
+            writeln!(out, "planguard trigger: {message}")?;
+            write_audit(
+                &args.connect,
+                &cleared_record("trigger", "started", &cleared, message),
+            )?;
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
+        Err(error) => {
+            write_audit(
+                &args.connect,
+                &cleared_record("trigger", "failed", &cleared, error.to_string()),
+            )?;
+            Err(error.into())
+        }
+    }
+}

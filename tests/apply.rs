@@ -1,0 +1,411 @@
+//! apply, drift, rollback and trigger against a real Temporal dev server,
+//! cross-checked with the official `temporal` CLI.
+
+mod common;
+
+use common::temporal::{Server, cli};
+use common::workspace::Workspace;
+use common::{planguard, run};
+use serde_json::Value;
+
+const NAMESPACES: &[&str] = &["ingestion-dev", "ingestion-uat", "ingestion-prod"];
+
+/// The clean workspace with its own schedule id, so tests never share one.
+fn workspace(id: &str) -> Workspace {
+    let ws = Workspace::copy_of("fixtures/workspaces/clean");
+    for env in ["dev", "uat", "prod"] {
+        ws.edit(&format!("conf/{env}.json"), |c| {
+            c["runtime"]["orchestration"]["temporal"]["schedule"]["id"] = Value::from(id);
+        });
+        for build in 10..=12 {
+            ws.edit(&format!("orchestration_plans/{env}/{build}.json"), |p| {
+                p["schedule_id"] = Value::from(id);
+            });
+        }
+    }
+    ws
+}
+
+struct Ctx<'a> {
+    server: &'a Server,
+    ws: &'a Workspace,
+}
+
+impl Ctx<'_> {
+    fn planguard(&self, args: &[&str]) -> common::Run {
+        let mut cmd = planguard();
+        cmd.current_dir(self.ws.dir.path())
+            .env("TEMPORAL_ADDRESS", &self.server.address)
+            .env("PLANGUARD_AUDIT_LOG", self.audit_path())
+            .env_remove("PLANGUARD_APPROVED_BY")
+            .env_remove("TEMPORAL_NAMESPACE")
+            .args(args);
+        run(&mut cmd)
+    }
+
+    fn audit_path(&self) -> std::path::PathBuf {
+        self.ws.dir.path().join("audit.jsonl")
+    }
+
+    fn audit(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.audit_path())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("every audit line is a JSON record"))
+            .collect()
+    }
+}
+
+fn outcomes(audit: &[Value]) -> Vec<String> {
+    audit
+        .iter()
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r["action"].as_str().unwrap_or(""),
+                r["outcome"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn create_then_up_to_date_then_update_verified_with_the_official_cli() {
+    let server = Server::start(NAMESPACES);
+    let ws = workspace("apply-basic");
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+
+    let created = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert_eq!(created.code, 0, "{}{}", created.stdout, created.stderr);
+    assert!(
+        created
+            .stdout
+            .contains("created schedule `apply-basic` in ingestion-dev; verified"),
+        "{}",
+        created.stdout
+    );
+
+    // What the official CLI sees is what the plan says.
+    let described = server
+        .describe("ingestion-dev", "apply-basic")
+        .expect("the schedule exists");
+    let schedule = &described["schedule"];
+    assert_eq!(schedule["spec"]["timezoneName"], "Asia/Riyadh");
+    assert_eq!(schedule["spec"]["jitter"], "300s");
+    assert_eq!(
+        schedule["spec"]["structuredCalendar"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(schedule["policies"]["catchupWindow"], "3600s");
+    let action = &schedule["action"]["startWorkflow"];
+    assert_eq!(action["workflowType"]["name"], "SparkIngestionWorkflow");
+    assert_eq!(action["taskQueue"]["name"], "spark-ingest-dev");
+    assert_eq!(action["workflowRunTimeout"], "7200s");
+    assert_eq!(action["retryPolicy"]["maximumAttempts"], 5);
+
+    let again = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert_eq!(again.code, 0);
+    assert!(again.stdout.contains("is up to date"), "{}", again.stdout);
+
+    // Every environment's config and the plan change together (else PG203
+    // parity and PG202 plan/config agreement refuse the plan).
+    for env in ["dev", "uat", "prod"] {
+        ws.edit(&format!("conf/{env}.json"), |c| {
+            c["runtime"]["orchestration"]["temporal"]["schedule"]["jitter"] = Value::from("10m");
+        });
+    }
+    ws.edit("orchestration_plans/dev/12.json", |p| {
+        p["schedule"]["jitter"] = Value::from("10m")
+    });
+    let dry = ctx.planguard(&["apply", "--dry-run", "orchestration_plans/dev/12.json"]);
+    assert!(
+        dry.stdout
+            .contains("would update schedule `apply-basic` in ingestion-dev: jitter 5m → 10m"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(
+        server
+            .describe("ingestion-dev", "apply-basic")
+            .expect("exists")["schedule"]["spec"]["jitter"],
+        "300s"
+    );
+
+    let updated = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert_eq!(updated.code, 0, "{}{}", updated.stdout, updated.stderr);
+    assert!(
+        updated.stdout.contains("updated schedule `apply-basic` in ingestion-dev: jitter 5m → 10m; plan record (sha256, build); verified"),
+        "{}",
+        updated.stdout
+    );
+    assert_eq!(
+        server
+            .describe("ingestion-dev", "apply-basic")
+            .expect("exists")["schedule"]["spec"]["jitter"],
+        "600s"
+    );
+
+    let audit = ctx.audit();
+    assert_eq!(
+        outcomes(&audit),
+        ["apply:create", "apply:noop", "apply:update"]
+    );
+    let last = &audit[2];
+    assert_eq!(last["environment"], "dev");
+    assert_eq!(last["namespace"], "ingestion-dev");
+    assert_eq!(last["build"], "12");
+    assert_eq!(last["previous_plan_sha256"], audit[0]["plan_sha256"]);
+    assert_ne!(last["plan_sha256"], audit[0]["plan_sha256"]);
+}
+
+#[test]
+fn the_gate_refuses_and_the_server_stays_untouched() {
+    let server = Server::start(NAMESPACES);
+    let ws = workspace("apply-gate");
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+    ws.edit("orchestration_plans/dev/12.json", |p| {
+        p["image"]["ref"] = Value::from("registry.dev.salam.internal/salam/ingestion:latest");
+    });
+    let refused = ctx.planguard(&[
+        "apply",
+        "--color",
+        "never",
+        "orchestration_plans/dev/12.json",
+    ]);
+    assert_eq!(refused.code, 1, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stdout.contains("error[PG103]"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused.stdout.contains("refused: the check found"),
+        "{}",
+        refused.stdout
+    );
+    assert!(server.describe("ingestion-dev", "apply-gate").is_none());
+
+    // PROD needs an approver.
+    let unapproved = ctx.planguard(&["apply", "orchestration_plans/prod/12.json"]);
+    assert_eq!(unapproved.code, 1);
+    assert!(
+        unapproved.stdout.contains("prod requires an approver"),
+        "{}",
+        unapproved.stdout
+    );
+    assert!(server.describe("ingestion-prod", "apply-gate").is_none());
+    let approved = ctx.planguard(&[
+        "apply",
+        "--approved-by",
+        "alice",
+        "orchestration_plans/prod/12.json",
+    ]);
+    assert_eq!(approved.code, 0, "{}{}", approved.stdout, approved.stderr);
+    assert!(server.describe("ingestion-prod", "apply-gate").is_some());
+
+    let audit = ctx.audit();
+    assert_eq!(
+        outcomes(&audit),
+        ["apply:refused", "apply:refused", "apply:create"]
+    );
+    assert_eq!(audit[2]["approved_by"], "alice");
+}
+
+#[test]
+fn drift_injected_with_the_official_cli_is_found_in_the_plan() {
+    let server = Server::start(NAMESPACES);
+    let ws = workspace("apply-drift");
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+    assert_eq!(
+        ctx.planguard(&["apply", "orchestration_plans/dev/12.json"])
+            .code,
+        0
+    );
+    let clean = ctx.planguard(&["drift", "--color", "never", "orchestration_plans/dev"]);
+    assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
+
+    // An operator changes the jitter by hand (the CLI replaces the whole schedule).
+    let status = cli()
+        .args([
+            "schedule",
+            "update",
+            "--address",
+            &server.address,
+            "-n",
+            "ingestion-dev",
+        ])
+        .args([
+            "--schedule-id",
+            "apply-drift",
+            "--workflow-id",
+            "customer-orders-",
+        ])
+        .args([
+            "--task-queue",
+            "spark-ingest-dev",
+            "--type",
+            "SparkIngestionWorkflow",
+        ])
+        .args([
+            "--cron",
+            "0 2 * * *",
+            "--cron",
+            "0 14 * * *",
+            "--time-zone",
+            "Asia/Riyadh",
+        ])
+        .args(["--jitter", "30s"])
+        .status()
+        .expect("temporal runs");
+    assert!(status.success());
+    let drift = ctx.planguard(&["drift", "--color", "never", "orchestration_plans/dev"]);
+    assert_eq!(drift.code, 1, "{}{}", drift.stdout, drift.stderr);
+    assert!(
+        drift
+            .stdout
+            .contains("error[PG301]: deployed jitter is 30s, plan says 5m"),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        drift.stdout.contains("orchestration_plans/dev/12.json:"),
+        "{}",
+        drift.stdout
+    );
+
+    // An unmanaged schedule and a missing one.
+    let missing = ctx.planguard(&["drift", "--color", "never", "orchestration_plans/uat"]);
+    assert!(
+        missing.stdout.contains(
+            "error[PG302]: schedule `apply-drift` is not deployed in namespace ingestion-uat"
+        ),
+        "{}",
+        missing.stdout
+    );
+
+    // apply brings it back.
+    let fixed = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert!(fixed.stdout.contains("jitter 30s → 5m"), "{}", fixed.stdout);
+    assert_eq!(ctx.planguard(&["drift", "orchestration_plans/dev"]).code, 0);
+}
+
+#[test]
+fn rollback_and_trigger() {
+    let server = Server::start(NAMESPACES);
+    let ws = workspace("apply-rollback");
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+    assert_eq!(
+        ctx.planguard(&["apply", "orchestration_plans/dev/12.json"])
+            .code,
+        0
+    );
+    let back = ctx.planguard(&["rollback", "--env", "dev"]);
+    assert_eq!(back.code, 0, "{}{}", back.stdout, back.stderr);
+    assert!(
+        back.stdout
+            .contains("rollback: to orchestration_plans/dev/11.json"),
+        "{}",
+        back.stdout
+    );
+    let described = server
+        .describe("ingestion-dev", "apply-rollback")
+        .expect("exists");
+    let memo = &described["schedule"]["action"]["startWorkflow"]["memo"]["fields"]["planguard_build"]
+        ["data"];
+    // Payload data is base64 of the JSON "11".
+    assert_eq!(memo, "IjExIg==");
+
+    let triggered = ctx.planguard(&["trigger", "orchestration_plans/dev/12.json"]);
+    assert_eq!(
+        triggered.code, 0,
+        "{}{}",
+        triggered.stdout, triggered.stderr
+    );
+    let workflow_id = triggered
+        .stdout
+        .split('`')
+        .nth(1)
+        .expect("the workflow id is quoted")
+        .to_string();
+    let shown = cli()
+        .args([
+            "workflow",
+            "describe",
+            "--address",
+            &server.address,
+            "-n",
+            "ingestion-dev",
+            "-w",
+            &workflow_id,
+        ])
+        .output()
+        .expect("temporal runs");
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+
+    assert_eq!(
+        outcomes(&ctx.audit()),
+        ["apply:create", "rollback:update", "trigger:started"]
+    );
+}
+
+#[test]
+fn server_and_namespace_failures_are_one_line_and_exit_two() {
+    let ws = workspace("apply-down");
+    let mut cmd = planguard();
+    cmd.current_dir(ws.dir.path())
+        .env("PLANGUARD_AUDIT_LOG", ws.dir.path().join("audit.jsonl"))
+        .args([
+            "apply",
+            "--address",
+            "127.0.0.1:1",
+            "orchestration_plans/dev/12.json",
+        ]);
+    let down = run(&mut cmd);
+    assert_eq!(down.code, 2, "{}{}", down.stdout, down.stderr);
+    assert!(
+        down.stderr
+            .contains("cannot reach the Temporal server at 127.0.0.1:1"),
+        "{}",
+        down.stderr
+    );
+
+    let server = Server::start(&["ingestion-dev"]);
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+    let missing = ctx.planguard(&[
+        "apply",
+        "--approved-by",
+        "bob",
+        "orchestration_plans/prod/12.json",
+    ]);
+    assert_eq!(missing.code, 2, "{}{}", missing.stdout, missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("namespace `ingestion-prod` does not exist"),
+        "{}",
+        missing.stderr
+    );
+    let audit = ctx.audit();
+    assert_eq!(outcomes(&audit), ["apply:failed", "apply:failed"]);
+}
