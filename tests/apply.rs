@@ -409,3 +409,94 @@ fn server_and_namespace_failures_are_one_line_and_exit_two() {
     let audit = ctx.audit();
     assert_eq!(outcomes(&audit), ["apply:failed", "apply:failed"]);
 }
+
+/// Two applies of different plans at once: the one that updates first wins,
+/// the other finds its update was not applied and says so; nothing is lost
+/// and the audit records the failure, not a success.
+fn concurrent_applies(server: &Server, id: &str) {
+    let a = workspace(id);
+    let b = workspace(id);
+    for (ws, jitter) in [(&a, "10m"), (&b, "15m")] {
+        for env in ["dev", "uat", "prod"] {
+            ws.edit(&format!("conf/{env}.json"), |c| {
+                c["runtime"]["orchestration"]["temporal"]["schedule"]["jitter"] =
+                    Value::from(jitter);
+            });
+        }
+        ws.edit("orchestration_plans/dev/12.json", |p| {
+            p["schedule"]["jitter"] = Value::from(jitter)
+        });
+    }
+    let first = Ctx { server, ws: &a };
+    let second = Ctx { server, ws: &b };
+    // The schedule exists (from the clean plan) before both start.
+    let base = workspace(id);
+    assert_eq!(
+        Ctx { server, ws: &base }
+            .planguard(&["apply", "orchestration_plans/dev/12.json"])
+            .code,
+        0
+    );
+
+    let hold = a.dir.path().join("go");
+    let waiting = a.dir.path().join("go.waiting");
+    let mut held = planguard();
+    held.current_dir(a.dir.path())
+        .env("TEMPORAL_ADDRESS", &server.address)
+        .env("PLANGUARD_AUDIT_LOG", first.audit_path())
+        .env("PLANGUARD_TEST_HOLD_BEFORE_UPDATE", &hold)
+        .args(["apply", "orchestration_plans/dev/12.json"])
+        .stdout(std::process::Stdio::piped());
+    let child = held.spawn().expect("planguard runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !waiting.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the held apply never described the schedule"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Meanwhile the other apply goes through.
+    let winner = second.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert_eq!(winner.code, 0, "{}{}", winner.stdout, winner.stderr);
+    std::fs::write(&hold, b"").expect("release");
+    let loser = child.wait_with_output().expect("planguard ends");
+    let stdout = String::from_utf8_lossy(&loser.stdout);
+    assert_eq!(loser.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("the schedule was changed concurrently"),
+        "{stdout}"
+    );
+    // No lost update: the winner's schedule stands.
+    assert_eq!(
+        server.describe("ingestion-dev", id).expect("exists")["schedule"]["spec"]["jitter"],
+        "900s"
+    );
+    assert_eq!(outcomes(&first.audit()), ["apply:failed"]);
+    assert_eq!(outcomes(&second.audit()), ["apply:update"]);
+}
+
+#[test]
+fn concurrent_applies_on_the_workflow_backed_scheduler() {
+    let server = Server::start(NAMESPACES);
+    concurrent_applies(&server, "apply-race");
+}
+
+#[test]
+fn concurrent_applies_on_the_newer_scheduler() {
+    let server = Server::start_chasm(NAMESPACES);
+    concurrent_applies(&server, "apply-race-chasm");
+    // And the rest of the cycle works there too.
+    let ws = workspace("apply-chasm-cycle");
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+    assert_eq!(
+        ctx.planguard(&["apply", "orchestration_plans/dev/12.json"])
+            .code,
+        0
+    );
+    let again = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert!(again.stdout.contains("is up to date"), "{}", again.stdout);
+}

@@ -112,10 +112,15 @@ pub fn apply(
     if dry_run {
         return Ok((Applied::WouldUpdate(differences), before));
     }
+    hold_for_tests();
     match client.update(cleared, &deployed, unpause) {
         Ok(()) => {}
         // The newer scheduler refuses a stale conflict token outright.
-        Err(TemporalError::Rejected(message)) if message.to_lowercase().contains("conflict") => {
+        Err(TemporalError::Rejected(message))
+            if ["conflict", "token"]
+                .iter()
+                .any(|w| message.to_lowercase().contains(w)) =>
+        {
             return Err(ApplyError::Conflict(Vec::new()));
         }
         Err(e) => return Err(e.into()),
@@ -130,6 +135,25 @@ pub fn apply(
         Ok((Applied::Updated(differences), before))
     } else {
         Err(ApplyError::Conflict(left))
+    }
+}
+
+/// A seam for the concurrency tests only: with PLANGUARD_TEST_HOLD_BEFORE_UPDATE
+/// naming a file, an apply that has described the schedule announces itself
+/// (`<file>.waiting`) and waits (up to a minute) for the file to exist before
+/// it updates, so a test can change the schedule in between, as a concurrent
+/// apply would.
+fn hold_for_tests() {
+    let Some(path) = std::env::var_os("PLANGUARD_TEST_HOLD_BEFORE_UPDATE") else {
+        return;
+    };
+    let path = std::path::PathBuf::from(path);
+    let mut waiting = path.clone().into_os_string();
+    waiting.push(".waiting");
+    let _ = std::fs::write(&waiting, b"");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !path.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 

@@ -26,6 +26,24 @@ pub fn cli() -> Command {
 impl Server {
     /// Start a dev server with the given namespaces registered.
     pub fn start(namespaces: &[&str]) -> Self {
+        Self::start_with(namespaces, &[])
+    }
+
+    /// The same, with the newer (CHASM) scheduler, which refuses stale
+    /// conflict tokens instead of dropping the update.
+    pub fn start_chasm(namespaces: &[&str]) -> Self {
+        Self::start_with(
+            namespaces,
+            &[
+                "history.enableChasm=true",
+                "history.enableCHASMSchedulerCreation=true",
+                "history.chasmSchedulerCreationRolloutPercent=100",
+                "history.enableCHASMSchedulerRouting=true",
+            ],
+        )
+    }
+
+    fn start_with(namespaces: &[&str], dynamic_config: &[&str]) -> Self {
         let port = free_port();
         let data = tempfile::tempdir().expect("tempdir");
         let mut command = cli();
@@ -40,6 +58,9 @@ impl Server {
             ]);
         for namespace in namespaces {
             command.args(["--namespace", namespace]);
+        }
+        for value in dynamic_config {
+            command.args(["--dynamic-config-value", value]);
         }
         let child = command
             .stdout(Stdio::null())
