@@ -294,6 +294,55 @@ fn drift_injected_with_the_official_cli_is_found_in_the_plan() {
         missing.stdout
     );
 
+    // A schedule no plan owns, created by hand.
+    let status = cli()
+        .args([
+            "schedule",
+            "create",
+            "--address",
+            &server.address,
+            "-n",
+            "ingestion-dev",
+        ])
+        .args([
+            "--schedule-id",
+            "orders-backfill",
+            "--workflow-id",
+            "backfill-",
+        ])
+        .args([
+            "--task-queue",
+            "spark-ingest-dev",
+            "--type",
+            "SparkIngestionWorkflow",
+        ])
+        .args(["--interval", "1h"])
+        .status()
+        .expect("temporal runs");
+    assert!(status.success());
+    let unmanaged = ctx.planguard(&[
+        "drift",
+        "--color",
+        "never",
+        "--namespace",
+        "ingestion-dev",
+        "orchestration_plans/dev",
+    ]);
+    assert!(
+        unmanaged
+            .stdout
+            .contains("warning[PG303]: schedule `orders-backfill` in namespace ingestion-dev is owned by no plan"),
+        "{}",
+        unmanaged.stdout
+    );
+    assert!(
+        !unmanaged
+            .stdout
+            .contains("`apply-drift` in namespace ingestion-dev is owned"),
+        "{}",
+        unmanaged.stdout
+    );
+
     // apply brings it back.
     let fixed = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
     assert!(fixed.stdout.contains("jitter 30s → 5m"), "{}", fixed.stdout);
