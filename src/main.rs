@@ -47,8 +47,17 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_FAILURE)
         }
         Err(error) => {
+            // One line, then its causes: CI logs and scripts grep these.
             let report = miette::Report::new(Fatal(error));
-            let _ = writeln!(stderr.lock(), "{report:?}");
+            let mut err = stderr.lock();
+            let line = report.to_string();
+            let _ = writeln!(err, "planguard: {line}");
+            for cause in report.chain().skip(1) {
+                let cause = cause.to_string();
+                if !line.contains(&cause) {
+                    let _ = writeln!(err, "  caused by: {cause}");
+                }
+            }
             ExitCode::from(EXIT_FAILURE)
         }
     }

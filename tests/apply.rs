@@ -455,8 +455,20 @@ fn server_and_namespace_failures_are_one_line_and_exit_two() {
         "{}",
         missing.stderr
     );
+    // TLS against a plain server: the handshake fails, and says so.
+    let tls = ctx.planguard(&["apply", "--tls", "orchestration_plans/dev/12.json"]);
+    assert_eq!(tls.code, 2, "{}{}", tls.stdout, tls.stderr);
+    assert!(
+        tls.stderr
+            .contains("TLS handshake failed; is TLS enabled on the server?"),
+        "{}",
+        tls.stderr
+    );
     let audit = ctx.audit();
-    assert_eq!(outcomes(&audit), ["apply:failed", "apply:failed"]);
+    assert_eq!(
+        outcomes(&audit),
+        ["apply:failed", "apply:failed", "apply:failed"]
+    );
 }
 
 /// Two applies of different plans at once: the one that updates first wins,

@@ -43,10 +43,9 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Append one record. The line is written with a single `write` on a file
-/// opened for appending, which the OS keeps whole against other appenders;
-/// if an earlier crash left a partial last line, it is closed off first so
-/// this record starts on a line of its own.
+/// Append one record, under an exclusive lock on the file, in one write on a
+/// file opened for appending; if an earlier crash left a partial last line,
+/// it is closed off first so this record starts on a line of its own.
 pub fn append(path: &Path, record: &Record) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
@@ -58,6 +57,9 @@ pub fn append(path: &Path, record: &Record) -> std::io::Result<()> {
         .open(path)?;
     let mut line = serde_json::to_string(record).map_err(std::io::Error::other)?;
     line.push('\n');
+    // Other planguard runs append too: hold the file while looking at its
+    // end and writing, or a write in progress looks like a torn line.
+    file.lock()?;
     let length = file.metadata()?.len();
     if length > 0 {
         let mut last = [0u8; 1];
@@ -68,7 +70,8 @@ pub fn append(path: &Path, record: &Record) -> std::io::Result<()> {
         }
     }
     file.write_all(line.as_bytes())?;
-    file.sync_data()
+    file.sync_data()?;
+    file.unlock()
 }
 
 #[cfg(test)]

@@ -18,11 +18,56 @@ use temporalio_common::protos::temporal::api::workflowservice::v1::{
 };
 
 /// How to reach the frontend.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Endpoint {
     /// host:port
     pub address: String,
     pub api_key: Option<String>,
+    /// TLS, when the server wants it (always with an API key).
+    pub tls: Option<Tls>,
+}
+
+/// TLS settings, as paths to PEM files.
+#[derive(Debug, Clone, Default)]
+pub struct Tls {
+    pub client_cert: Option<std::path::PathBuf>,
+    pub client_key: Option<std::path::PathBuf>,
+    pub server_ca: Option<std::path::PathBuf>,
+    pub server_name: Option<String>,
+}
+
+fn read_pem(path: &std::path::Path, what: &str) -> Result<Vec<u8>, TemporalError> {
+    std::fs::read(path)
+        .map_err(|e| TemporalError::Tls(format!("cannot read the {what} {}: {e}", path.display())))
+}
+
+impl Tls {
+    fn options(&self) -> Result<temporalio_client::TlsOptions, TemporalError> {
+        let client_tls_options = match (&self.client_cert, &self.client_key) {
+            (Some(cert), Some(key)) => Some(
+                temporalio_client::ClientTlsOptions::builder()
+                    .client_cert(read_pem(cert, "client certificate")?)
+                    .client_private_key(read_pem(key, "client key")?)
+                    .build(),
+            ),
+            (None, None) => None,
+            _ => {
+                return Err(TemporalError::Tls(
+                    "mTLS needs both --tls-cert and --tls-key".to_string(),
+                ));
+            }
+        };
+        let server_ca = self
+            .server_ca
+            .as_deref()
+            .map(|p| read_pem(p, "server CA certificate"))
+            .transpose()?;
+        Ok(temporalio_client::TlsOptions::builder()
+            .maybe_server_root_ca_cert(server_ca)
+            .maybe_domain(self.server_name.clone())
+            .maybe_client_tls_options(client_tls_options)
+            .build())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +84,8 @@ pub enum TemporalError {
     Other { code: Code, message: String },
     #[error("cannot start the network runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// A deployed schedule as described by the server.
@@ -79,24 +126,57 @@ impl Client {
             address: endpoint.address.clone(),
             reason,
         };
-        // A bearer token must not travel in plain text, and this build has no
-        // TLS: refuse rather than leak the key.
-        if endpoint.api_key.is_some() {
-            return Err(unreachable(
-                "an API key needs TLS, which this planguard build does not include yet".to_string(),
-            ));
-        }
-        let url = format!("http://{}", endpoint.address)
+        // A bearer token never travels in plain text: an API key turns TLS on,
+        // as the temporal CLI does.
+        let tls = match (&endpoint.tls, &endpoint.api_key) {
+            (Some(tls), _) => Some(tls.options()?),
+            (None, Some(_)) => Some(Tls::default().options()?),
+            (None, None) => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", endpoint.address)
             .parse::<temporalio_client::Url>()
             .map_err(|e| unreachable(format!("invalid address: {e}")))?;
         let options = ConnectionOptions::new(url)
             .identity(format!("planguard@{}", std::process::id()))
             .connect_timeout(Duration::from_secs(5))
             .maybe_api_key(endpoint.api_key.clone())
+            .maybe_tls_options(tls.clone())
             .build();
         let connection = runtime
             .block_on(Connection::connect(options))
-            .map_err(|e| unreachable(first_line(&e.to_string())))?;
+            .map_err(|e| {
+                let reason = first_line(&format!("{e:?}"));
+                let plain = [
+                    ("ConnectionRefused", "connection refused"),
+                    ("dns error", "the host name does not resolve"),
+                    ("timed out", "timed out"),
+                    ("Elapsed", "timed out"),
+                ]
+                .iter()
+                .find(|(needle, _)| reason.contains(needle))
+                .map(|(_, said)| said.to_string());
+                // A TLS client on a plain server (or the reverse) fails the
+                // handshake; say which side to look at.
+                if tls.is_some()
+                    && (reason.contains("InvalidContentType")
+                        || reason.contains("CorruptMessage")
+                        || reason.contains("tls"))
+                {
+                    unreachable("TLS handshake failed; is TLS enabled on the server?".to_string())
+                } else if tls.is_none()
+                    && (reason.contains("h2")
+                        || reason.contains("frame")
+                        || reason.contains("broken pipe"))
+                {
+                    unreachable(
+                        "the server did not answer plain gRPC; does it want TLS (--tls)?"
+                            .to_string(),
+                    )
+                } else {
+                    unreachable(plain.unwrap_or(reason))
+                }
+            })?;
         Ok(Self {
             service: connection.workflow_service(),
             runtime,

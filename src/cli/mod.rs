@@ -71,6 +71,21 @@ pub struct ConnectArgs {
     /// Environment variable holding a Temporal API key (sent as a bearer token, over TLS).
     #[arg(long, value_name = "VAR", default_value = "TEMPORAL_API_KEY")]
     pub api_key_env: String,
+    /// Connect with TLS (implied by an API key or any other TLS option).
+    #[arg(long, env = "TEMPORAL_TLS")]
+    pub tls: bool,
+    /// Client certificate (PEM) for mTLS.
+    #[arg(long, value_name = "FILE", env = "TEMPORAL_TLS_CLIENT_CERT_PATH")]
+    pub tls_cert: Option<PathBuf>,
+    /// Client private key (PEM) for mTLS.
+    #[arg(long, value_name = "FILE", env = "TEMPORAL_TLS_CLIENT_KEY_PATH")]
+    pub tls_key: Option<PathBuf>,
+    /// CA certificate (PEM) the server's certificate is verified against (default: system roots).
+    #[arg(long, value_name = "FILE", env = "TEMPORAL_TLS_SERVER_CA_CERT_PATH")]
+    pub tls_ca: Option<PathBuf>,
+    /// Name to verify the server's certificate against, when not the address's host.
+    #[arg(long, value_name = "NAME", env = "TEMPORAL_TLS_SERVER_NAME")]
+    pub tls_server_name: Option<String>,
     /// File audit records are appended to, one JSON line each.
     #[arg(
         long,
@@ -89,11 +104,22 @@ pub struct ConnectArgs {
 
 impl ConnectArgs {
     fn endpoint(&self) -> crate::apply::temporal::Endpoint {
+        let wants_tls = self.tls
+            || self.tls_cert.is_some()
+            || self.tls_key.is_some()
+            || self.tls_ca.is_some()
+            || self.tls_server_name.is_some();
         crate::apply::temporal::Endpoint {
             address: self.address.clone(),
             api_key: std::env::var(&self.api_key_env)
                 .ok()
                 .filter(|k| !k.is_empty()),
+            tls: wants_tls.then(|| crate::apply::temporal::Tls {
+                client_cert: self.tls_cert.clone(),
+                client_key: self.tls_key.clone(),
+                server_ca: self.tls_ca.clone(),
+                server_name: self.tls_server_name.clone(),
+            }),
         }
     }
 }

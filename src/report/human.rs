@@ -86,10 +86,10 @@ fn convert(db: &mut FileDb, d: &Diagnostic) -> Rendered<usize> {
         labels.push(Label::secondary(id, span).with_message(&related.message));
     }
     let mut notes = Vec::new();
-    if let Some(pointer) = d.location.as_ref().and_then(|l| l.pointer.as_deref()) {
-        if !pointer.is_empty() {
-            notes.push(format!("at: {pointer}"));
-        }
+    if let Some(pointer) = d.location.as_ref().and_then(|l| l.pointer.as_deref())
+        && !pointer.is_empty()
+    {
+        notes.push(format!("at: {pointer}"));
     }
     if let Some(help) = &d.help {
         notes.push(format!("help: {help}"));
