@@ -108,6 +108,8 @@ rules! {
         "The newest plan of an environment has no deployed Temporal Schedule.";
     SCHEDULE_UNMANAGED = "PG303", "schedule-unmanaged", Warning, Engine,
         "A Temporal Schedule in the namespace is owned by no plan.";
+    SCHEDULE_REJECTED = "PG304", "schedule-rejected", Error, Engine,
+        "The Temporal server rejected a schedule that passed the check.";
 }
 
 pub fn lookup(code: &str) -> Option<&'static Rule> {

@@ -561,3 +561,44 @@ fn concurrent_applies_on_the_newer_scheduler() {
     let again = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
     assert!(again.stdout.contains("is up to date"), "{}", again.stdout);
 }
+
+/// With the built-in rules off, a cron the server refuses is shown at the
+/// plan's cron, from the server's own message.
+#[test]
+fn a_schedule_the_server_rejects_points_at_the_plan_field() {
+    let server = Server::start(NAMESPACES);
+    let ws = workspace("apply-rejected");
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+    ws.write("planguard.toml", "[policy]\nbuiltin = false\n");
+    ws.edit("orchestration_plans/dev/12.json", |p| {
+        p["schedule"]["cron"][0] = Value::from("61 * * * *")
+    });
+    let rejected = ctx.planguard(&[
+        "apply",
+        "--color",
+        "never",
+        "orchestration_plans/dev/12.json",
+    ]);
+    assert_eq!(rejected.code, 2, "{}{}", rejected.stdout, rejected.stderr);
+    assert!(
+        rejected
+            .stdout
+            .contains("error[PG304]: the Temporal server rejected the schedule"),
+        "{}",
+        rejected.stdout
+    );
+    assert!(
+        rejected.stdout.contains("orchestration_plans/dev/12.json:"),
+        "{}",
+        rejected.stdout
+    );
+    assert!(
+        rejected.stdout.contains("at: /schedule/cron"),
+        "{}",
+        rejected.stdout
+    );
+    assert!(server.describe("ingestion-dev", "apply-rejected").is_none());
+}

@@ -142,6 +142,7 @@ fn run_apply(
     connect: &ConnectArgs,
     dry_run: bool,
     unpause: bool,
+    color: bool,
     out: &mut dyn Write,
 ) -> Result<ExitCode, CliError> {
     let id = &cleared.desired.schedule_id;
@@ -184,9 +185,50 @@ fn run_apply(
                 connect,
                 &cleared_record(action, "failed", cleared, error.to_string()),
             )?;
+            // A schedule the server rejects is shown at the plan field the
+            // server names, as any finding is.
+            if let crate::apply::temporal::TemporalError::Rejected(message) = &error
+                && let Some(diagnostic) = rejection(cleared, message)
+            {
+                let report = Report::new(vec![diagnostic], 1, std::time::Duration::ZERO);
+                out.write_all(&report::render(&report, Format::Human, color))?;
+            }
             Err(error.into())
         }
     }
+}
+
+/// The plan field a server rejection is about, by what the message names.
+fn rejection(cleared: &Cleared, message: &str) -> Option<crate::diagnostic::Diagnostic> {
+    let lower = message.to_lowercase();
+    let pointer = [
+        (
+            &["minute", "hour", "day", "month", "cron", "calendar"][..],
+            "/schedule/cron",
+        ),
+        (&["time zone", "timezone"], "/schedule/timezone"),
+        (&["jitter"], "/schedule/jitter"),
+        (&["interval"], "/schedule/intervals"),
+        (&["catchup", "catch-up"], "/policies/catchup_window"),
+        (&["overlap"], "/policies/overlap"),
+        (&["task queue", "taskqueue"], "/task_queue"),
+        (&["workflow type"], "/workflow_type"),
+        (&["timeout"], "/timeouts"),
+        (&["retry"], "/retry_policy"),
+    ]
+    .iter()
+    .find(|(words, _)| words.iter().any(|w| lower.contains(w)))
+    .map(|(_, pointer)| *pointer)?;
+    let text = std::fs::read_to_string(&cleared.plan_path).ok()?;
+    let file = crate::source::SourceFile::new(&cleared.plan_path, text);
+    let target = crate::load::locate(&file, pointer);
+    Some(
+        crate::diagnostic::Diagnostic::builtin(
+            &crate::rules::SCHEDULE_REJECTED,
+            format!("the Temporal server rejected the schedule: {message}"),
+        )
+        .at(&file, target.span, Some(target.pointer)),
+    )
 }
 
 pub fn apply(args: ApplyArgs, color: bool, out: &mut dyn Write) -> Result<ExitCode, CliError> {
@@ -212,6 +254,7 @@ pub fn apply(args: ApplyArgs, color: bool, out: &mut dyn Write) -> Result<ExitCo
         &args.connect,
         args.dry_run,
         args.unpause,
+        color,
         out,
     )
 }
@@ -318,6 +361,7 @@ pub fn rollback(
         &args.connect,
         args.dry_run,
         false,
+        color,
         out,
     )
 }
