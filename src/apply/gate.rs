@@ -76,14 +76,7 @@ pub fn gate(
     let mut diagnostics = Vec::new();
     let mut plan_index = None;
     for candidate in &discovery.files {
-        let file = match load::read(candidate, settings.max_file_size) {
-            Ok(file) => file,
-            Err(d) => {
-                diagnostics.push(*d);
-                continue;
-            }
-        };
-        let (document, found) = load::parse(file, candidate);
+        let (document, found) = load::load(candidate, settings.max_file_size);
         diagnostics.extend(found);
         if let Some(mut document) = document {
             if same_file(&candidate.path, plan_path) {

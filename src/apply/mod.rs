@@ -201,14 +201,7 @@ pub fn drift(
         std::collections::BTreeMap::new();
     let mut checked = 0;
     for (_, candidate) in newest.values() {
-        let file = match load::read(candidate, settings.max_file_size) {
-            Ok(file) => file,
-            Err(d) => {
-                diagnostics.push(*d);
-                continue;
-            }
-        };
-        let (document, found) = load::parse(file, candidate);
+        let (document, found) = load::load(candidate, settings.max_file_size);
         diagnostics.extend(found);
         let Some(document) = document else { continue };
         checked += 1;

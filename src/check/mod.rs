@@ -44,11 +44,8 @@ impl Checker {
         let per_file: Vec<(Option<Document>, Vec<Diagnostic>)> = candidates
             .par_iter()
             .map(|candidate| {
-                let file = match load::read(candidate, self.settings.max_file_size) {
-                    Ok(file) => file,
-                    Err(diagnostic) => return (None, vec![*diagnostic]),
-                };
-                let (document, mut diagnostics) = load::parse(file, candidate);
+                let (document, mut diagnostics) =
+                    load::load(candidate, self.settings.max_file_size);
                 if let Some(document) = &document {
                     diagnostics.extend(self.check_document(document));
                 }

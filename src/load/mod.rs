@@ -114,6 +114,14 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// Read and parse one file: the document when it loads, and what loading it found.
+pub fn load(candidate: &Candidate, max_size: u64) -> (Option<Document>, Vec<Diagnostic>) {
+    match read(candidate, max_size) {
+        Ok(file) => parse(file, candidate),
+        Err(diagnostic) => (None, vec![*diagnostic]),
+    }
+}
+
 /// Parse a file's text. A syntax error yields no document; duplicate keys
 /// yield both the document (with the last value, as every JSON parser keeps)
 /// and a diagnostic per duplicate.
