@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use regex::Regex;
 use regorus::Engine;
+
+use crate::check::policy::last_error_line;
 use regorus::utils::limits::ExecutionTimerConfig;
 
 use crate::settings::relative_to_cwd;
@@ -463,17 +465,6 @@ fn engine_error(message: &str, file: Option<&str>) -> String {
         (None, Some(file)) => format!("{file}: {reason}"),
         (None, None) => reason,
     }
-}
-
-fn last_error_line(message: &str) -> String {
-    message
-        .rsplit_once("error: ")
-        .map_or(message, |(_, rest)| rest)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string()
 }
 
 const SEPARATOR: &str =

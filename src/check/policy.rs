@@ -658,7 +658,8 @@ fn flatten_strings(value: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-fn last_error_line(message: &str) -> String {
+/// The message of a regorus error, without its source excerpt.
+pub(crate) fn last_error_line(message: &str) -> String {
     message
         .rsplit_once("error: ")
         .map_or(message, |(_, rest)| rest)
