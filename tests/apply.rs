@@ -602,3 +602,67 @@ fn a_schedule_the_server_rejects_points_at_the_plan_field() {
     );
     assert!(server.describe("ingestion-dev", "apply-rejected").is_none());
 }
+
+/// An update replaces a schedule's whole state: an operator's pause and its
+/// note survive it, unless --unpause.
+#[test]
+fn an_operators_pause_survives_an_update_unless_unpause() {
+    let server = Server::start(NAMESPACES);
+    let ws = workspace("apply-pause");
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+    assert_eq!(
+        ctx.planguard(&["apply", "orchestration_plans/dev/12.json"])
+            .code,
+        0
+    );
+    let status = cli()
+        .args([
+            "schedule",
+            "toggle",
+            "--address",
+            &server.address,
+            "-n",
+            "ingestion-dev",
+        ])
+        .args([
+            "--schedule-id",
+            "apply-pause",
+            "--pause",
+            "--reason",
+            "warehouse maintenance",
+        ])
+        .status()
+        .expect("temporal runs");
+    assert!(status.success());
+    let change = |jitter: &str| {
+        for env in ["dev", "uat", "prod"] {
+            ws.edit(&format!("conf/{env}.json"), |c| {
+                c["runtime"]["orchestration"]["temporal"]["schedule"]["jitter"] =
+                    Value::from(jitter);
+            });
+        }
+        ws.edit("orchestration_plans/dev/12.json", |p| {
+            p["schedule"]["jitter"] = Value::from(jitter)
+        });
+    };
+    let state = || {
+        server
+            .describe("ingestion-dev", "apply-pause")
+            .expect("exists")["schedule"]["state"]
+            .clone()
+    };
+
+    change("10m");
+    let kept = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert_eq!(kept.code, 0, "{}{}", kept.stdout, kept.stderr);
+    assert_eq!(state()["paused"], true);
+    assert_eq!(state()["notes"], "warehouse maintenance");
+
+    change("15m");
+    let resumed = ctx.planguard(&["apply", "--unpause", "orchestration_plans/dev/12.json"]);
+    assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);
+    assert_ne!(state()["paused"], true);
+}
