@@ -498,3 +498,69 @@ fn json_output_matches_its_published_schema() {
         String::from_utf8_lossy(&status.stderr)
     );
 }
+
+#[test]
+fn example_workspace_github_annotations() {
+    let out = run(planguard().args(["check", "--format", "github", "examples/salam"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!(redact_time(&out.stdout));
+}
+
+#[test]
+fn json_lines_are_the_json_findings_one_per_line() {
+    let lines = run(planguard().args(["check", "--format", "json-lines", "examples/salam"])).stdout;
+    let (_, report) = check_json(&["examples/salam"]);
+    let findings: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(&Value::Array(findings), &report["diagnostics"]);
+}
+
+/// The SARIF report validates against the official SARIF 2.1.0 schema
+/// (shared/reference), checked by the real check-jsonschema, and carries
+/// what GitHub code scanning needs.
+#[test]
+fn sarif_output_matches_the_official_schema() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("report.sarif");
+    let out = run(planguard().args(["check", "--format", "sarif", "examples/salam"]));
+    assert_eq!(out.code, 1);
+    std::fs::write(&path, &out.stdout).expect("write");
+    let schema = root().join("../shared/reference/sarif-schema-2.1.0.json");
+    assert!(
+        schema.is_file(),
+        "the SARIF schema is expected at {}",
+        schema.display()
+    );
+    let status = std::process::Command::new(common::venv_bin("check-jsonschema"))
+        .arg("--schemafile")
+        .arg(&schema)
+        .arg(&path)
+        .output()
+        .expect("check-jsonschema runs");
+    assert!(
+        status.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&status.stdout),
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let sarif: Value = serde_json::from_str(&out.stdout).expect("json");
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert_eq!(rules.len(), planguard::rules::ALL.len());
+    let secret = rules.iter().find(|r| r["id"] == "PG110").expect("PG110");
+    assert_eq!(secret["properties"]["security-severity"], "9.0");
+    let results = run["results"].as_array().expect("results");
+    assert_eq!(results.len(), 11);
+    let first = &results[0];
+    assert_eq!(first["ruleId"], "PG110");
+    let region = &first["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(
+        (region["startLine"].as_u64(), region["startColumn"].as_u64()),
+        (Some(84), Some(96))
+    );
+    assert_eq!(region["endColumn"].as_u64(), Some(108));
+    assert!(first["partialFingerprints"]["planguard/v1"].is_string());
+    assert!(!out.stdout.contains("S3cr3t"));
+}

@@ -35,7 +35,7 @@ fn check_case(case: &Value) -> Vec<String> {
     let formats: &[&str] = if secrets.is_empty() {
         &["json"]
     } else {
-        &["json", "human", "concise"]
+        &["json", "human", "concise", "json-lines", "sarif", "github"]
     };
     let mut failures = Vec::new();
     let outputs: Vec<String> = formats

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::diagnostic::{Location, Report, Severity};
+use crate::diagnostic::{Diagnostic, Location, Report, Severity};
 
 /// Bumped on any incompatible change to the shape below.
 pub const FORMAT_VERSION: u32 = 1;
@@ -94,6 +94,36 @@ fn place(location: &Location) -> Place {
     }
 }
 
+fn finding(d: &Diagnostic) -> Finding<'_> {
+    Finding {
+        rule: &d.rule,
+        severity: d.severity,
+        message: &d.message,
+        location: d.location.as_ref().map(place),
+        help: d.help.as_deref(),
+        url: d.url.as_deref(),
+        related: d
+            .related
+            .iter()
+            .map(|r| RelatedPlace {
+                message: &r.message,
+                location: place(&r.location),
+            })
+            .collect(),
+    }
+}
+
+/// `json-lines`: one finding per line, in the shape of the `json` format's
+/// `diagnostics` items, for streaming into log pipelines.
+pub fn render_lines(report: &Report) -> Vec<u8> {
+    let mut out = Vec::new();
+    for d in &report.diagnostics {
+        out.extend(serde_json::to_vec(&finding(d)).expect("findings serialize"));
+        out.push(b'\n');
+    }
+    out
+}
+
 pub fn render(report: &Report) -> Vec<u8> {
     let output = Output {
         version: FORMAT_VERSION,
@@ -107,26 +137,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             warnings: report.count(Severity::Warning),
             infos: report.count(Severity::Info),
         },
-        diagnostics: report
-            .diagnostics
-            .iter()
-            .map(|d| Finding {
-                rule: &d.rule,
-                severity: d.severity,
-                message: &d.message,
-                location: d.location.as_ref().map(place),
-                help: d.help.as_deref(),
-                url: d.url.as_deref(),
-                related: d
-                    .related
-                    .iter()
-                    .map(|r| RelatedPlace {
-                        message: &r.message,
-                        location: place(&r.location),
-                    })
-                    .collect(),
-            })
-            .collect(),
+        diagnostics: report.diagnostics.iter().map(finding).collect(),
     };
     let mut bytes = serde_json::to_vec_pretty(&output).expect("the report serializes to JSON");
     bytes.push(b'\n');

@@ -2,8 +2,10 @@
 //! renderer only converts; it never decides whether the run failed.
 
 pub mod concise;
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use crate::diagnostic::Report;
 
@@ -15,6 +17,12 @@ pub enum Format {
     Concise,
     /// A stable, documented JSON document (see docs/output.md).
     Json,
+    /// One JSON object per finding per line.
+    JsonLines,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands: annotations on the pull request.
+    Github,
 }
 
 pub fn render(report: &Report, format: Format, color: bool) -> Vec<u8> {
@@ -22,5 +30,8 @@ pub fn render(report: &Report, format: Format, color: bool) -> Vec<u8> {
         Format::Human => human::render(report, color),
         Format::Concise => concise::render(report),
         Format::Json => json::render(report),
+        Format::JsonLines => json::render_lines(report),
+        Format::Sarif => sarif::render(report),
+        Format::Github => github::render(report),
     }
 }

@@ -1,0 +1,136 @@
+//! `sarif`: SARIF 2.1.0 as GitHub code scanning reads it: every rule in the
+//! driver, results with repo-relative locations (UTF-16 columns, end
+//! exclusive) and stable fingerprints.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::diagnostic::{Diagnostic, Location, Report, Severity};
+use crate::rules::{self, Origin};
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// Rules about secrets get GitHub's security severity, so code scanning
+/// ranks them as security alerts.
+fn security_severity(code: &str) -> Option<&'static str> {
+    match code {
+        "PG110" => Some("9.0"),
+        "PG111" | "PG112" => Some("7.0"),
+        _ => None,
+    }
+}
+
+fn descriptor(rule: &rules::Rule) -> Value {
+    let category = match rule.origin {
+        Origin::Load => "load",
+        Origin::Schema => "schema",
+        Origin::Policy => "policy",
+        Origin::Project => "cross-file",
+        Origin::Engine => "engine",
+    };
+    let mut properties = json!({"tags": ["planguard", category]});
+    if let Some(severity) = security_severity(rule.code) {
+        properties["security-severity"] = json!(severity);
+        properties["tags"] = json!(["planguard", category, "security"]);
+    }
+    json!({
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.summary},
+        "help": {"text": rule.doc, "markdown": rule.doc},
+        "helpUri": rules::doc_url(rule.code),
+        "defaultConfiguration": {"level": level(rule.severity)},
+        "properties": properties,
+    })
+}
+
+fn physical(location: &Location) -> Value {
+    let (start_line, start_col) = location.file.line_col_utf16(location.span.start);
+    let (end_line, end_col) = location.file.line_col_utf16(location.span.end);
+    json!({
+        "artifactLocation": {"uri": location.file.display_path(), "uriBaseId": "%SRCROOT%"},
+        "region": {
+            "startLine": start_line + 1,
+            "startColumn": start_col + 1,
+            "endLine": end_line + 1,
+            "endColumn": end_col + 1,
+        },
+    })
+}
+
+/// Stable across runs and line moves: the rule, the file and the JSON
+/// pointer (or the message, for findings about no value).
+fn fingerprint(d: &Diagnostic) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(d.rule.as_bytes());
+    if let Some(location) = &d.location {
+        hasher.update(location.file.display_path().as_bytes());
+        hasher.update(location.pointer.as_deref().unwrap_or(&d.message).as_bytes());
+    } else {
+        hasher.update(d.message.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub fn render(report: &Report) -> Vec<u8> {
+    let results: Vec<Value> = report
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let mut result = json!({
+                "ruleId": d.rule,
+                "level": level(d.severity),
+                "message": {"text": d.message},
+                "partialFingerprints": {"planguard/v1": fingerprint(d)},
+            });
+            if let Some(index) = rules::ALL.iter().position(|r| r.code == d.rule) {
+                result["ruleIndex"] = json!(index);
+            }
+            if let Some(location) = &d.location {
+                result["locations"] = json!([{"physicalLocation": physical(location)}]);
+            }
+            if !d.related.is_empty() {
+                result["relatedLocations"] = Value::Array(
+                    d.related
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| {
+                            json!({"id": i, "physicalLocation": physical(&r.location), "message": {"text": r.message}})
+                        })
+                        .collect(),
+                );
+            }
+            result
+        })
+        .collect();
+    let sarif = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "planguard",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": env!("CARGO_PKG_HOMEPAGE"),
+                "rules": rules::ALL.iter().map(descriptor).collect::<Vec<_>>(),
+            }},
+            "columnKind": "utf16CodeUnits",
+            "results": results,
+        }],
+    });
+    let mut bytes = serde_json::to_vec_pretty(&sarif).expect("SARIF serializes");
+    bytes.push(b'\n');
+    bytes
+}
