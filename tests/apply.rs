@@ -26,6 +26,19 @@ fn workspace(id: &str) -> Workspace {
     ws
 }
 
+/// Change the jitter the way a team does: every environment's config (else
+/// PG203 parity refuses) and the dev plan (else PG202 plan/config agreement).
+fn set_jitter(ws: &Workspace, jitter: &str) {
+    for env in ["dev", "uat", "prod"] {
+        ws.edit(&format!("conf/{env}.json"), |c| {
+            c["runtime"]["orchestration"]["temporal"]["schedule"]["jitter"] = Value::from(jitter);
+        });
+    }
+    ws.edit("orchestration_plans/dev/12.json", |p| {
+        p["schedule"]["jitter"] = Value::from(jitter)
+    });
+}
+
 struct Ctx<'a> {
     server: &'a Server,
     ws: &'a Workspace,
@@ -112,16 +125,7 @@ fn create_then_up_to_date_then_update_verified_with_the_official_cli() {
     assert_eq!(again.code, 0);
     assert!(again.stdout.contains("is up to date"), "{}", again.stdout);
 
-    // Every environment's config and the plan change together (else PG203
-    // parity and PG202 plan/config agreement refuse the plan).
-    for env in ["dev", "uat", "prod"] {
-        ws.edit(&format!("conf/{env}.json"), |c| {
-            c["runtime"]["orchestration"]["temporal"]["schedule"]["jitter"] = Value::from("10m");
-        });
-    }
-    ws.edit("orchestration_plans/dev/12.json", |p| {
-        p["schedule"]["jitter"] = Value::from("10m")
-    });
+    set_jitter(&ws, "10m");
     let dry = ctx.planguard(&["apply", "--dry-run", "orchestration_plans/dev/12.json"]);
     assert!(
         dry.stdout
@@ -477,17 +481,8 @@ fn server_and_namespace_failures_are_one_line_and_exit_two() {
 fn concurrent_applies(server: &Server, id: &str) {
     let a = workspace(id);
     let b = workspace(id);
-    for (ws, jitter) in [(&a, "10m"), (&b, "15m")] {
-        for env in ["dev", "uat", "prod"] {
-            ws.edit(&format!("conf/{env}.json"), |c| {
-                c["runtime"]["orchestration"]["temporal"]["schedule"]["jitter"] =
-                    Value::from(jitter);
-            });
-        }
-        ws.edit("orchestration_plans/dev/12.json", |p| {
-            p["schedule"]["jitter"] = Value::from(jitter)
-        });
-    }
+    set_jitter(&a, "10m");
+    set_jitter(&b, "15m");
     let first = Ctx { server, ws: &a };
     let second = Ctx { server, ws: &b };
     // The schedule exists (from the clean plan) before both start.
@@ -637,17 +632,6 @@ fn an_operators_pause_survives_an_update_unless_unpause() {
         .status()
         .expect("temporal runs");
     assert!(status.success());
-    let change = |jitter: &str| {
-        for env in ["dev", "uat", "prod"] {
-            ws.edit(&format!("conf/{env}.json"), |c| {
-                c["runtime"]["orchestration"]["temporal"]["schedule"]["jitter"] =
-                    Value::from(jitter);
-            });
-        }
-        ws.edit("orchestration_plans/dev/12.json", |p| {
-            p["schedule"]["jitter"] = Value::from(jitter)
-        });
-    };
     let state = || {
         server
             .describe("ingestion-dev", "apply-pause")
@@ -655,13 +639,13 @@ fn an_operators_pause_survives_an_update_unless_unpause() {
             .clone()
     };
 
-    change("10m");
+    set_jitter(&ws, "10m");
     let kept = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
     assert_eq!(kept.code, 0, "{}{}", kept.stdout, kept.stderr);
     assert_eq!(state()["paused"], true);
     assert_eq!(state()["notes"], "warehouse maintenance");
 
-    change("15m");
+    set_jitter(&ws, "15m");
     let resumed = ctx.planguard(&["apply", "--unpause", "orchestration_plans/dev/12.json"]);
     assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);
     assert_ne!(state()["paused"], true);
