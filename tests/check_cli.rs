@@ -561,3 +561,123 @@ fn sarif_output_matches_the_official_schema() {
     assert!(first["partialFingerprints"]["planguard/v1"].is_string());
     assert!(!out.stdout.contains("S3cr3t"));
 }
+
+#[test]
+fn example_workspace_junit_output() {
+    let out = run(planguard().args(["check", "--format", "junit", "examples/salam"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout);
+}
+
+/// The JUnit report is XML that a real parser reads back: one suite per
+/// file, one failed case per finding, messages intact through the escaping.
+#[test]
+fn junit_output_parses_as_one_suite_per_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("report.xml");
+    let out = run(planguard().args(["check", "--format", "junit", "examples/salam"]));
+    std::fs::write(&path, &out.stdout).expect("write");
+    let script = r#"
+import json, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+print(json.dumps([
+    [suite.get("name"), [[case.find("failure").get("type"), case.find("failure").get("message")]
+                         for case in suite.findall("testcase")]]
+    for suite in root.findall("testsuite")
+]))
+"#;
+    let parsed = std::process::Command::new(common::python())
+        .args(["-c", script])
+        .arg(&path)
+        .output()
+        .expect("python runs");
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    let suites: Value = serde_json::from_slice(&parsed.stdout).expect("json");
+    let (_, report) = check_json(&["examples/salam"]);
+    let diagnostics = report["diagnostics"].as_array().expect("array");
+    let mut expected: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for d in diagnostics {
+        let file = d["file"].as_str().unwrap_or("planguard").to_string();
+        let case = (
+            d["severity"].as_str().expect("severity").to_string(),
+            d["message"].as_str().expect("message").to_string(),
+        );
+        match expected.last_mut() {
+            Some((last, cases)) if *last == file => cases.push(case),
+            _ => expected.push((file, vec![case])),
+        }
+    }
+    let got: Vec<(String, Vec<(String, String)>)> =
+        serde_json::from_value(suites).expect("suites shape");
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn example_workspace_gitlab_output() {
+    let out = run(planguard().args(["check", "--format", "gitlab", "examples/salam"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout);
+    let issues: Vec<Value> = serde_json::from_str(&out.stdout).expect("a JSON array");
+    assert_eq!(issues.len(), 11);
+    let mut fingerprints = std::collections::HashSet::new();
+    for issue in &issues {
+        for field in ["description", "check_name", "fingerprint", "severity"] {
+            assert!(issue[field].is_string(), "{field} in {issue}");
+        }
+        assert!(issue["location"]["path"].is_string(), "{issue}");
+        assert!(issue["location"]["lines"]["begin"].as_u64() >= Some(1));
+        assert!(
+            ["info", "minor", "major", "critical", "blocker"]
+                .contains(&issue["severity"].as_str().expect("string")),
+            "{issue}"
+        );
+        assert!(fingerprints.insert(issue["fingerprint"].clone()), "unique");
+    }
+}
+
+/// `--output` writes exactly the report the format prints, to a file
+/// (creating its folder), and leaves the summary on the terminal.
+#[test]
+fn output_writes_the_report_to_a_file_and_the_summary_to_the_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for format in ["sarif", "junit", "gitlab", "human"] {
+        let path = dir.path().join(format!("reports/planguard.{format}"));
+        let out = run(planguard()
+            .args(["check", "--color", "always", "--format", format, "--output"])
+            .arg(&path)
+            .arg("examples/salam"));
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert_eq!(
+            redact_time(&out.stdout),
+            "Checked 14 files in [TIME]: 11 errors, 0 warnings.\n"
+        );
+        let written = std::fs::read_to_string(&path).expect("report written");
+        let printed = run(planguard().args(["check", "--format", format, "examples/salam"])).stdout;
+        assert_eq!(redact_time(&written), redact_time(&printed), "{format}");
+        assert!(!written.contains('\u{1b}'), "no colour codes in a file");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("reports"))
+        .expect("folder")
+        .map(|e| e.expect("entry").file_name())
+        .filter(|n| n.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    let blocked = dir.path().join("a-file");
+    std::fs::write(&blocked, "").expect("write");
+    let out = run(planguard()
+        .args(["check", "--format", "sarif", "--output"])
+        .arg(blocked.join("report.sarif"))
+        .arg("examples/salam"));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .starts_with("planguard: cannot write the report to "),
+        "{}",
+        out.stderr
+    );
+}

@@ -60,6 +60,42 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Start one run of a plan's workflow now, outside its schedule.
     Trigger(TriggerArgs),
+    /// Scaffold planguard.toml, an example policy with its test, a pre-commit
+    /// configuration and a GitHub workflow.
+    Init {
+        /// The repository to scaffold (default: the current folder).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Replace files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a bundled JSON Schema, for editors' completion and validation while typing.
+    Schema {
+        #[arg(value_enum)]
+        kind: SchemaKind,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write one per subcommand into a folder.
+    Man {
+        /// Write planguard.1, planguard-check.1, … into this folder.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// An ingestion config, conf/<env>.json.
+    Config,
+    /// An orchestration plan, orchestration_plans/<env>/<build>.json.
+    Plan,
+    /// The report `check --format json` prints.
+    Report,
 }
 
 /// Where the Temporal server is, where the audit goes, which settings apply.
@@ -194,6 +230,10 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Write the report to FILE (replaced whole, never half-written); the
+    /// summary line still goes to standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Exit 1 on warnings too, not only on errors.
     #[arg(long)]
     pub fail_on_warn: bool,
@@ -246,10 +286,17 @@ pub enum CliError {
     Settings(SettingsError),
     #[error("cannot write the report: {0}")]
     Output(#[from] std::io::Error),
+    #[error("cannot write the report to {}: {source}", .path.display())]
+    OutputFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Test(#[from] crate::policy_test::TestError),
     #[error(transparent)]
     Temporal(#[from] crate::apply::temporal::TemporalError),
+    #[error(transparent)]
+    Init(#[from] crate::init::InitError),
     #[error("{0}")]
     Usage(String),
 }
@@ -295,6 +342,30 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<E
                 Ok(ExitCode::from(EXIT_FAILURE))
             }
         },
+        Command::Init { dir, force } => {
+            crate::init::init(&dir, force, stdout)?;
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
+        Command::Schema { kind } => {
+            stdout.write_all(schema_text(kind).as_bytes())?;
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "planguard", stdout);
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
+        Command::Man { dir } => {
+            let command = <Cli as clap::CommandFactory>::command();
+            match dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)?;
+                    clap_mangen::generate_to(command, &dir)?;
+                }
+                None => clap_mangen::Man::new(command).render(stdout)?,
+            }
+            Ok(ExitCode::from(EXIT_CLEAN))
+        }
         Command::Rules => {
             for rule in rules::ALL {
                 writeln!(
@@ -308,6 +379,14 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<E
             }
             Ok(ExitCode::from(EXIT_CLEAN))
         }
+    }
+}
+
+fn schema_text(kind: SchemaKind) -> &'static str {
+    match kind {
+        SchemaKind::Config => crate::check::schema::CONFIG_SCHEMA,
+        SchemaKind::Plan => crate::check::schema::PLAN_SCHEMA,
+        SchemaKind::Report => include_str!("../../schemas/report.schema.json"),
     }
 }
 
@@ -392,7 +471,18 @@ fn check(
         discovery.files.len(),
         started.elapsed(),
     );
-    stdout.write_all(&report::render(&report, args.format, color))?;
+    match &args.output {
+        None => stdout.write_all(&report::render(&report, args.format, color))?,
+        Some(file) => {
+            // Colour codes belong to terminals, never to files.
+            let bytes = report::render(&report, args.format, false);
+            write_atomically(file, &bytes).map_err(|source| CliError::OutputFile {
+                path: file.clone(),
+                source,
+            })?;
+            writeln!(stdout, "{}", report.summary())?;
+        }
+    }
     if discovery.files.is_empty() && args.verbose {
         writeln!(
             stderr,
@@ -405,4 +495,30 @@ fn check(
     } else {
         EXIT_CLEAN
     }))
+}
+
+/// Write a whole file or nothing: a temporary file beside it, then a rename,
+/// so a reader (or a crash) never sees half a report.
+pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other("not a file name"))?;
+    std::fs::create_dir_all(&folder)?;
+    let mut temporary = folder.join(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    if temporary == path {
+        temporary.set_extension("tmp2");
+    }
+    let result = std::fs::write(&temporary, bytes).and_then(|()| std::fs::rename(&temporary, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
 }

@@ -3,11 +3,15 @@
 
 pub mod concise;
 pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod sarif;
 
-use crate::diagnostic::Report;
+use sha2::{Digest, Sha256};
+
+use crate::diagnostic::{Diagnostic, Report};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -23,6 +27,10 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow commands: annotations on the pull request.
     Github,
+    /// JUnit XML: one test suite per file, one failed test case per finding.
+    Junit,
+    /// GitLab Code Quality JSON, for merge request widgets.
+    Gitlab,
 }
 
 pub fn render(report: &Report, format: Format, color: bool) -> Vec<u8> {
@@ -33,5 +41,27 @@ pub fn render(report: &Report, format: Format, color: bool) -> Vec<u8> {
         Format::JsonLines => json::render_lines(report),
         Format::Sarif => sarif::render(report),
         Format::Github => github::render(report),
+        Format::Junit => junit::render(report),
+        Format::Gitlab => gitlab::render(report),
     }
+}
+
+/// Stable across runs and line moves: the rule, the file and the JSON
+/// pointer (or the message, for findings about no value). Code scanning and
+/// GitLab both match findings between runs by it.
+pub fn fingerprint(d: &Diagnostic) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(d.rule.as_bytes());
+    if let Some(location) = &d.location {
+        hasher.update(location.file.display_path().as_bytes());
+        hasher.update(location.pointer.as_deref().unwrap_or(&d.message).as_bytes());
+    } else {
+        hasher.update(d.message.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -3,9 +3,8 @@
 //! exclusive) and stable fingerprints.
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use crate::diagnostic::{Diagnostic, Location, Report, Severity};
+use crate::diagnostic::{Location, Report, Severity};
 use crate::rules::{self, Origin};
 
 fn level(severity: Severity) -> &'static str {
@@ -65,25 +64,6 @@ fn physical(location: &Location) -> Value {
     })
 }
 
-/// Stable across runs and line moves: the rule, the file and the JSON
-/// pointer (or the message, for findings about no value).
-fn fingerprint(d: &Diagnostic) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(d.rule.as_bytes());
-    if let Some(location) = &d.location {
-        hasher.update(location.file.display_path().as_bytes());
-        hasher.update(location.pointer.as_deref().unwrap_or(&d.message).as_bytes());
-    } else {
-        hasher.update(d.message.as_bytes());
-    }
-    hasher
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 pub fn render(report: &Report) -> Vec<u8> {
     let results: Vec<Value> = report
         .diagnostics
@@ -93,7 +73,7 @@ pub fn render(report: &Report) -> Vec<u8> {
                 "ruleId": d.rule,
                 "level": level(d.severity),
                 "message": {"text": d.message},
-                "partialFingerprints": {"planguard/v1": fingerprint(d)},
+                "partialFingerprints": {"planguard/v1": super::fingerprint(d)},
             });
             if let Some(index) = rules::ALL.iter().position(|r| r.code == d.rule) {
                 result["ruleIndex"] = json!(index);
