@@ -110,6 +110,41 @@ pub fn discover(paths: &[PathBuf], settings: &Settings) -> Result<Discovery, Dis
     Ok(discovery)
 }
 
+/// The other configs and plans of the workspaces that files named on the
+/// command line belong to. Cross-file rules need them (a plan is compared with
+/// its environment's config, images with the previous environment's plans),
+/// though only the named files are reported on.
+pub fn context(discovery: &Discovery, settings: &Settings) -> Vec<Candidate> {
+    use std::collections::BTreeSet;
+    let roots: BTreeSet<&str> = discovery
+        .files
+        .iter()
+        .filter(|c| c.explicit)
+        .filter_map(|c| c.workspace.as_deref())
+        .collect();
+    let checked: BTreeSet<String> = discovery
+        .files
+        .iter()
+        .map(|c| display_path(&c.path))
+        .collect();
+    let mut found = Discovery::default();
+    for root in &roots {
+        let dir = if root.is_empty() { "." } else { root };
+        walk(Path::new(dir), settings, &mut found);
+    }
+    let mut context: Vec<Candidate> = found
+        .files
+        .into_iter()
+        .filter(|c| {
+            c.workspace.as_deref().is_some_and(|w| roots.contains(w))
+                && !checked.contains(&display_path(&c.path))
+        })
+        .collect();
+    context.sort_by(|a, b| a.path.cmp(&b.path));
+    context.dedup_by(|a, b| a.path == b.path);
+    context
+}
+
 fn walk(root: &Path, settings: &Settings, discovery: &mut Discovery) {
     // A stack of .gitignore matchers, one per folder on the way down that has one.
     let mut gitignores: Vec<(PathBuf, Gitignore)> = Vec::new();

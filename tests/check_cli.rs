@@ -170,7 +170,10 @@ fn invalid_settings_are_located_and_exit_two() {
 fn warnings_fail_only_with_fail_on_warn() {
     let dir = tempfile::tempdir().expect("tempdir");
     let settings = dir.path().join("planguard.toml");
-    std::fs::write(&settings, "[rules]\nPG103 = \"warning\"\n").expect("write");
+    // The plan's image also differs from its config's (PG202, an error):
+    // turned off, so that a warning is all that is left.
+    std::fs::write(&settings, "[rules]\nPG103 = \"warning\"\nPG202 = \"off\"\n")
+        .expect("write");
     let file = "examples/salam/orchestration_plans/dev/43.json";
     let args = |extra: &[&str]| {
         let mut cmd = planguard();
@@ -680,4 +683,37 @@ fn output_writes_the_report_to_a_file_and_the_summary_to_the_terminal() {
         "{}",
         out.stderr
     );
+}
+
+/// A file named on its own (a pre-commit hook's staged plan) is checked with
+/// the rest of its workspace as context: the cross-file comparison with its
+/// config is made, and only the named file is reported on.
+#[test]
+fn named_files_are_checked_with_their_workspace_as_context() {
+    let plan = "examples/salam/orchestration_plans/prod/42.json";
+    let (code, report) = check_json(&[plan]);
+    assert_eq!(code, 1);
+    let found = rules_at(&report);
+    assert!(
+        found.iter().all(|(_, file, _, _)| file == plan),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("PG202".to_string(), plan.to_string(), 20, 3)),
+        "the config is compared: {found:?}"
+    );
+    let (_, whole) = check_json(&["examples/salam"]);
+    let whole: Vec<_> = rules_at(&whole)
+        .into_iter()
+        .filter(|(_, file, _, _)| file == plan)
+        .collect();
+    assert_eq!(found, whole, "the same findings as in the whole-tree check");
+    let human = run(planguard().args(["check", "--color", "never", plan]));
+    assert!(
+        human.stdout.contains("Checked 1 file in"),
+        "{}",
+        human.stdout
+    );
+    // conf/prod.json (context only) holds a password; it shows nowhere.
+    assert!(!human.stdout.contains("S3cr3t-Pr0d!"), "{}", human.stdout);
 }

@@ -464,13 +464,33 @@ fn check(
             writeln!(stderr, "skipped {}: {reason}", path.display())?;
         }
     }
+    // Files named one by one (a pre-commit hook's staged files, an editor's
+    // buffer) are checked with the rest of their workspace as context, so
+    // cross-file rules see what they compare against; findings are kept only
+    // for the named files (and the policies). Secrets found in the context are still masked
+    // wherever a kept finding shows its text.
+    let context = discover::context(&discovery, &settings);
+    if args.verbose && !context.is_empty() {
+        writeln!(
+            stderr,
+            "context: {} from the same workspaces, for cross-file rules",
+            plural(context.len(), "other file")
+        )?;
+    }
     let checker = Checker::new(settings)?;
-    let outcome = checker.check_files(&discovery.files);
-    let report = Report::new(
-        outcome.diagnostics,
-        discovery.files.len(),
-        started.elapsed(),
-    );
+    let diagnostics = if context.is_empty() {
+        checker.check_files(&discovery.files).diagnostics
+    } else {
+        let background: std::collections::HashSet<String> = context
+            .iter()
+            .map(|c| crate::source::display_path(&c.path))
+            .collect();
+        let all: Vec<_> = discovery.files.iter().chain(&context).cloned().collect();
+        let mut diagnostics = checker.check_files(&all).diagnostics;
+        diagnostics.retain(|d| d.path().is_none_or(|p| !background.contains(&p)));
+        diagnostics
+    };
+    let report = Report::new(diagnostics, discovery.files.len(), started.elapsed());
     match &args.output {
         None => stdout.write_all(&report::render(&report, args.format, color))?,
         Some(file) => {
