@@ -45,12 +45,15 @@ pub struct Discovery {
     pub files: Vec<Candidate>,
     /// Files and folders passed over, with the reason (`--verbose` shows them).
     pub skipped: Vec<(PathBuf, String)>,
+    /// Folders that could not be listed: what they hold is unknown, so the
+    /// run reports them rather than passing over them.
+    pub unlisted: Vec<(PathBuf, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
-    #[error("{}: no such file or directory", .0.display())]
-    NotFound(PathBuf),
+    #[error("{}: {reason}", .path.display())]
+    NotFound { path: PathBuf, reason: String },
 }
 
 /// Folders never worth walking.
@@ -95,9 +98,16 @@ fn candidate(path: PathBuf, settings: &Settings, explicit: bool) -> Option<Candi
 pub fn discover(paths: &[PathBuf], settings: &Settings) -> Result<Discovery, DiscoverError> {
     let mut discovery = Discovery::default();
     for root in paths {
-        let metadata =
-            std::fs::metadata(root).map_err(|_| DiscoverError::NotFound(root.clone()))?;
-        if metadata.is_file() {
+        let metadata = std::fs::metadata(root).map_err(|e| DiscoverError::NotFound {
+            path: root.clone(),
+            reason: match e.kind() {
+                std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+                _ => e.to_string(),
+            },
+        })?;
+        // A named pipe or device named on the command line is a candidate
+        // too: reading it reports what it is instead of waiting on it.
+        if !metadata.is_dir() {
             discovery
                 .files
                 .extend(candidate(root.clone(), settings, true));
@@ -157,12 +167,30 @@ fn walk(root: &Path, settings: &Settings, discovery: &mut Discovery) {
             Ok(entry) => entry,
             Err(e) => {
                 let path = e.path().map(Path::to_path_buf).unwrap_or_default();
-                let reason = if e.loop_ancestor().is_some() {
-                    "symbolic link loop".to_string()
-                } else {
-                    e.to_string()
-                };
-                discovery.skipped.push((path, reason));
+                if e.loop_ancestor().is_some() {
+                    discovery
+                        .skipped
+                        .push((path, "symbolic link loop".to_string()));
+                    continue;
+                }
+                // A config or plan that cannot even be looked at (a dangling
+                // link, a folder that cannot be listed) is reported, not lost:
+                // reading it gives the reason.
+                match candidate(path.clone(), settings, false) {
+                    Some(c) if path.extension().is_some_and(|x| x == "json") => {
+                        discovery.files.push(c);
+                    }
+                    _ if path.symlink_metadata().is_ok_and(|m| m.is_dir()) => {
+                        let reason = match e.io_error().map(std::io::Error::kind) {
+                            Some(std::io::ErrorKind::PermissionDenied) => {
+                                "permission denied".to_string()
+                            }
+                            _ => e.to_string(),
+                        };
+                        discovery.unlisted.push((path, reason));
+                    }
+                    _ => discovery.skipped.push((path, e.to_string())),
+                }
                 continue;
             }
         };
@@ -319,6 +347,6 @@ mod tests {
             &[PathBuf::from("/nonexistent/planguard")],
             &Settings::default(),
         );
-        assert!(matches!(err, Err(DiscoverError::NotFound(_))));
+        assert!(matches!(err, Err(DiscoverError::NotFound { .. })));
     }
 }

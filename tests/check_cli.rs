@@ -172,8 +172,7 @@ fn warnings_fail_only_with_fail_on_warn() {
     let settings = dir.path().join("planguard.toml");
     // The plan's image also differs from its config's (PG202, an error):
     // turned off, so that a warning is all that is left.
-    std::fs::write(&settings, "[rules]\nPG103 = \"warning\"\nPG202 = \"off\"\n")
-        .expect("write");
+    std::fs::write(&settings, "[rules]\nPG103 = \"warning\"\nPG202 = \"off\"\n").expect("write");
     let file = "examples/salam/orchestration_plans/dev/43.json";
     let args = |extra: &[&str]| {
         let mut cmd = planguard();

@@ -478,7 +478,7 @@ fn check(
         )?;
     }
     let checker = Checker::new(settings)?;
-    let diagnostics = if context.is_empty() {
+    let mut diagnostics = if context.is_empty() {
         checker.check_files(&discovery.files).diagnostics
     } else {
         let background: std::collections::HashSet<String> = context
@@ -490,6 +490,15 @@ fn check(
         diagnostics.retain(|d| d.path().is_none_or(|p| !background.contains(&p)));
         diagnostics
     };
+    diagnostics.extend(discovery.unlisted.iter().map(|(folder, reason)| {
+        crate::diagnostic::Diagnostic::builtin(
+            &rules::UNREADABLE_FILE,
+            format!(
+                "cannot list the folder {}: {reason}; the configs and plans in it were not checked",
+                folder.display()
+            ),
+        )
+    }));
     let report = Report::new(diagnostics, discovery.files.len(), started.elapsed());
     match &args.output {
         None => stdout.write_all(&report::render(&report, args.format, color))?,
