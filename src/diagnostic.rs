@@ -139,6 +139,12 @@ pub struct Report {
 
 impl Report {
     pub fn new(mut diagnostics: Vec<Diagnostic>, files_checked: usize, elapsed: Duration) -> Self {
+        for d in &mut diagnostics {
+            shorten(&mut d.message);
+            for related in &mut d.related {
+                shorten(&mut related.message);
+            }
+        }
         diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         diagnostics.dedup_by(|a, b| a.sort_key() == b.sort_key() && a.severity == b.severity);
         Self {
@@ -180,6 +186,18 @@ impl Report {
                 plural(warnings, "warning")
             )
         }
+    }
+}
+
+/// Longer messages are cut: a policy quoting a 10 MB value must not make a
+/// 10 MB report line.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
+fn shorten(message: &mut String) {
+    if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        let rest = message[cut..].chars().count();
+        message.truncate(cut);
+        message.push_str(&format!("… ({rest} more characters)"));
     }
 }
 

@@ -262,7 +262,7 @@ fn load_problems_are_diagnostics_at_their_place() {
         ("deeply-nested.json", "PG004", 3, 0),
     ];
     for (file, rule, line, column) in cases {
-        let path = format!("fixtures/load/{file}");
+        let path = format!("fixtures/hostile/files/{file}");
         let (code, report) = check_json(&[&path]);
         assert_eq!(code, 1, "{file}");
         let found = rules_at(&report);
@@ -278,7 +278,7 @@ fn load_problems_are_diagnostics_at_their_place() {
 
 #[test]
 fn duplicate_keys_are_each_reported_with_the_first_definition() {
-    let (_, report) = check_json(&["fixtures/load/duplicate-keys.json"]);
+    let (_, report) = check_json(&["fixtures/hostile/files/duplicate-keys.json"]);
     let duplicates: Vec<_> = report["diagnostics"]
         .as_array()
         .expect("array")
@@ -305,9 +305,9 @@ fn duplicate_keys_are_each_reported_with_the_first_definition() {
 
 #[test]
 fn a_byte_order_mark_and_a_top_level_array_load() {
-    let (_, report) = check_json(&["fixtures/load/bom.json"]);
+    let (_, report) = check_json(&["fixtures/hostile/files/bom.json"]);
     assert!(rules_at(&report).iter().all(|r| r.0 != "PG001"), "{report}");
-    let (_, report) = check_json(&["fixtures/load/not-an-object.json"]);
+    let (_, report) = check_json(&["fixtures/hostile/files/not-an-object.json"]);
     assert!(rules_at(&report).iter().all(|r| r.0 != "PG001"), "{report}");
 }
 

@@ -71,7 +71,7 @@ fn every_reported_span_matches_its_pointer() {
     for folder in [
         "fixtures/schema/config/fail",
         "fixtures/schema/plan/fail",
-        "fixtures/load",
+        "fixtures/hostile/files",
     ] {
         for entry in std::fs::read_dir(common::root().join(folder)).expect("fixture folder") {
             let name = entry

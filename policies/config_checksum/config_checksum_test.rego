@@ -4,7 +4,7 @@ import data.planguard.rules.config_checksum
 import rego.v1
 
 # A file of this repository; tests run from its root.
-bom := "fixtures/load/bom.json"
+bom := "fixtures/hostile/files/bom.json"
 
 bom_sha256 := "c67ad930127d98cc061682148063f79b5bcfa6d1ec9ffeee144f110198a985a9"
 
@@ -41,8 +41,8 @@ test_file_uri_is_a_repository_file if {
 }
 
 test_path_is_relative_to_the_workspace if {
-	count(findings(config("load/bom.json", bom_sha256), "fixtures")) == 0
-	fs := findings(config("load/bom.json", wrong_sha256), "fixtures")
+	count(findings(config("hostile/files/bom.json", bom_sha256), "fixtures")) == 0
+	fs := findings(config("hostile/files/bom.json", wrong_sha256), "fixtures")
 	some f in fs
 	contains(f.msg, bom)
 }

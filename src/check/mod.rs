@@ -146,12 +146,25 @@ pub fn redact(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
             (path, file.redacted(&all))
         })
         .collect();
+    // A message may quote a document's value (a policy's sprintf, an engine
+    // error): the secrets' text goes from every message too.
+    let texts: Vec<String> = redacted_texts(&diagnostics);
     let swap = |location: &mut crate::diagnostic::Location| {
         if let Some(file) = redacted.get(location.file.path()) {
             location.file = file.clone();
         }
     };
     for d in &mut diagnostics {
+        for text in &texts {
+            if d.message.contains(text.as_str()) {
+                d.message = d.message.replace(text.as_str(), &mask(text));
+            }
+            for related in &mut d.related {
+                if related.message.contains(text.as_str()) {
+                    related.message = related.message.replace(text.as_str(), &mask(text));
+                }
+            }
+        }
         if let Some(location) = &mut d.location {
             swap(location);
         }
@@ -160,4 +173,25 @@ pub fn redact(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
         }
     }
     diagnostics
+}
+
+/// The text of every located secret, longest first (so that a secret holding
+/// another is masked whole).
+fn redacted_texts(diagnostics: &[Diagnostic]) -> Vec<String> {
+    let mut texts: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.sensitive)
+        .filter_map(|d| {
+            let location = d.location.as_ref()?;
+            let text = location.file.text().get(location.span.clone())?;
+            (!text.is_empty()).then(|| text.to_string())
+        })
+        .collect();
+    texts.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    texts.dedup();
+    texts
+}
+
+fn mask(text: &str) -> String {
+    "*".repeat(text.chars().count().min(8))
 }

@@ -71,6 +71,8 @@ static RULE_HEAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^[ \t]*(?:default[ \t]+)?((?:deny|violation|warn)(?:_[a-zA-Z0-9]+)*)[ \t]*(?:contains\b|if\b|\[|\{|:=|=)")
         .expect("valid regex")
 });
+static QUOTED_VALUE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)Got `.*` instead").expect("valid regex"));
 static EXCEPTION_HEAD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^[ \t]*exception\b").expect("valid regex"));
 static ERROR_AT: LazyLock<Regex> =
@@ -268,8 +270,14 @@ impl Policies {
             ];
         }
         engine.set_input(regorus::Value::from(document.value.clone()));
+        // The built-in rules read fields of an object; any other top level is
+        // already a schema error, so they have nothing to add.
+        let is_object = document.value.is_object();
         let mut diagnostics = Vec::new();
         for package in &self.document_packages {
+            if !is_object && package.name.starts_with(BUILTIN_DOCUMENT_PREFIX) {
+                continue;
+            }
             self.evaluate(
                 &mut engine,
                 package,
@@ -289,6 +297,12 @@ impl Policies {
             return Vec::new();
         }
         let mut engine = self.engine.clone();
+        // Only objects: a config or plan whose top level is anything else is a
+        // schema error, and has no fields to compare across files.
+        let documents: Vec<&Document> = documents.iter().filter(|d| d.value.is_object()).collect();
+        if documents.is_empty() {
+            return Vec::new();
+        }
         let input: Vec<Value> = documents
             .iter()
             .map(|d| {
@@ -300,7 +314,7 @@ impl Policies {
         engine.set_input(regorus::Value::from(Value::Array(input)));
         let by_path: HashMap<String, &Document> = documents
             .iter()
-            .map(|d| (d.file.display_path(), d))
+            .map(|d| (d.file.display_path(), *d))
             .collect();
         let anchor = &documents[0].file;
         let mut diagnostics = Vec::new();
@@ -443,7 +457,11 @@ impl Policies {
         let reason = if message.contains("exceeded time limit") {
             "exceeded the policy time limit ([policy] timeout in planguard.toml)".to_string()
         } else {
-            last_error_line(&message)
+            // Engine errors quote the offending value ("Got `…` instead"),
+            // which may be anything from the document, a secret included.
+            QUOTED_VALUE
+                .replace_all(&last_error_line(&message), "got a value of another type")
+                .into_owned()
         };
         let text = format!(
             "`data.{package}.{rule}` failed on {}: {reason}",

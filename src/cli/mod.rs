@@ -495,7 +495,7 @@ fn check(
             &rules::UNREADABLE_FILE,
             format!(
                 "cannot list the folder {}: {reason}; the configs and plans in it were not checked",
-                folder.display()
+                crate::source::display_path(folder)
             ),
         )
     }));

@@ -72,20 +72,54 @@ fn level(severity: Severity) -> Level {
     }
 }
 
+/// Lines longer than this are not shown in snippets (a minified plan is one
+/// line of megabytes); the place is given as text instead.
+const MAX_SHOWN_LINE: usize = 500;
+
+/// Whether every line a span touches is short enough to show.
+fn showable(file: &SourceFile, span: &std::ops::Range<usize>) -> bool {
+    let starts = file.line_starts();
+    let first = file.line_index(span.start);
+    let last = file.line_index(span.end);
+    (first..=last).all(|i| {
+        let start = starts.get(i).copied().unwrap_or(file.text().len());
+        let end = starts.get(i + 1).copied().unwrap_or(file.text().len());
+        end - start <= MAX_SHOWN_LINE
+    })
+}
+
+fn place(file: &SourceFile, offset: usize) -> String {
+    let at = file.line_col(offset);
+    format!("{}:{}:{}", file.display_path(), at.line, at.column)
+}
+
 fn convert(db: &mut FileDb, d: &Diagnostic) -> Rendered<usize> {
     let mut labels = Vec::new();
+    let mut places = Vec::new();
     if let Some(location) = &d.location {
-        let id = db.id(&location.file);
-        let span = location.file.clamp(location.span.start)..location.file.clamp(location.span.end);
-        labels.push(Label::primary(id, span));
+        let file = &location.file;
+        let span = file.clamp(location.span.start)..file.clamp(location.span.end);
+        if showable(file, &span) {
+            let id = db.id(file);
+            labels.push(Label::primary(id, span));
+        } else {
+            places.push(format!(
+                "--> {} (the line is too long to show)",
+                place(file, span.start)
+            ));
+        }
     }
     for related in &d.related {
-        let id = db.id(&related.location.file);
         let file = &related.location.file;
         let span = file.clamp(related.location.span.start)..file.clamp(related.location.span.end);
-        labels.push(Label::secondary(id, span).with_message(&related.message));
+        if showable(file, &span) {
+            let id = db.id(file);
+            labels.push(Label::secondary(id, span).with_message(&related.message));
+        } else {
+            places.push(format!("{}: {}", related.message, place(file, span.start)));
+        }
     }
-    let mut notes = Vec::new();
+    let mut notes = places;
     if let Some(pointer) = d.location.as_ref().and_then(|l| l.pointer.as_deref())
         && !pointer.is_empty()
     {
