@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod discover;
 pub mod duration;
 pub mod load;
+pub mod lsp;
 pub mod policy_test;
 pub mod report;
 pub mod rules;
