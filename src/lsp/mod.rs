@@ -13,6 +13,7 @@ use std::io::{self, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
+use std::time::Duration;
 
 use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
@@ -32,7 +33,7 @@ use lsp_types::{
 };
 use serde::de::DeserializeOwned;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Report};
 use crate::rules;
 use crate::source::SourceFile;
 use convert::Encoding;
@@ -326,6 +327,9 @@ impl Server<'_> {
         }
         self.workspace
             .change(&path, params.text_document.version, file);
+        // Always answer an edit, so that the client sees which version the
+        // diagnostics are for.
+        self.force.insert(path);
         self.dirty = true;
     }
 
@@ -390,6 +394,8 @@ impl Server<'_> {
             }
         };
         let Checked { diagnostics, files } = checked;
+        // Sorted and deduplicated as every report is.
+        let diagnostics = Report::new(diagnostics, 0, Duration::ZERO).diagnostics;
         let mut by_file: HashMap<PathBuf, Vec<lsp_types::Diagnostic>> = HashMap::new();
         let mut findings: HashMap<PathBuf, Vec<Diagnostic>> = HashMap::new();
         let mut unlocated = Vec::new();
