@@ -620,3 +620,53 @@ fn files_that_are_neither_configs_nor_plans_are_left_alone() {
     );
     assert_eq!(server.shutdown().code, Some(0));
 }
+
+#[test]
+fn an_invalid_planguard_toml_is_diagnosed_and_saving_the_fix_reloads_it() {
+    let workspace = clean();
+    workspace.write("planguard.toml", "[files]\nno-such-setting = 1\n");
+    let (mut server, _) = Server::initialized(workspace.dir.path(), json!({}));
+    let shown = server.wait_for("a message about the settings", |m| {
+        m["method"] == "window/showMessage"
+    });
+    assert!(
+        shown["params"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("planguard.toml is invalid"),
+        "{shown}"
+    );
+    let diagnostics = server.diagnostics("planguard.toml", None);
+    assert_eq!(codes(&diagnostics), ["PG006"], "{diagnostics:#?}");
+    assert_eq!(diagnostics[0]["range"]["start"]["line"], 1);
+
+    // The built-in settings apply meanwhile.
+    let plan = text(&workspace, PLAN);
+    let wrong = plan.replacen("\"ingestion-dev\"", "\"ingestion-uat\"", 1);
+    server.open(PLAN, &wrong);
+    assert_eq!(
+        codes(&server.diagnostics(PLAN, Some(1))),
+        ["PG101", "PG202"]
+    );
+
+    // Fixed and saved: reloaded, and the rule turned off there now applies.
+    workspace.write("planguard.toml", "[rules]\nPG101 = \"off\"\n");
+    let settings = uri(&workspace.dir.path().join("planguard.toml"));
+    server.notify(
+        "textDocument/didSave",
+        json!({"textDocument": {"uri": settings}}),
+    );
+    assert_eq!(
+        server.diagnostics("planguard.toml", None),
+        Vec::<Value>::new()
+    );
+    assert_eq!(codes(&server.diagnostics(PLAN, Some(1))), ["PG202"]);
+
+    // Closing the plan puts the file on disk back in its place: clean.
+    server.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri(&workspace.dir.path().join(PLAN))}}),
+    );
+    assert_eq!(server.diagnostics(PLAN, None), Vec::<Value>::new());
+    assert_eq!(server.shutdown().code, Some(0));
+}

@@ -159,11 +159,11 @@ struct Server<'a> {
     /// What each file was last sent, so that unchanged lists are not resent
     /// and a list that empties (a cross-file finding fixed elsewhere) is.
     published: HashMap<PathBuf, Vec<lsp_types::Diagnostic>>,
-    /// Files to publish to even when unchanged (just opened).
+    /// Files to publish to even when unchanged (just opened or edited).
     force: BTreeSet<PathBuf>,
     /// The last check's findings per file, for hovers.
     findings: HashMap<PathBuf, Vec<Diagnostic>>,
-    /// Findings about no file already shown as messages.
+    /// Error messages already shown (findings about no file, failed checks).
     shown: BTreeSet<String>,
     /// Something changed since the last check.
     dirty: bool,
@@ -386,11 +386,16 @@ impl Server<'_> {
         let checked = match guarded(|| self.workspace.check()) {
             Ok(checked) => checked,
             Err(why) => {
-                // Keep the last diagnostics; the next edit tries again.
+                // Keep the last diagnostics; the next edit tries again. Say
+                // so once, not at every keystroke.
                 let message = format!(
                     "planguard failed while checking ({why}); diagnostics may be out of date"
                 );
-                return self.show(MessageType::ERROR, &message);
+                log(&message);
+                if self.shown.insert(message.clone()) {
+                    self.show(MessageType::ERROR, &message)?;
+                }
+                return Ok(());
             }
         };
         let Checked { diagnostics, files } = checked;
