@@ -73,7 +73,9 @@ pub fn classify(path: &Path, settings: &Settings) -> Option<(Kind, Captures)> {
     })
 }
 
-fn candidate(path: PathBuf, settings: &Settings, explicit: bool) -> Option<Candidate> {
+/// What a path says about the file: a candidate when it is a config or plan
+/// by the settings' patterns (or whatever it is, when given explicitly).
+pub fn candidate(path: PathBuf, settings: &Settings, explicit: bool) -> Option<Candidate> {
     match classify(&path, settings) {
         Some((kind, captures)) => Some(Candidate {
             path,

@@ -12,6 +12,7 @@ pub mod discover;
 pub mod duration;
 pub mod init;
 pub mod load;
+pub mod lsp;
 pub mod policy_test;
 pub mod report;
 pub mod rules;

@@ -127,6 +127,30 @@ impl SourceFile {
 }
 
 impl SourceFile {
+    /// 0-based line and column, the column counted in bytes (LSP's `utf-8`
+    /// position encoding).
+    pub fn line_col_utf8(&self, offset: usize) -> (usize, usize) {
+        let offset = self.clamp(offset);
+        let line = self.line_index(offset);
+        (line, offset - self.inner.line_starts[line])
+    }
+
+    /// The byte offset of a 0-based line and byte column; clamps to the
+    /// line's end and back onto a character boundary.
+    pub fn offset_of_utf8(&self, line: usize, column: usize) -> usize {
+        let Some(&start) = self.inner.line_starts.get(line) else {
+            return self.text().len();
+        };
+        let end = self
+            .inner
+            .line_starts
+            .get(line + 1)
+            .map_or(self.text().len(), |next| next - 1);
+        self.clamp(start + column.min(end - start))
+    }
+}
+
+impl SourceFile {
     /// A copy whose text has every byte in `spans` masked with `*` (multi-byte
     /// characters become as many `*` as they have bytes), so offsets, lines
     /// and columns before each span stay true and no secret reaches output.
@@ -180,6 +204,21 @@ mod tests {
         let offset = file.text().find(':').expect("present");
         assert_eq!(file.line_col_utf16(offset), (0, 4));
         assert_eq!(file.offset_of_utf16(0, 4), offset);
+    }
+
+    #[test]
+    fn utf8_columns_count_bytes_and_clamp_to_the_line() {
+        let file = SourceFile::new("a.json", "\"😀\": 1\n2");
+        let offset = file.text().find(':').expect("present");
+        assert_eq!(file.line_col_utf8(offset), (0, 6));
+        assert_eq!(file.offset_of_utf8(0, 6), offset);
+        // Inside the emoji: back to its start; past the line: its end, not the next line.
+        assert_eq!(file.offset_of_utf8(0, 3), 1);
+        assert_eq!(
+            file.offset_of_utf8(0, 99),
+            file.text().find('\n').expect("newline")
+        );
+        assert_eq!(file.offset_of_utf8(5, 0), file.text().len());
     }
 
     #[test]

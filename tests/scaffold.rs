@@ -151,7 +151,9 @@ fn bash_completions_are_valid_bash() {
         script.display()
     );
     let offered = succeeds(Command::new("bash").args(["-c", &probe]));
-    for sub in ["check", "apply", "drift", "rollback", "init", "schema"] {
+    for sub in [
+        "check", "apply", "drift", "rollback", "lsp", "init", "schema",
+    ] {
         assert!(offered.lines().any(|l| l == sub), "{sub} in {offered}");
     }
 }

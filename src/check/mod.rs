@@ -68,7 +68,19 @@ impl Checker {
     /// Check documents already loaded (perhaps changed in memory, as `apply`
     /// does with command-line overrides): per document, then across them.
     pub fn check_loaded(&self, documents: &[Document]) -> Vec<Diagnostic> {
-        let mut diagnostics = self.policies.diagnostics.clone();
+        self.check_parsed(documents, Vec::new())
+    }
+
+    /// `check_loaded`, with what loading the documents found (syntax errors,
+    /// duplicate keys: the language server parses buffers itself) put through
+    /// the same severity overrides and ignores.
+    pub fn check_parsed(
+        &self,
+        documents: &[Document],
+        loading: Vec<Diagnostic>,
+    ) -> Vec<Diagnostic> {
+        let mut diagnostics = loading;
+        diagnostics.extend(self.policies.diagnostics.iter().cloned());
         diagnostics.extend(
             documents
                 .par_iter()

@@ -60,6 +60,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Start one run of a plan's workflow now, outside its schedule.
     Trigger(TriggerArgs),
+    /// Run the language server on stdin/stdout, for editors.
+    Lsp,
     /// Scaffold planguard.toml, an example policy with its test, a pre-commit
     /// configuration and a GitHub workflow.
     Init {
@@ -324,6 +326,7 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<E
         Command::Drift(args) => deploy::drift(args, color, stdout),
         Command::Rollback(args) => deploy::rollback(args, color, stdout),
         Command::Trigger(args) => deploy::trigger(args, color, stdout),
+        Command::Lsp => Ok(ExitCode::from(crate::lsp::run(std::io::stdin(), stdout)?)),
         Command::Test(args) => Ok(ExitCode::from(crate::policy_test::main(
             &args,
             stdout,

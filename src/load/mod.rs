@@ -99,11 +99,7 @@ pub fn read(candidate: &Candidate, max_size: u64) -> Result<SourceFile, Box<Diag
             "not a regular file (a named pipe, socket or device); it was not read".to_string(),
         ));
     }
-    let too_large = || {
-        unreadable(format!(
-            "the file is larger than the {max_size}-byte limit (files.max-file-size in planguard.toml)"
-        ))
-    };
+    let too_large = || unreadable(too_large(max_size));
     if metadata.len() > max_size {
         return Err(too_large());
     }
@@ -156,6 +152,12 @@ fn open(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     options.open(path)
 }
 
+fn too_large(max_size: u64) -> String {
+    format!(
+        "the file is larger than the {max_size}-byte limit (files.max-file-size in planguard.toml)"
+    )
+}
+
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
@@ -170,6 +172,25 @@ pub fn load(candidate: &Candidate, max_size: u64) -> (Option<Document>, Vec<Diag
         Ok(file) => parse(file, candidate),
         Err(diagnostic) => (None, vec![*diagnostic]),
     }
+}
+
+/// Parse text already in memory (an editor's unsaved buffer) as if it had
+/// been read from the candidate's path, under the same size limit.
+pub fn load_text(
+    candidate: &Candidate,
+    text: SourceFile,
+    max_size: u64,
+) -> (Option<Document>, Vec<Diagnostic>) {
+    if text.text().len() as u64 > max_size {
+        let empty = SourceFile::new(&candidate.path, String::new());
+        let diagnostic = Diagnostic::builtin(&rules::UNREADABLE_FILE, too_large(max_size)).at(
+            &empty,
+            0..0,
+            None,
+        );
+        return (None, vec![diagnostic]);
+    }
+    parse(text, candidate)
 }
 
 /// Parse a file's text. A syntax error yields no document; duplicate keys
