@@ -193,8 +193,12 @@ fn findings(report: &Value, scratch: &str) -> Vec<Value> {
         .expect("diagnostics")
         .iter()
         .map(|d| {
+            // Relative to the scratch workspace, or to the repository for
+            // the corpus's own policies.
+            let repository = root().display().to_string();
             let file = d["file"].as_str().map(|f| {
                 f.strip_prefix(scratch)
+                    .or_else(|| f.strip_prefix(repository.as_str()))
                     .map(|f| f.trim_start_matches('/').to_string())
                     .unwrap_or_else(|| f.to_string())
             });
@@ -355,6 +359,20 @@ fn run_case(case: &Value, binary: &Path, as_root: bool) -> Result<(), String> {
                 return Err(format!("{name}: a message of {length} characters"));
             }
         }
+    }
+    if let Some(counts) = case["counts"].as_object() {
+        // Too many findings to list: how many of each rule.
+        let mut got = serde_json::Map::new();
+        for f in &found {
+            let rule = f["rule"].as_str().unwrap_or_default().to_string();
+            let n = got.get(&rule).and_then(Value::as_u64).unwrap_or(0);
+            got.insert(rule, json!(n + 1));
+        }
+        return if &got == counts {
+            Ok(())
+        } else {
+            Err(format!("{name}: counts {got:?} instead of {counts:?}"))
+        };
     }
     if std::env::var_os("PLANGUARD_HOSTILE_BLESS").is_some() {
         return Err(format!("BLESS {name} {}", as_expected(&found)));

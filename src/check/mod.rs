@@ -41,8 +41,17 @@ impl Checker {
 
     /// Read, parse and check files from disk.
     pub fn check_files(&self, candidates: &[Candidate]) -> Outcome {
+        self.check_in_context(candidates, &[])
+    }
+
+    /// Check `candidates` with `context` beside them: the context files are
+    /// loaded and checked too, so that cross-file rules see them and secrets
+    /// found in them are masked wherever a kept finding shows their text, but
+    /// nothing is reported about them.
+    pub fn check_in_context(&self, candidates: &[Candidate], context: &[Candidate]) -> Outcome {
         let per_file: Vec<(Option<Document>, Vec<Diagnostic>)> = candidates
             .par_iter()
+            .chain(context.par_iter())
             .map(|candidate| {
                 let (document, mut diagnostics) =
                     load::load(candidate, self.settings.max_file_size);
@@ -53,14 +62,33 @@ impl Checker {
             })
             .collect();
         let mut documents = Vec::new();
-        let mut diagnostics = self.policies.diagnostics.clone();
-        for (document, found) in per_file {
+        let mut kept = self.policies.diagnostics.clone();
+        let mut background = Vec::new();
+        for (i, (document, found)) in per_file.into_iter().enumerate() {
             documents.extend(document);
-            diagnostics.extend(found);
+            if i < candidates.len() {
+                kept.extend(found);
+            } else {
+                background.extend(found);
+            }
         }
-        diagnostics.extend(self.policies.check_project(&documents));
+        let context_paths: std::collections::HashSet<String> = context
+            .iter()
+            .map(|c| crate::source::display_path(&c.path))
+            .collect();
+        let (about_context, project): (Vec<_>, Vec<_>) = self
+            .policies
+            .check_project(&documents)
+            .into_iter()
+            .partition(|d| d.path().is_some_and(|p| context_paths.contains(&p)));
+        kept.extend(project);
+        background.extend(about_context);
+        let count = kept.len();
+        kept.extend(background);
+        let mut all = redact(kept);
+        all.truncate(count);
         Outcome {
-            diagnostics: self.finish(diagnostics),
+            diagnostics: self.settle(policy::coalesce_failures(all)),
             documents,
         }
     }
@@ -101,7 +129,12 @@ impl Checker {
     /// Apply severity overrides and ignores from the settings, and mask every
     /// secret that a finding located in every file it was found in.
     fn finish(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-        redact(diagnostics)
+        self.settle(policy::coalesce_failures(redact(diagnostics)))
+    }
+
+    /// Severity overrides and ignores.
+    fn settle(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+        diagnostics
             .into_iter()
             .filter_map(|mut d| {
                 d.severity = self.settings.severity_for(&d.rule, d.severity)?;

@@ -56,7 +56,14 @@ pub struct Policies {
     sources: HashMap<String, SourceFile>,
     /// Policy files that did not parse or compile, located in the .rego file.
     pub diagnostics: Vec<Diagnostic>,
+    /// Rules (`package.rule`) that exceeded the time limit on some document:
+    /// they are not run on the others, which would each wait as long.
+    timed_out: std::sync::Mutex<BTreeSet<String>>,
 }
+
+/// Results of one rule on one document beyond which the rest are counted,
+/// not reported: a rule returning a million findings is a broken rule.
+pub const MAX_RESULTS: usize = 100;
 
 struct PolicySource {
     file: SourceFile,
@@ -250,6 +257,7 @@ impl Policies {
                 .map(|s| (s.file.display_path(), s.file))
                 .collect(),
             diagnostics,
+            timed_out: std::sync::Mutex::default(),
         })
     }
 
@@ -358,9 +366,24 @@ impl Policies {
             if excepted.contains(exception_name(rule)) {
                 continue;
             }
-            let value = match engine.eval_rule(format!("data.{}.{rule}", package.name)) {
+            let key = format!("{}.{rule}", package.name);
+            if self.timed_out.lock().is_ok_and(|t| t.contains(&key)) {
+                diagnostics.push(self.evaluation_error(
+                    subject,
+                    &package.name,
+                    rule,
+                    &anyhow::anyhow!("not run: it exceeded the policy time limit on another file"),
+                ));
+                continue;
+            }
+            let value = match engine.eval_rule(format!("data.{key}")) {
                 Ok(value) => to_json(&value),
                 Err(e) => {
+                    if format!("{e:#}").contains("exceeded time limit")
+                        && let Ok(mut timed_out) = self.timed_out.lock()
+                    {
+                        timed_out.insert(key);
+                    }
                     diagnostics.push(self.evaluation_error(subject, &package.name, rule, &e));
                     continue;
                 }
@@ -375,7 +398,18 @@ impl Policies {
             } else {
                 Severity::Warning
             };
-            for result in results {
+            if results.len() > MAX_RESULTS {
+                diagnostics.push(self.evaluation_error(
+                    subject,
+                    &package.name,
+                    rule,
+                    &anyhow::anyhow!(
+                        "it returned {} results; only the first {MAX_RESULTS} are reported (a rule with this many findings is usually missing a condition)",
+                        results.len()
+                    ),
+                ));
+            }
+            for result in results.into_iter().take(MAX_RESULTS) {
                 diagnostics.extend(self.finding(
                     &package.name,
                     rule,
@@ -717,6 +751,57 @@ fn engine_error(file: &SourceFile, message: &str, what: &str) -> Diagnostic {
     )
     .at(file, offset..end, None)
     .with_help("its rules did not run; fix the policy or remove it from the policy paths")
+}
+
+/// The same policy failure on many documents (a broken function call, a rule
+/// past the time limit) is one finding that says on how many, not one per
+/// document.
+pub fn coalesce_failures(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    type Key = (String, String, Option<(String, usize)>);
+    let mut groups: BTreeMap<Key, (Diagnostic, String, BTreeSet<String>)> = BTreeMap::new();
+    let mut out = Vec::with_capacity(diagnostics.len());
+    for d in diagnostics {
+        if d.rule != rules::POLICY_ERROR.code {
+            out.push(d);
+            continue;
+        }
+        // The file a failure happened on: the related "while checking this
+        // file" when the failure is located in the policy, else its location.
+        let (subject, in_policy) = match (d.related.first(), &d.location) {
+            (Some(r), _) => (r.location.file.display_path(), true),
+            (None, Some(l)) => (l.file.display_path(), false),
+            (None, None) => (String::new(), false),
+        };
+        let marker = format!(" failed on {subject}: ");
+        let Some((head, reason)) = d.message.split_once(&marker) else {
+            out.push(d);
+            continue;
+        };
+        let place = if in_policy {
+            d.location
+                .as_ref()
+                .map(|l| (l.file.display_path(), l.span.start))
+        } else {
+            None
+        };
+        let key = (head.to_string(), reason.to_string(), place);
+        groups
+            .entry(key)
+            .or_insert_with(|| (d.clone(), subject.clone(), BTreeSet::new()))
+            .2
+            .insert(subject);
+    }
+    for ((head, reason, _), (mut first, named, subjects)) in groups {
+        if subjects.len() > 1 {
+            first.message = format!(
+                "{head} failed on {} files ({named} and {} more): {reason}",
+                subjects.len(),
+                subjects.len() - 1
+            );
+        }
+        out.push(first);
+    }
+    out
 }
 
 #[cfg(test)]

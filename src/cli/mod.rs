@@ -481,18 +481,9 @@ fn check(
         )?;
     }
     let checker = Checker::new(settings)?;
-    let mut diagnostics = if context.is_empty() {
-        checker.check_files(&discovery.files).diagnostics
-    } else {
-        let background: std::collections::HashSet<String> = context
-            .iter()
-            .map(|c| crate::source::display_path(&c.path))
-            .collect();
-        let all: Vec<_> = discovery.files.iter().chain(&context).cloned().collect();
-        let mut diagnostics = checker.check_files(&all).diagnostics;
-        diagnostics.retain(|d| d.path().is_none_or(|p| !background.contains(&p)));
-        diagnostics
-    };
+    let mut diagnostics = checker
+        .check_in_context(&discovery.files, &context)
+        .diagnostics;
     diagnostics.extend(discovery.unlisted.iter().map(|(folder, reason)| {
         crate::diagnostic::Diagnostic::builtin(
             &rules::UNREADABLE_FILE,
