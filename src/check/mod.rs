@@ -3,6 +3,7 @@
 //! over everything that loaded. Never prints, exits or touches the network.
 
 pub mod functions;
+pub mod mask;
 pub mod policy;
 pub mod schema;
 
@@ -167,17 +168,31 @@ pub fn redact(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
                 .push(location.span.clone());
         }
     }
-    if secrets.is_empty() {
-        return diagnostics;
+    // Every file a finding shows is masked: where a secret rule located a
+    // secret, every occurrence of its text; and whatever looks like a secret
+    // to the text-level patterns (files that did not parse, values no rule
+    // reached).
+    let mut shown: HashMap<std::path::PathBuf, crate::source::SourceFile> = HashMap::new();
+    for d in &diagnostics {
+        for location in d
+            .location
+            .iter()
+            .chain(d.related.iter().map(|r| &r.location))
+        {
+            shown
+                .entry(location.file.path().to_path_buf())
+                .or_insert_with(|| location.file.clone());
+        }
     }
-    // Mask every occurrence of each secret's text in its file, not only the
-    // located one: the same secret may stand twice, or a detector may have
-    // located an earlier copy of its text.
-    let redacted: HashMap<_, _> = secrets
+    let redacted: HashMap<_, _> = shown
         .into_iter()
-        .map(|(path, (file, spans))| {
-            let mut all = Vec::new();
-            for span in &spans {
+        .filter_map(|(path, file)| {
+            let mut all = mask::likely_secrets(file.text());
+            for span in secrets
+                .get(&path)
+                .map(|(_, s)| s.as_slice())
+                .unwrap_or_default()
+            {
                 let secret = file.text().get(span.clone()).unwrap_or_default();
                 if secret.is_empty() {
                     continue;
@@ -188,7 +203,7 @@ pub fn redact(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
                         .map(|(i, _)| i..i + secret.len()),
                 );
             }
-            (path, file.redacted(&all))
+            (!all.is_empty()).then(|| (path, file.redacted(&all)))
         })
         .collect();
     // A message may quote a document's value (a policy's sprintf, an engine
