@@ -650,3 +650,107 @@ fn an_operators_pause_survives_an_update_unless_unpause() {
     assert_eq!(resumed.code, 0, "{}{}", resumed.stdout, resumed.stderr);
     assert_ne!(state()["paused"], true);
 }
+
+/// Run an apply held at a test seam, stop the server while it waits, then
+/// let it go on. Returns the apply's outcome.
+fn apply_while_the_server_dies(server: &mut Server, ws: &Workspace, seam: &str) -> common::Run {
+    let hold = ws.dir.path().join("go");
+    let waiting = ws.dir.path().join("go.waiting");
+    let _ = std::fs::remove_file(&hold);
+    let _ = std::fs::remove_file(&waiting);
+    let mut held = planguard();
+    held.current_dir(ws.dir.path())
+        .env("TEMPORAL_ADDRESS", &server.address)
+        .env("PLANGUARD_AUDIT_LOG", ws.dir.path().join("audit.jsonl"))
+        .env(seam, &hold)
+        .args(["apply", "orchestration_plans/dev/12.json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = held.spawn().expect("planguard runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !waiting.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the apply never reached {seam}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    server.kill();
+    std::fs::write(&hold, b"").expect("release");
+    let out = child.wait_with_output().expect("planguard ends");
+    common::Run {
+        code: out.status.code().expect("exited"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The server dies mid-apply — after the create and before it is described
+/// back, or after the describe and before the update. Either way planguard
+/// exits 2 with one line, the audit records a failure and never a success,
+/// and once the server is back (same database) a re-run converges to the plan.
+#[test]
+fn a_server_dying_mid_apply_fails_cleanly_and_a_rerun_converges() {
+    let mut server = Server::start(NAMESPACES);
+
+    // After the create, before the verify: the create landed, unverified.
+    let ws = workspace("apply-dies-after-create");
+    let died = apply_while_the_server_dies(&mut server, &ws, "PLANGUARD_TEST_HOLD_BEFORE_VERIFY");
+    assert_eq!(died.code, 2, "{}{}", died.stdout, died.stderr);
+    assert_eq!(died.stderr.lines().count(), 1, "{}", died.stderr);
+    assert!(died.stderr.starts_with("planguard: "), "{}", died.stderr);
+    server.restart();
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+    assert_eq!(outcomes(&ctx.audit()), ["apply:failed"]);
+    let landed = server
+        .describe("ingestion-dev", "apply-dies-after-create")
+        .expect("the create reached the server before it died");
+    assert_eq!(landed["schedule"]["spec"]["jitter"], "300s");
+    let again = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("is up to date"), "{}", again.stdout);
+    assert_eq!(outcomes(&ctx.audit()), ["apply:failed", "apply:noop"]);
+
+    // After the describe, before the update: nothing was written.
+    let ws = workspace("apply-dies-before-update");
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+    assert_eq!(
+        ctx.planguard(&["apply", "orchestration_plans/dev/12.json"])
+            .code,
+        0
+    );
+    set_jitter(&ws, "10m");
+    let died = apply_while_the_server_dies(&mut server, &ws, "PLANGUARD_TEST_HOLD_BEFORE_UPDATE");
+    assert_eq!(died.code, 2, "{}{}", died.stdout, died.stderr);
+    server.restart();
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+    assert_eq!(outcomes(&ctx.audit()), ["apply:create", "apply:failed"]);
+    assert_eq!(
+        server
+            .describe("ingestion-dev", "apply-dies-before-update")
+            .expect("exists")["schedule"]["spec"]["jitter"],
+        "300s",
+        "the update never reached the server"
+    );
+    let again = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    assert_eq!(
+        server
+            .describe("ingestion-dev", "apply-dies-before-update")
+            .expect("exists")["schedule"]["spec"]["jitter"],
+        "600s"
+    );
+    assert_eq!(
+        outcomes(&ctx.audit()),
+        ["apply:create", "apply:failed", "apply:update"]
+    );
+}

