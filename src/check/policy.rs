@@ -410,7 +410,7 @@ impl Policies {
                 ));
             }
             for result in results.into_iter().take(MAX_RESULTS) {
-                diagnostics.extend(self.finding(
+                diagnostics.extend(Self::finding(
                     &package.name,
                     rule,
                     severity,
@@ -423,7 +423,6 @@ impl Policies {
     }
 
     fn finding(
-        &self,
         package: &str,
         rule: &str,
         severity: Severity,
@@ -620,6 +619,31 @@ fn file_context(document: &Document) -> Value {
         "environment": document.env,
         "build": document.build,
     })
+}
+
+/// How one result of a deny/warn/violation rule on `document` becomes a
+/// diagnostic: the decoding every policy finding goes through (string or
+/// object, `msg`, `rule`, `location`, `within`, `related`, `sensitive`).
+/// Public for the fuzz target.
+pub fn decode_result(
+    package: &str,
+    rule: &str,
+    result: &Value,
+    document: &Document,
+) -> Option<Diagnostic> {
+    let severity = if is_failure(rule) {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    Policies::finding(
+        package,
+        rule,
+        severity,
+        result,
+        &document.file,
+        &|finding| locate_in(document, finding),
+    )
 }
 
 /// A result's `location`: a JSON pointer (`/a/0/b`), a dotted path (`a.0.b`)
