@@ -716,3 +716,44 @@ fn named_files_are_checked_with_their_workspace_as_context() {
     // conf/prod.json (context only) holds a password; it shows nowhere.
     assert!(!human.stdout.contains("S3cr3t-Pr0d!"), "{}", human.stdout);
 }
+
+#[test]
+fn example_workspace_markdown_output() {
+    let out = run(planguard().args(["check", "--format", "markdown", "examples/salam"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout);
+}
+
+/// The Markdown report renders as a table with one row per finding, each
+/// rule linked, when a real CommonMark + GFM-tables renderer reads it.
+#[test]
+fn markdown_output_renders_as_a_table() {
+    let out = run(planguard().args(["check", "--format", "markdown", "examples/salam"]));
+    let script = r#"
+import sys
+from markdown_it import MarkdownIt
+html = MarkdownIt("commonmark").enable("table").render(sys.stdin.read())
+print(html.count("<tr>"), html.count('<a href="https://planguard.dev/rules/'), html.count("<h3>"))
+"#;
+    let mut child = std::process::Command::new(common::python())
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(out.stdout.as_bytes())
+        .expect("write");
+    let rendered = child.wait_with_output().expect("python ends");
+    assert!(rendered.status.success());
+    // A header row plus 11 findings, 11 links, one heading.
+    assert_eq!(String::from_utf8_lossy(&rendered.stdout).trim(), "12 11 1");
+    let clean =
+        run(planguard().args(["check", "--format", "markdown", "fixtures/workspaces/clean"]));
+    assert_eq!(clean.code, 0);
+    assert_eq!(clean.stdout, "### ✅ planguard: no problems in 12 files\n");
+}

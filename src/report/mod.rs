@@ -7,6 +7,7 @@ pub mod gitlab;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod sarif;
 
 use sha2::{Digest, Sha256};
@@ -31,6 +32,8 @@ pub enum Format {
     Junit,
     /// GitLab Code Quality JSON, for merge request widgets.
     Gitlab,
+    /// A Markdown findings table, for pull request comments and job summaries.
+    Markdown,
 }
 
 pub fn render(report: &Report, format: Format, color: bool) -> Vec<u8> {
@@ -43,6 +46,7 @@ pub fn render(report: &Report, format: Format, color: bool) -> Vec<u8> {
         Format::Github => github::render(report),
         Format::Junit => junit::render(report),
         Format::Gitlab => gitlab::render(report),
+        Format::Markdown => markdown::render(report),
     }
 }
 
