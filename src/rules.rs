@@ -92,6 +92,8 @@ rules! {
         "Timeouts do not nest: a run longer than the execution, or a task longer than the run.";
     PLAN_AUDIT = "PG118", "plan-audit-metadata", Error, Policy,
         "A plan's audit trail is unusable: its generation time is not a time, or it names another environment's config.";
+    CERTIFICATE_EXPIRY = "PG119", "certificate-expiry", Warning, Policy,
+        "A Temporal TLS certificate committed to the repository expires within 30 days (an error within 7, or once expired).";
     PLAN_LAYOUT = "PG201", "plan-store-layout", Error, Policy,
         "A plan under orchestration_plans/<env>/<build>.json declares another environment or build.";
     PLAN_CONFIG = "PG202", "plan-config-mismatch", Error, Project,

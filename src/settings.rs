@@ -188,6 +188,7 @@ pub struct Settings {
     pub environments: BTreeMap<String, Environment>,
     /// The order images are promoted through environments.
     pub promotion: Vec<String>,
+    pub certificates: Certificates,
     pub policy: PolicySettings,
     /// Per-rule severity overrides; `None` turns a rule off.
     pub severities: BTreeMap<String, Option<Severity>>,
@@ -198,6 +199,24 @@ impl Default for Settings {
     fn default() -> Self {
         Self::from_file(PathBuf::from("."), None, RawSettings::default())
             .expect("the built-in defaults are valid")
+    }
+}
+
+/// `[certificates]`: how many days before a committed Temporal certificate
+/// expires PG119 warns, and from when it is an error.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct Certificates {
+    pub warn_days: u32,
+    pub error_days: u32,
+}
+
+impl Default for Certificates {
+    fn default() -> Self {
+        Self {
+            warn_days: 30,
+            error_days: 7,
+        }
     }
 }
 
@@ -216,6 +235,8 @@ struct RawSettings {
     policy: RawPolicy,
     environments: Option<BTreeMap<String, toml::Spanned<RawEnvironment>>>,
     promotion: Option<toml::Spanned<Vec<String>>>,
+    #[serde(default)]
+    certificates: Certificates,
     #[serde(default)]
     rules: BTreeMap<String, toml::Spanned<RawLevel>>,
     #[serde(default)]
@@ -482,6 +503,7 @@ impl Settings {
             max_file_size: raw.files.max_file_size.unwrap_or(64 * 1024 * 1024),
             environments,
             promotion,
+            certificates: raw.certificates,
             policy,
             severities,
             ignores,
@@ -500,6 +522,7 @@ impl Settings {
             },
             "environments": self.environments,
             "promotion": self.promotion,
+            "certificates": self.certificates,
             "policy": {
                 "builtin": self.policy.builtin,
                 "paths": self.policy.paths.iter().map(|p| crate::source::display_path(p)).collect::<Vec<_>>(),

@@ -757,3 +757,62 @@ print(html.count("<tr>"), html.count('<a href="https://planguard.dev/rules/'), h
     assert_eq!(clean.code, 0);
     assert_eq!(clean.stdout, "### ✅ planguard: no problems in 12 files\n");
 }
+
+/// PG119 on certificates made now by openssl: one expiring in 3 days (an
+/// error), one in 20 (a warning), one in 400 (nothing), each named with its
+/// subject and date at the config field that names it.
+#[test]
+fn committed_certificates_are_watched_for_expiry() {
+    let ws = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    let certs = ws.dir.path().join("certs");
+    std::fs::create_dir_all(&certs).expect("mkdir");
+    for (name, days) in [("soon", 3), ("month", 20), ("year", 400)] {
+        let status = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+            .args(["-nodes", "-keyout", "/dev/null", "-days", &days.to_string()])
+            .args(["-subj", &format!("/CN={name}.salam.internal")])
+            .arg("-out")
+            .arg(certs.join(format!("{name}.pem")))
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl runs");
+        assert!(status.success());
+    }
+    let auth = |file: &str, key: &str, pem: &str| {
+        ws.edit(file, |c| {
+            c["runtime"]["orchestration"]["temporal"]["auth"][key] = Value::from(pem);
+        });
+    };
+    auth("conf/prod.json", "client_cert_file", "certs/soon.pem");
+    auth("conf/uat.json", "client_cert_file", "certs/month.pem");
+    auth("conf/dev.json", "ca_file", "certs/year.pem");
+    // Parity (PG203) ignores credentials; keep the three configs otherwise equal.
+    let (code, report) = check_json(&[&ws.path()]);
+    assert_eq!(code, 1, "{report}");
+    let found: Vec<(String, String, String, String)> = report["diagnostics"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap_or_default().to_string(),
+                d["severity"].as_str().unwrap_or_default().to_string(),
+                d["pointer"].as_str().unwrap_or_default().to_string(),
+                d["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let (rule, severity, pointer, message) = &found[0];
+    assert_eq!((rule.as_str(), severity.as_str()), ("PG119", "error"));
+    assert_eq!(pointer, "/runtime/orchestration/temporal/auth/client_cert_file");
+    assert!(
+        message.starts_with("the certificate \"soon.salam.internal\" in ")
+            && message.contains("certs/soon.pem expires on ")
+            && message.ends_with(", in 2 days"),
+        "{message}"
+    );
+    let (rule, severity, _, message) = &found[1];
+    assert_eq!((rule.as_str(), severity.as_str()), ("PG119", "warning"));
+    assert!(message.ends_with(", in 19 days"), "{message}");
+}

@@ -66,12 +66,13 @@ impl Twin {
     }
 }
 
-const FUNCTIONS: [&str; 5] = [
+const FUNCTIONS: [&str; 6] = [
     "cron_error",
     "timezone_valid",
     "entropy",
     "file_sha256",
     "duration_ns",
+    "certificates",
 ];
 
 /// The Rust function's result, in the same JSON shape the script prints.
@@ -82,6 +83,7 @@ fn rust(function: &str, input: &str) -> Value {
         "entropy" => json!(functions::entropy(input)),
         "file_sha256" => json!(functions::file_sha256(input)),
         "duration_ns" => json!(functions::duration_ns(input)),
+        "certificates" => functions::certificates(input),
         other => panic!("no function {other}"),
     }
 }
@@ -93,6 +95,7 @@ fn from_regorus(function: &str, value: &regorus::Value) -> Value {
         "entropy" => json!(value.as_f64().expect("entropy is a number")),
         "duration_ns" => json!(value.as_i64().expect("duration_ns is an integer")),
         "timezone_valid" => json!(*value.as_bool().expect("timezone_valid is a boolean")),
+        "certificates" => serde_json::from_str(&value.to_json_str().expect("JSON")).expect("JSON"),
         _ => json!(&**value.as_string().expect("a string result")),
     }
 }
@@ -132,6 +135,13 @@ fn python_twins_return_what_the_rust_functions_return() {
     let cron = twin.results("python", "cron_error");
     assert!(cron.iter().filter(|r| *r == "").count() >= 15);
     assert!(cron.iter().filter(|r| *r != "").count() >= 15);
+    let certificates = twin.results("python", "certificates");
+    assert_eq!(
+        certificates[2].as_array().map(Vec::len),
+        Some(2),
+        "the bundle"
+    );
+    assert_eq!(certificates[3], json!([]), "a missing file");
 }
 
 #[test]

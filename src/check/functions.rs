@@ -34,6 +34,7 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
     ENTROPY,
     FILE_SHA256,
     DURATION_NS,
+    CERTIFICATES,
 ];
 
 const CRON_ERROR: FunctionDoc = FunctionDoc {
@@ -77,6 +78,16 @@ const DURATION_NS: FunctionDoc = FunctionDoc {
                   or -1 when s is not a valid duration.",
 };
 
+pub const CERTIFICATES: FunctionDoc = FunctionDoc {
+    name: "planguard.certificates",
+    arity: 1,
+    signature: "planguard.certificates(path: string) -> array",
+    description: "The X.509 certificates of the PEM file at path (relative to the working \
+                  directory), in file order, each {\"subject\": its common name (or whole \
+                  subject), \"not_after\": RFC 3339 UTC, \"not_after_s\": Unix seconds}; \
+                  [] when the file cannot be read, exceeds 64 MiB or holds no certificate.",
+};
+
 /// Registers every `planguard.*` function on an engine.
 pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
     add(engine, &CRON_ERROR, |s| Value::from(cron_error(s)))?;
@@ -84,6 +95,7 @@ pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
     add(engine, &ENTROPY, |s| Value::from(entropy(s)))?;
     add(engine, &FILE_SHA256, |s| Value::from(file_sha256(s)))?;
     add(engine, &DURATION_NS, |s| Value::from(duration_ns(s)))?;
+    add(engine, &CERTIFICATES, |s| Value::from(certificates(s)))?;
     Ok(())
 }
 
@@ -878,4 +890,50 @@ mod tests {
             assert!(!doc.description.contains('\n'));
         }
     }
+}
+
+// ---------------------------------------------------------------- certificates
+
+/// The certificates of a PEM file (a client certificate, a CA bundle), for
+/// the expiry rule. Only public parts are read; a private key block is
+/// skipped, never decoded.
+pub fn certificates(path: &str) -> serde_json::Value {
+    let Some(bytes) = read_small(path) else {
+        return serde_json::json!([]);
+    };
+    let mut found = Vec::new();
+    for pem in x509_parser::pem::Pem::iter_from_buffer(&bytes) {
+        let Ok(pem) = pem else { break };
+        if pem.label != "CERTIFICATE" {
+            continue;
+        }
+        let Ok(certificate) = pem.parse_x509() else {
+            continue;
+        };
+        let subject = certificate.subject();
+        let name = subject
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok().map(str::to_string))
+            .unwrap_or_else(|| subject.to_string());
+        let not_after = certificate.validity().not_after.timestamp();
+        let rfc3339 = chrono::DateTime::from_timestamp(not_after, 0)
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default();
+        found.push(serde_json::json!({
+            "subject": name,
+            "not_after": rfc3339,
+            "not_after_s": not_after,
+        }));
+    }
+    serde_json::Value::Array(found)
+}
+
+fn read_small(path: &str) -> Option<Vec<u8>> {
+    let file = File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    file.take(FILE_SHA256_MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    (bytes.len() as u64 <= FILE_SHA256_MAX_BYTES).then_some(bytes)
 }

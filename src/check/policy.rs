@@ -172,7 +172,14 @@ impl Policies {
             let mut all_data = data.clone();
             merge(
                 &mut all_data,
-                json!({"planguard": {"environments": environments, "promotion": settings.promotion}}),
+                json!({"planguard": {
+                    "environments": environments,
+                    "promotion": settings.promotion,
+                    "certificates": {
+                        "warn_days": settings.certificates.warn_days,
+                        "error_days": settings.certificates.error_days,
+                    },
+                }}),
             );
             engine
                 .add_data(regorus::Value::from(all_data))

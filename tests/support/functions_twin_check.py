@@ -206,6 +206,8 @@ file_sha256 := [planguard.file_sha256(x) | some x in input.file_sha256]
 
 duration_ns := [planguard.duration_ns(x) | some x in input.duration_ns]
 
+certificates := [planguard.certificates(x) | some x in input.certificates]
+
 type_error_cron_error := planguard.cron_error(61)
 
 type_error_timezone_valid := planguard.timezone_valid(61)
@@ -215,6 +217,8 @@ type_error_entropy := planguard.entropy(61)
 type_error_file_sha256 := planguard.file_sha256(61)
 
 type_error_duration_ns := planguard.duration_ns(61)
+
+type_error_certificates := planguard.certificates(61)
 """
 
 
@@ -226,6 +230,14 @@ def main():
         "entropy": ENTROPY,
         "file_sha256": [os.path.join(directory, f) for f in FILES] + [directory, ""],
         "duration_ns": DURATIONS,
+        "certificates": [
+            "fixtures/certs/client.pem",
+            "fixtures/certs/temporal-ca.pem",
+            "fixtures/certs/bundle.pem",
+            "fixtures/certs/missing.pem",
+            os.path.join(directory, "abc"),
+            "",
+        ],
     }
     python = {
         name: [planguard_functions.FUNCTIONS[f"planguard.{name}"](x) for x in values]

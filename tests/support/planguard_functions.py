@@ -200,6 +200,49 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
+def certificates(path):
+    """The X.509 certificates of a PEM file: subject common name (or the
+    whole subject), not-after as RFC 3339 UTC and Unix seconds; [] when the
+    file cannot be read, is too large or holds none. Uses CPython's own
+    certificate decoder, one PEM block at a time."""
+    import datetime
+    import re
+    import ssl
+    import tempfile
+
+    _expect_string("planguard.certificates", path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(FILE_SHA256_MAX_BYTES + 1)
+    except (OSError, ValueError):
+        return []
+    if len(data) > FILE_SHA256_MAX_BYTES:
+        return []
+    found = []
+    blocks = re.findall(
+        rb"-----BEGIN CERTIFICATE-----\r?\n.*?-----END CERTIFICATE-----", data, re.S
+    )
+    for block in blocks:
+        with tempfile.NamedTemporaryFile(suffix=".pem") as one:
+            one.write(block + b"\n")
+            one.flush()
+            try:
+                decoded = ssl._ssl._test_decode_cert(one.name)
+            except (ssl.SSLError, OSError, ValueError):
+                continue
+        names = [v for rdn in decoded.get("subject", ()) for (k, v) in rdn if k == "commonName"]
+        seconds = int(ssl.cert_time_to_seconds(decoded["notAfter"]))
+        when = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+        found.append(
+            {
+                "subject": names[0] if names else "",
+                "not_after": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "not_after_s": seconds,
+            }
+        )
+    return found
+
+
 # Unicode White_Space, what Rust's str::trim removes (str.strip() would also
 # remove \x1c-\x1f).
 _RUST_WHITE_SPACE = (
@@ -275,6 +318,7 @@ FUNCTIONS = {
     "planguard.entropy": entropy,
     "planguard.file_sha256": file_sha256,
     "planguard.duration_ns": duration_ns,
+    "planguard.certificates": certificates,
 }
 
 

@@ -1,0 +1,76 @@
+# PG119 certificate-expiry: the Temporal TLS certificates a config names as
+# repository files (the public client certificate, the CA bundle) do not
+# expire unnoticed (spec §4 "Temporal certificates: rotate quarterly"): a
+# warning 30 days before, an error from 7 days before and once expired.
+package planguard.rules.certificate_expiry
+
+import data.planguard.lib.fields
+import rego.v1
+
+# [certificates] in planguard.toml (warn-days, error-days) may change the limits.
+default configured := {}
+
+configured := data.planguard.certificates
+
+limits := object.union({"warn_days": 30, "error_days": 7}, configured)
+
+# [key under auth, path from the working folder] of each named certificate file.
+certificate_files contains [key, path] if {
+	data.planguard.file.kind == "config"
+	auth := fields.value(input, "config", "auth")
+	some key in ["client_cert_file", "ca_file"]
+	relative := auth[key]
+	is_string(relative)
+	path := concat("/", [p | some p in [object.get(data.planguard.file, "workspace", ""), relative]; p != ""])
+}
+
+certificates contains [key, path, certificate] if {
+	some [key, path] in certificate_files
+	some certificate in planguard.certificates(path)
+}
+
+days_left(certificate) := floor((certificate.not_after_s - (time.now_ns() / 1000000000)) / 86400)
+
+location(key) := array.concat(fields.temporal, ["auth", key])
+
+deny contains finding if {
+	some [key, path, certificate] in certificates
+	days_left(certificate) <= limits.error_days
+	finding := {
+		"rule": "PG119",
+		"msg": message(path, certificate),
+		"location": location(key),
+		"help": "issue a new certificate, deploy it, and commit its public part here",
+	}
+}
+
+warn contains finding if {
+	some [key, path, certificate] in certificates
+	days_left(certificate) > limits.error_days
+	days_left(certificate) <= limits.warn_days
+	finding := {
+		"rule": "PG119",
+		"msg": message(path, certificate),
+		"location": location(key),
+		"help": "plan the rotation: issue a new certificate before this date",
+	}
+}
+
+warn contains finding if {
+	some [key, path] in certificate_files
+	count(planguard.certificates(path)) == 0
+	finding := {
+		"rule": "PG119",
+		"msg": sprintf("no certificate can be read from %v, so its expiry is not watched", [path]),
+		"location": location(key),
+		"help": "name a PEM file of the repository, relative to the workspace",
+	}
+}
+
+message(path, certificate) := sprintf("the certificate \"%v\" in %v expired on %v", [certificate.subject, path, certificate.not_after]) if {
+	days_left(certificate) < 0
+}
+
+message(path, certificate) := sprintf("the certificate \"%v\" in %v expires on %v, in %v days", [certificate.subject, path, certificate.not_after, days_left(certificate)]) if {
+	days_left(certificate) >= 0
+}
