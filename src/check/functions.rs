@@ -520,6 +520,52 @@ pub fn duration_ns(text: &str) -> i64 {
         .unwrap_or(-1)
 }
 
+// ---------------------------------------------------------------- certificates
+
+/// The certificates of a PEM file (a client certificate, a CA bundle), for
+/// the expiry rule. Only public parts are read; a private key block is
+/// skipped, never decoded.
+pub fn certificates(path: &str) -> serde_json::Value {
+    let Some(bytes) = read_small(path) else {
+        return serde_json::json!([]);
+    };
+    let mut found = Vec::new();
+    for pem in x509_parser::pem::Pem::iter_from_buffer(&bytes) {
+        let Ok(pem) = pem else { break };
+        if pem.label != "CERTIFICATE" {
+            continue;
+        }
+        let Ok(certificate) = pem.parse_x509() else {
+            continue;
+        };
+        let subject = certificate.subject();
+        let name = subject
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok().map(str::to_string))
+            .unwrap_or_else(|| subject.to_string());
+        let not_after = certificate.validity().not_after.timestamp();
+        let rfc3339 = chrono::DateTime::from_timestamp(not_after, 0)
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default();
+        found.push(serde_json::json!({
+            "subject": name,
+            "not_after": rfc3339,
+            "not_after_s": not_after,
+        }));
+    }
+    serde_json::Value::Array(found)
+}
+
+fn read_small(path: &str) -> Option<Vec<u8>> {
+    let file = File::open(path).ok()?;
+    let mut bytes = Vec::new();
+    file.take(FILE_SHA256_MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .ok()?;
+    (bytes.len() as u64 <= FILE_SHA256_MAX_BYTES).then_some(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -890,50 +936,4 @@ mod tests {
             assert!(!doc.description.contains('\n'));
         }
     }
-}
-
-// ---------------------------------------------------------------- certificates
-
-/// The certificates of a PEM file (a client certificate, a CA bundle), for
-/// the expiry rule. Only public parts are read; a private key block is
-/// skipped, never decoded.
-pub fn certificates(path: &str) -> serde_json::Value {
-    let Some(bytes) = read_small(path) else {
-        return serde_json::json!([]);
-    };
-    let mut found = Vec::new();
-    for pem in x509_parser::pem::Pem::iter_from_buffer(&bytes) {
-        let Ok(pem) = pem else { break };
-        if pem.label != "CERTIFICATE" {
-            continue;
-        }
-        let Ok(certificate) = pem.parse_x509() else {
-            continue;
-        };
-        let subject = certificate.subject();
-        let name = subject
-            .iter_common_name()
-            .next()
-            .and_then(|cn| cn.as_str().ok().map(str::to_string))
-            .unwrap_or_else(|| subject.to_string());
-        let not_after = certificate.validity().not_after.timestamp();
-        let rfc3339 = chrono::DateTime::from_timestamp(not_after, 0)
-            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-            .unwrap_or_default();
-        found.push(serde_json::json!({
-            "subject": name,
-            "not_after": rfc3339,
-            "not_after_s": not_after,
-        }));
-    }
-    serde_json::Value::Array(found)
-}
-
-fn read_small(path: &str) -> Option<Vec<u8>> {
-    let file = File::open(path).ok()?;
-    let mut bytes = Vec::new();
-    file.take(FILE_SHA256_MAX_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .ok()?;
-    (bytes.len() as u64 <= FILE_SHA256_MAX_BYTES).then_some(bytes)
 }
