@@ -98,7 +98,10 @@ fn the_hooks_pass_a_clean_repository_and_fail_a_broken_one() {
     // The staged-files hook gets the files in batches (one per CPU), so this
     // also proves it leaves the cross-file rules alone: they would report
     // the plans of the other batches as missing (PG204).
-    assert!(verdict(&output, "planguard").ends_with("Passed"), "{output}");
+    assert!(
+        verdict(&output, "planguard").ends_with("Passed"),
+        "{output}"
+    );
     assert!(
         verdict(&output, "planguard (workspace)").ends_with("Passed"),
         "{output}"
@@ -106,12 +109,16 @@ fn the_hooks_pass_a_clean_repository_and_fail_a_broken_one() {
 
     // One plan with another environment's namespace: a per-file finding
     // (PG101) both hooks report, and a cross-file one (PG202, the plan
-    // disagrees with its config) that only the whole-tree hook can see.
+    // disagrees with its config; only the newest plan of an environment is
+    // compared) that only the whole-tree hook can see.
     let broken = Workspace::copy_of("fixtures/workspaces/clean");
-    let plan = "orchestration_plans/uat/11.json";
+    let plan = "orchestration_plans/uat/12.json";
     let text = std::fs::read_to_string(broken.dir.path().join(plan)).expect("plan");
     let wrong = r#""namespace": "ingestion-dev""#;
-    broken.write(plan, &text.replace(r#""namespace": "ingestion-uat""#, wrong));
+    broken.write(
+        plan,
+        &text.replace(r#""namespace": "ingestion-uat""#, wrong),
+    );
     let line = 1 + text
         .lines()
         .position(|l| l.contains(r#""namespace""#))
@@ -119,7 +126,10 @@ fn the_hooks_pass_a_clean_repository_and_fail_a_broken_one() {
     git_repository(&broken);
     let (passed, output) = try_repo(broken.dir.path());
     assert!(!passed, "the broken workspace passes:\n{output}");
-    assert!(verdict(&output, "planguard").ends_with("Failed"), "{output}");
+    assert!(
+        verdict(&output, "planguard").ends_with("Failed"),
+        "{output}"
+    );
     assert!(
         verdict(&output, "planguard (workspace)").ends_with("Failed"),
         "{output}"
@@ -140,8 +150,5 @@ fn the_hooks_pass_a_clean_repository_and_fail_a_broken_one() {
         "only the whole-tree hook runs the cross-file rules:\n{output}"
     );
 
-    eprintln!(
-        "both cases: {:.0}s",
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("both cases: {:.0}s", started.elapsed().as_secs_f64());
 }
