@@ -20,6 +20,8 @@ use common::workspace::Workspace;
 /// under target/ that outlives the test, so only planguard itself is
 /// compiled again. The release profile is relaxed for the same reason; the
 /// hooks run the same code either way.
+// The build dominates the test's time; --nocapture shows it.
+#[allow(clippy::print_stderr)]
 fn try_repo(repo: &Path) -> (bool, String) {
     let target = root().join("target");
     let started = Instant::now();
@@ -88,6 +90,7 @@ fn verdict<'a>(output: &'a str, hook: &str) -> &'a str {
 // Both cases in one test, one after the other, so that the second build
 // reuses the first one's compiled dependencies.
 #[test]
+#[allow(clippy::print_stderr)]
 fn the_hooks_pass_a_clean_repository_and_fail_a_broken_one() {
     let started = Instant::now();
 
