@@ -768,7 +768,14 @@ fn committed_certificates_are_watched_for_expiry() {
     std::fs::create_dir_all(&certs).expect("mkdir");
     for (name, days) in [("soon", 3), ("month", 20), ("year", 400)] {
         let status = std::process::Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ])
             .args(["-nodes", "-keyout", "/dev/null", "-days", &days.to_string()])
             .args(["-subj", &format!("/CN={name}.salam.internal")])
             .arg("-out")
@@ -805,7 +812,10 @@ fn committed_certificates_are_watched_for_expiry() {
     assert_eq!(found.len(), 2, "{found:#?}");
     let (rule, severity, pointer, message) = &found[0];
     assert_eq!((rule.as_str(), severity.as_str()), ("PG119", "error"));
-    assert_eq!(pointer, "/runtime/orchestration/temporal/auth/client_cert_file");
+    assert_eq!(
+        pointer,
+        "/runtime/orchestration/temporal/auth/client_cert_file"
+    );
     assert!(
         message.starts_with("the certificate \"soon.salam.internal\" in ")
             && message.contains("certs/soon.pem expires on ")

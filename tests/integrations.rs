@@ -144,6 +144,7 @@ fn check_inputs<'a>(more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
         ("FAIL_ON_WARN", "false"),
         ("ARGS", ""),
         ("SARIF_FILE", "planguard.sarif"),
+        ("JOB_SUMMARY", "true"),
     ];
     for (key, value) in more {
         env.retain(|(k, _)| k != key);
@@ -185,6 +186,23 @@ fn the_check_step_records_the_verdict_and_writes_sarif_even_with_findings() {
         "{}",
         step.stdout
     );
+
+    // The job summary gets the Markdown table when the runner offers one.
+    let summary = salam.dir.path().join("summary.md");
+    std::fs::write(&summary, "").expect("write");
+    let summary_path = summary.to_string_lossy().into_owned();
+    let step = run_step(
+        "Check",
+        salam.dir.path(),
+        &check_inputs(&[("GITHUB_STEP_SUMMARY", summary_path.as_str())]),
+    );
+    assert_eq!(step.outputs["exit-code"], "1", "{}", step.stdout);
+    let table = std::fs::read_to_string(&summary).expect("summary");
+    assert!(
+        table.starts_with("### planguard: 11 errors, 0 warnings in 14 files"),
+        "{table}"
+    );
+    assert_eq!(table.matches("| ❌ |").count(), 11, "{table}");
 
     // A failure of planguard itself: exit status 2, and no report to upload.
     let step = run_step(

@@ -72,6 +72,16 @@ fn init_scaffolds_a_working_setup() {
             .args(["--builtin-schema", "vendor.github-workflows"])
             .arg(dir.join(".github/workflows/planguard.yml")),
     );
+    succeeds(
+        Command::new(venv_bin("pre-commit"))
+            .arg("validate-config")
+            .arg(dir.join(".pre-commit-config.yaml")),
+    );
+    // The scaffold names hook ids this repository's manifest defines.
+    let manifest = common::read(".pre-commit-hooks.yaml");
+    for id in ["planguard", "planguard-workspace"] {
+        assert!(manifest.contains(&format!("- id: {id}\n")), "{id}");
+    }
 }
 
 /// Existing files are kept unless --force; nothing is half-replaced.
