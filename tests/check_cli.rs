@@ -826,3 +826,26 @@ fn committed_certificates_are_watched_for_expiry() {
     assert_eq!((rule.as_str(), severity.as_str()), ("PG119", "warning"));
     assert!(message.ends_with(", in 19 days"), "{message}");
 }
+
+#[test]
+fn example_workspace_json_lines_output() {
+    let out = run(planguard().args(["check", "--format", "json-lines", "examples/salam"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout);
+}
+
+/// The SARIF run without its rule table (every rule's full documentation,
+/// checked by `sarif_output_matches_the_official_schema`): the results as
+/// code scanning receives them.
+#[test]
+fn example_workspace_sarif_results() {
+    let out = run(planguard().args(["check", "--format", "sarif", "examples/salam"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let mut sarif: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let driver = &mut sarif["runs"][0]["tool"]["driver"];
+    let rules = driver["rules"].as_array().map_or(0, Vec::len);
+    driver["rules"] = Value::from(format!("[{rules} rules]"));
+    driver["version"] = Value::from("[VERSION]");
+    driver["semanticVersion"] = Value::from("[VERSION]");
+    insta::assert_json_snapshot!(sarif);
+}
