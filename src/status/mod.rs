@@ -273,7 +273,10 @@ fn observe(
     status.overlap_skipped = info.overlap_skipped;
     status.actions = info.action_count;
     status.running_workflows = info.running_workflows.len();
-    status.next_run = info.future_action_times.iter().filter_map(time).min();
+    // A paused schedule fires at none of the times the server still lists.
+    if !status.paused {
+        status.next_run = info.future_action_times.iter().filter_map(time).min();
+    }
     let latest = info
         .recent_actions
         .iter()
