@@ -35,7 +35,17 @@ fn main() -> ExitCode {
                 let text = e.to_string();
                 let message = text.lines().next().unwrap_or_default();
                 let message = message.strip_prefix("error: ").unwrap_or(message);
-                fatal_event("", message, Vec::new());
+                // The subcommand, when one was named before the bad flag.
+                let command = <Cli as clap::CommandFactory>::command();
+                let names: Vec<String> = command
+                    .get_subcommands()
+                    .map(|c| c.get_name().to_string())
+                    .collect();
+                let subcommand = std::env::args()
+                    .skip(1)
+                    .find(|a| names.contains(a))
+                    .unwrap_or_default();
+                fatal_event(&subcommand, message, Vec::new());
                 return ExitCode::from(EXIT_FAILURE);
             }
             let _ = e.print();
