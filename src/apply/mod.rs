@@ -169,22 +169,10 @@ pub fn trigger(cleared: &Cleared, endpoint: &Endpoint) -> Result<(String, String
 /// (workspace, environment): plans that replace one another.
 type PlanKey = (Option<String>, Option<String>);
 
-/// Compare the newest plan of each environment under `paths` with what is
-/// deployed; each difference is a diagnostic located in the plan. With
-/// `unmanaged_in`, schedules of that namespace that no plan owns are reported
-/// too.
-pub fn drift(
-    checker: &Checker,
-    paths: &[std::path::PathBuf],
-    endpoint: &Endpoint,
-    namespace_override: Option<&str>,
-) -> Result<(Vec<Diagnostic>, usize), TemporalError> {
-    let settings = &checker.settings;
-    let discovery =
-        discover::discover(paths, settings).map_err(|e| TemporalError::Rejected(e.to_string()))?;
-    // Newest plan per (workspace, environment): the one that should be deployed.
-    let mut newest: BTreeMap<PlanKey, (u64, &discover::Candidate)> =
-        std::collections::BTreeMap::new();
+/// The newest plan of each (workspace, environment) found: the one that
+/// should be deployed.
+pub fn newest_plans(discovery: &discover::Discovery) -> Vec<&discover::Candidate> {
+    let mut newest: BTreeMap<PlanKey, (u64, &discover::Candidate)> = BTreeMap::new();
     for candidate in discovery
         .files
         .iter()
@@ -200,11 +188,27 @@ pub fn drift(
             newest.insert(key, (build, candidate));
         }
     }
+    newest.into_values().map(|(_, c)| c).collect()
+}
+
+/// Compare the newest plan of each environment under `paths` with what is
+/// deployed; each difference is a diagnostic located in the plan. With
+/// `unmanaged_in`, schedules of that namespace that no plan owns are reported
+/// too.
+pub fn drift(
+    checker: &Checker,
+    paths: &[std::path::PathBuf],
+    endpoint: &Endpoint,
+    namespace_override: Option<&str>,
+) -> Result<(Vec<Diagnostic>, usize), TemporalError> {
+    let settings = &checker.settings;
+    let discovery =
+        discover::discover(paths, settings).map_err(|e| TemporalError::Rejected(e.to_string()))?;
     let mut diagnostics = Vec::new();
     let mut owned: std::collections::BTreeMap<String, Vec<String>> =
         std::collections::BTreeMap::new();
     let mut checked = 0;
-    for (_, candidate) in newest.values() {
+    for candidate in newest_plans(&discovery) {
         let (document, found) = load::load(candidate, settings.max_file_size);
         diagnostics.extend(found);
         let Some(document) = document else { continue };

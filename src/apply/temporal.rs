@@ -9,12 +9,14 @@ use super::gate::Cleared;
 use temporalio_client::grpc::WorkflowService;
 use temporalio_client::tonic::{Code, IntoRequest, Status};
 use temporalio_client::{Connection, ConnectionOptions};
+use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
 use temporalio_common::protos::temporal::api::common::v1::{Memo, WorkflowType};
-use temporalio_common::protos::temporal::api::schedule::v1::Schedule;
+use temporalio_common::protos::temporal::api::enums::v1::WorkflowExecutionStatus;
+use temporalio_common::protos::temporal::api::schedule::v1::{Schedule, ScheduleInfo};
 use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
 use temporalio_common::protos::temporal::api::workflowservice::v1::{
-    CreateScheduleRequest, DescribeScheduleRequest, ListSchedulesRequest,
-    StartWorkflowExecutionRequest, UpdateScheduleRequest,
+    CreateScheduleRequest, DescribeScheduleRequest, DescribeWorkflowExecutionRequest,
+    ListSchedulesRequest, StartWorkflowExecutionRequest, UpdateScheduleRequest,
 };
 
 /// How to reach the frontend.
@@ -93,6 +95,8 @@ pub enum TemporalError {
 pub struct Deployed {
     pub schedule: Schedule,
     pub conflict_token: Vec<u8>,
+    /// What the scheduler did and will do: recent and running actions, next times, counters.
+    pub info: Option<ScheduleInfo>,
 }
 
 pub struct Client {
@@ -218,6 +222,7 @@ impl Client {
                 Ok(Some(Deployed {
                     schedule: response.schedule.unwrap_or_default(),
                     conflict_token: response.conflict_token,
+                    info: response.info,
                 }))
             }
             Err(status)
@@ -302,6 +307,37 @@ impl Client {
                 return Ok(ids);
             }
             page = response.next_page_token;
+        }
+    }
+
+    /// The status of one workflow run, or None when the server no longer
+    /// knows it (past retention).
+    pub fn workflow_status(
+        &mut self,
+        workflow_id: &str,
+        run_id: &str,
+    ) -> Result<Option<WorkflowExecutionStatus>, TemporalError> {
+        let request = DescribeWorkflowExecutionRequest {
+            namespace: self.namespace.clone(),
+            execution: Some(WorkflowExecution {
+                workflow_id: workflow_id.to_string(),
+                run_id: run_id.to_string(),
+            }),
+        };
+        match self.runtime.block_on(
+            self.service
+                .describe_workflow_execution(request.into_request()),
+        ) {
+            Ok(response) => Ok(response
+                .into_inner()
+                .workflow_execution_info
+                .map(|info| info.status())),
+            Err(status)
+                if status.code() == Code::NotFound && !status.message().contains("amespace") =>
+            {
+                Ok(None)
+            }
+            Err(status) => Err(self.error(status)),
         }
     }
 

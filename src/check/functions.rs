@@ -929,6 +929,7 @@ mod tests {
                 "planguard.entropy",
                 "planguard.file_sha256",
                 "planguard.duration_ns",
+                "planguard.certificates",
             ]
         );
         for doc in FUNCTIONS {

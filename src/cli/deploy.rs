@@ -15,8 +15,44 @@ use crate::apply::audit::{self, Record};
 use crate::apply::gate::{self, Cleared, Overrides, Refused};
 use crate::apply::{self, Applied, ApplyError, model};
 use crate::check::Checker;
-use crate::diagnostic::Report;
+use crate::diagnostic::{Diagnostic, Report};
+use crate::log::{Fields, Level, Log};
 use crate::report::{self, Format};
+
+/// What a log event says of a cleared plan: names, ids, hashes, never values.
+fn cleared_fields(cleared: &Cleared) -> Fields {
+    let record = cleared_record("", "", cleared, String::new());
+    Fields {
+        environment: record.environment,
+        namespace: record.namespace,
+        schedule_id: record.schedule_id,
+        build: record.build,
+        plan_sha256: record.plan_sha256,
+        plan: Some(record.plan),
+        ..Fields::default()
+    }
+}
+
+/// A finding as a log event: its rule and place, not its message (which
+/// may quote the document).
+fn log_finding(log: &mut Log, event: &str, d: &Diagnostic) -> std::io::Result<()> {
+    let summary = crate::rules::lookup(&d.rule).map_or(d.rule.as_str(), |r| r.summary);
+    let mut fields = Fields::default()
+        .with("rule", d.rule.as_str())
+        .with("severity", d.severity.as_str());
+    if let Some(location) = &d.location {
+        fields.plan = Some(location.file.display_path());
+        if let Some(pointer) = &location.pointer {
+            fields = fields.with("pointer", pointer.as_str());
+        }
+    }
+    let level = match d.severity {
+        crate::diagnostic::Severity::Error => Level::Error,
+        crate::diagnostic::Severity::Warning => Level::Warn,
+        crate::diagnostic::Severity::Info => Level::Info,
+    };
+    log.event(level, event, summary, &fields)
+}
 
 fn record(action: &str, outcome: &str, plan: &Path, message: String) -> Record {
     Record {
@@ -67,6 +103,8 @@ fn write_audit(connect: &ConnectArgs, record: &Record) -> Result<(), CliError> {
 }
 
 /// Run the gate; on refusal print why, audit it, and give the exit code.
+// The run's handles (colour, output, log) travel beside the work's own arguments.
+#[allow(clippy::too_many_arguments)]
 fn pass_gate(
     action: &str,
     plan: &Path,
@@ -75,6 +113,7 @@ fn pass_gate(
     approved_by: Option<String>,
     color: bool,
     out: &mut dyn Write,
+    log: &mut Log,
 ) -> Result<Result<Cleared, ExitCode>, CliError> {
     let started = Instant::now();
     let settings = load_settings(
@@ -85,6 +124,14 @@ fn pass_gate(
     let checker = Checker::new(settings)?;
     let refusal = match gate::gate(&checker, plan, overrides, approved_by) {
         Ok(cleared) => {
+            for warning in &cleared.warnings {
+                log_finding(log, "finding", warning)?;
+            }
+            log.info(
+                "cleared",
+                "the check passed; the plan may be sent",
+                &cleared_fields(&cleared),
+            )?;
             if !cleared.warnings.is_empty() {
                 let report = Report::new(cleared.warnings.clone(), 1, started.elapsed());
                 out.write_all(&report::render(&report, Format::Human, color))?;
@@ -95,6 +142,9 @@ fn pass_gate(
     };
     let message = match refusal {
         Refused::Findings(diagnostics) => {
+            for d in &diagnostics {
+                log_finding(log, "finding", d)?;
+            }
             let count = diagnostics.len();
             let report = Report::new(diagnostics, 1, started.elapsed());
             out.write_all(&report::render(&report, Format::Human, color))?;
@@ -109,6 +159,16 @@ fn pass_gate(
         Refused::NotAPlan(reason) => return Err(CliError::Usage(reason)),
     };
     writeln!(out, "planguard {action}: {message}")?;
+    log.event(
+        Level::Warn,
+        "refused",
+        &message,
+        &Fields {
+            plan: Some(crate::source::display_path(plan)),
+            outcome: Some("refused".to_string()),
+            ..Fields::default()
+        },
+    )?;
     write_audit(connect, &record(action, "refused", plan, message))?;
     Ok(Err(ExitCode::from(EXIT_FINDINGS)))
 }
@@ -136,6 +196,7 @@ fn describe_changes(differences: &[model::Difference]) -> String {
         .join("; ")
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_apply(
     action: &str,
     cleared: &Cleared,
@@ -144,6 +205,7 @@ fn run_apply(
     unpause: bool,
     color: bool,
     out: &mut dyn Write,
+    log: &mut Log,
 ) -> Result<ExitCode, CliError> {
     let id = &cleared.desired.schedule_id;
     let ns = &cleared.desired.namespace;
@@ -167,6 +229,28 @@ fn run_apply(
                 }
             };
             writeln!(out, "planguard {action}: {message}")?;
+            let changed: Vec<&str> = match &applied {
+                Applied::Updated(changes) | Applied::WouldUpdate(changes) => {
+                    changes.iter().map(|d| d.field).collect()
+                }
+                _ => Vec::new(),
+            };
+            let said = match &applied {
+                Applied::Created => format!("created schedule `{id}` in {ns}; verified"),
+                Applied::Updated(_) => format!("updated schedule `{id}` in {ns}; verified"),
+                Applied::UpToDate => format!("schedule `{id}` in {ns} is up to date"),
+                Applied::WouldCreate => format!("would create schedule `{id}` in {ns}"),
+                Applied::WouldUpdate(_) => format!("would update schedule `{id}` in {ns}"),
+            };
+            log.info(
+                "applied",
+                &said,
+                &Fields {
+                    outcome: Some(applied.outcome().to_string()),
+                    ..cleared_fields(cleared)
+                }
+                .with("changed", changed),
+            )?;
             if !dry_run {
                 let mut entry = cleared_record(action, applied.outcome(), cleared, message);
                 entry.previous_plan_sha256 = before.as_ref().and_then(apply::deployed_plan_sha256);
@@ -175,12 +259,32 @@ fn run_apply(
             Ok(ExitCode::from(EXIT_CLEAN))
         }
         Err(ApplyError::Conflict(left)) => {
+            let fields: Vec<&str> = left.iter().map(|d| d.field).collect();
+            log.event(
+                Level::Error,
+                "conflict",
+                "the schedule was changed concurrently; this apply was not applied",
+                &Fields {
+                    outcome: Some("failed".to_string()),
+                    ..cleared_fields(cleared)
+                }
+                .with("changed", fields),
+            )?;
             let message = ApplyError::Conflict(left).to_string();
             writeln!(out, "planguard {action}: {message}")?;
             write_audit(connect, &cleared_record(action, "failed", cleared, message))?;
             Ok(ExitCode::from(EXIT_FINDINGS))
         }
         Err(ApplyError::Temporal(error)) => {
+            log.event(
+                Level::Error,
+                "failed",
+                "the Temporal call failed (the fatal event says why)",
+                &Fields {
+                    outcome: Some("failed".to_string()),
+                    ..cleared_fields(cleared)
+                },
+            )?;
             write_audit(
                 connect,
                 &cleared_record(action, "failed", cleared, error.to_string()),
@@ -231,7 +335,12 @@ fn rejection(cleared: &Cleared, message: &str) -> Option<crate::diagnostic::Diag
     )
 }
 
-pub fn apply(args: ApplyArgs, color: bool, out: &mut dyn Write) -> Result<ExitCode, CliError> {
+pub fn apply(
+    args: ApplyArgs,
+    color: bool,
+    out: &mut dyn Write,
+    log: &mut Log,
+) -> Result<ExitCode, CliError> {
     let overrides = Overrides {
         namespace: args.namespace.clone(),
         task_queue: args.task_queue.clone(),
@@ -244,6 +353,7 @@ pub fn apply(args: ApplyArgs, color: bool, out: &mut dyn Write) -> Result<ExitCo
         args.approved_by.clone(),
         color,
         out,
+        log,
     )? {
         Ok(cleared) => cleared,
         Err(code) => return Ok(code),
@@ -256,10 +366,16 @@ pub fn apply(args: ApplyArgs, color: bool, out: &mut dyn Write) -> Result<ExitCo
         args.unpause,
         color,
         out,
+        log,
     )
 }
 
-pub fn drift(args: DriftArgs, color: bool, out: &mut dyn Write) -> Result<ExitCode, CliError> {
+pub fn drift(
+    args: DriftArgs,
+    color: bool,
+    out: &mut dyn Write,
+    log: &mut Log,
+) -> Result<ExitCode, CliError> {
     let started = Instant::now();
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
@@ -275,6 +391,23 @@ pub fn drift(args: DriftArgs, color: bool, out: &mut dyn Write) -> Result<ExitCo
         args.namespace.as_deref(),
     )?;
     let report = Report::new(diagnostics, checked, started.elapsed());
+    for d in &report.diagnostics {
+        log_finding(log, "drift", d)?;
+    }
+    log.info(
+        "finished",
+        &format!(
+            "compared {}: {}",
+            crate::diagnostic::plural(checked, "plan"),
+            crate::diagnostic::plural(report.diagnostics.len(), "finding")
+        ),
+        &Fields {
+            namespace: args.namespace.clone(),
+            ..Fields::default()
+        }
+        .with("plans", checked)
+        .with("findings", report.diagnostics.len()),
+    )?;
     out.write_all(&report::render(&report, Format::Human, color))?;
     Ok(ExitCode::from(if report.has_failures(false) {
         EXIT_FINDINGS
@@ -287,6 +420,7 @@ pub fn rollback(
     args: RollbackArgs,
     color: bool,
     out: &mut dyn Write,
+    log: &mut Log,
 ) -> Result<ExitCode, CliError> {
     let settings = load_settings(
         args.connect.config.as_ref(),
@@ -343,6 +477,15 @@ pub fn rollback(
         "planguard rollback: to {}",
         crate::source::display_path(&target)
     )?;
+    log.info(
+        "target",
+        "rolling back to an earlier plan",
+        &Fields {
+            environment: Some(args.environment.clone()),
+            plan: Some(crate::source::display_path(&target)),
+            ..Fields::default()
+        },
+    )?;
     let cleared = match pass_gate(
         "rollback",
         &target,
@@ -351,6 +494,7 @@ pub fn rollback(
         args.approved_by.clone(),
         color,
         out,
+        log,
     )? {
         Ok(cleared) => cleared,
         Err(code) => return Ok(code),
@@ -363,6 +507,7 @@ pub fn rollback(
         false,
         color,
         out,
+        log,
     )
 }
 
@@ -384,7 +529,12 @@ fn deployed_build(
     apply::deployed_build(&deployed)?.parse().ok()
 }
 
-pub fn trigger(args: TriggerArgs, color: bool, out: &mut dyn Write) -> Result<ExitCode, CliError> {
+pub fn trigger(
+    args: TriggerArgs,
+    color: bool,
+    out: &mut dyn Write,
+    log: &mut Log,
+) -> Result<ExitCode, CliError> {
     let cleared = match pass_gate(
         "trigger",
         &args.plan,
@@ -393,6 +543,7 @@ pub fn trigger(args: TriggerArgs, color: bool, out: &mut dyn Write) -> Result<Ex
         args.approved_by.clone(),
         color,
         out,
+        log,
     )? {
         Ok(cleared) => cleared,
         Err(code) => return Ok(code),
@@ -404,6 +555,16 @@ pub fn trigger(args: TriggerArgs, color: bool, out: &mut dyn Write) -> Result<Ex
                 cleared.desired.namespace
             );
             writeln!(out, "planguard trigger: {message}")?;
+            log.info(
+                "started",
+                "started one run of the plan's workflow",
+                &Fields {
+                    workflow_id: Some(workflow_id.clone()),
+                    outcome: Some("started".to_string()),
+                    ..cleared_fields(&cleared)
+                }
+                .with("run_id", run_id.as_str()),
+            )?;
             write_audit(
                 &args.connect,
                 &cleared_record("trigger", "started", &cleared, message),
@@ -411,6 +572,15 @@ pub fn trigger(args: TriggerArgs, color: bool, out: &mut dyn Write) -> Result<Ex
             Ok(ExitCode::from(EXIT_CLEAN))
         }
         Err(error) => {
+            log.event(
+                Level::Error,
+                "failed",
+                "the Temporal call failed (the fatal event says why)",
+                &Fields {
+                    outcome: Some("failed".to_string()),
+                    ..cleared_fields(&cleared)
+                },
+            )?;
             write_audit(
                 &args.connect,
                 &cleared_record("trigger", "failed", &cleared, error.to_string()),

@@ -10,10 +10,12 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod deploy;
+mod status;
 
 use crate::check::{Checker, PolicyError};
 use crate::diagnostic::{Report, plural};
 use crate::discover::{self, DiscoverError};
+use crate::log::{Fields, Level, Log};
 use crate::report::{self, Format};
 use crate::rules;
 use crate::settings::{RegoVersion, Settings, SettingsError};
@@ -28,6 +30,10 @@ pub struct Cli {
     /// When to use colours: auto (a terminal, and NO_COLOR unset), always or never.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Log events on standard error: human (as it reads today) or json (one
+    /// object per line: time, level, subcommand, namespace, schedule, plan build and hash).
+    #[arg(long, global = true, value_enum, default_value_t = crate::log::LogFormat::Human)]
+    pub log_format: crate::log::LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -60,6 +66,9 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// Start one run of a plan's workflow now, outside its schedule.
     Trigger(TriggerArgs),
+    /// The health of schedules: paused, next and last run, lag, missed
+    /// catch-ups, running workflows, applied plan; exit 1 when any is unhealthy.
+    Status(status::StatusArgs),
     /// Run the language server on stdin/stdout, for editors.
     Lsp,
     /// Scaffold planguard.toml, an example policy with its test, a pre-commit
@@ -318,14 +327,38 @@ pub fn use_color(choice: ColorChoice, stream_is_terminal: bool) -> bool {
     }
 }
 
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Check(_) => "check",
+            Command::Rules => "rules",
+            Command::Explain { .. } => "explain",
+            Command::Test(_) => "test",
+            Command::Apply(_) => "apply",
+            Command::Drift(_) => "drift",
+            Command::Rollback(_) => "rollback",
+            Command::Trigger(_) => "trigger",
+            Command::Status(_) => "status",
+            Command::Lsp => "lsp",
+            Command::Init { .. } => "init",
+            Command::Schema { .. } => "schema",
+            Command::Completions { .. } => "completions",
+            Command::Man { .. } => "man",
+        }
+    }
+}
+
 pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<ExitCode, CliError> {
     let color = use_color(cli.color, std::io::stdout().is_terminal());
+    let log = &mut Log::new(cli.log_format, cli.command.name(), stderr);
     match cli.command {
-        Command::Check(args) => check(args, color, stdout, stderr),
-        Command::Apply(args) => deploy::apply(args, color, stdout),
-        Command::Drift(args) => deploy::drift(args, color, stdout),
-        Command::Rollback(args) => deploy::rollback(args, color, stdout),
-        Command::Trigger(args) => deploy::trigger(args, color, stdout),
+        Command::Check(args) => check(args, color, stdout, log),
+        Command::Apply(args) => deploy::apply(args, color, stdout, log),
+        Command::Drift(args) => deploy::drift(args, color, stdout, log),
+        Command::Rollback(args) => deploy::rollback(args, color, stdout, log),
+        Command::Trigger(args) => deploy::trigger(args, color, stdout, log),
+        Command::Status(args) => status::status(args, color, stdout, log),
         Command::Lsp => Ok(ExitCode::from(crate::lsp::run(std::io::stdin(), stdout)?)),
         Command::Test(args) => Ok(ExitCode::from(crate::policy_test::main(
             &args,
@@ -337,13 +370,9 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<E
                 stdout.write_all(rule.doc.as_bytes())?;
                 Ok(ExitCode::from(EXIT_CLEAN))
             }
-            None => {
-                writeln!(
-                    stderr,
-                    "planguard: no rule `{rule}`; `planguard rules` lists them"
-                )?;
-                Ok(ExitCode::from(EXIT_FAILURE))
-            }
+            None => Err(CliError::Usage(format!(
+                "no rule `{rule}`; `planguard rules` lists them"
+            ))),
         },
         Command::Init { dir, force } => {
             crate::init::init(&dir, force, stdout)?;
@@ -439,7 +468,7 @@ fn check(
     args: CheckArgs,
     color: bool,
     stdout: &mut dyn Write,
-    stderr: &mut dyn Write,
+    log: &mut Log,
 ) -> Result<ExitCode, CliError> {
     let started = Instant::now();
     let paths = if args.paths.is_empty() {
@@ -455,16 +484,26 @@ fn check(
         stdout.write_all(text.as_bytes())?;
         return Ok(ExitCode::from(EXIT_CLEAN));
     }
+    log.info(
+        "started",
+        "checking",
+        &Fields::default().with("paths", paths.len()),
+    )?;
     if args.verbose {
-        match &settings.file {
-            Some(file) => writeln!(stderr, "settings: {}", file.display())?,
-            None => writeln!(stderr, "settings: built-in defaults (no planguard.toml)")?,
-        }
+        let text = match &settings.file {
+            Some(file) => format!("settings: {}", file.display()),
+            None => "settings: built-in defaults (no planguard.toml)".to_string(),
+        };
+        log.note(Level::Debug, "settings", &text)?;
     }
     let discovery = discover::discover(&paths, &settings)?;
     if args.verbose {
         for (path, reason) in &discovery.skipped {
-            writeln!(stderr, "skipped {}: {reason}", path.display())?;
+            log.note(
+                Level::Debug,
+                "skipped",
+                &format!("skipped {}: {reason}", path.display()),
+            )?;
         }
     }
     // Files named one by one (a pre-commit hook's staged files, an editor's
@@ -474,10 +513,13 @@ fn check(
     // wherever a kept finding shows its text.
     let context = discover::context(&discovery, &settings);
     if args.verbose && !context.is_empty() {
-        writeln!(
-            stderr,
-            "context: {} from the same workspaces, for cross-file rules",
-            plural(context.len(), "other file")
+        log.note(
+            Level::Debug,
+            "context",
+            &format!(
+                "context: {} from the same workspaces, for cross-file rules",
+                plural(context.len(), "other file")
+            ),
         )?;
     }
     let checker = Checker::new(settings)?;
@@ -507,12 +549,27 @@ fn check(
         }
     }
     if discovery.files.is_empty() && args.verbose {
-        writeln!(
-            stderr,
-            "no configs or plans found under {}",
-            plural(paths.len(), "path")
+        log.note(
+            Level::Warn,
+            "nothing-found",
+            &format!(
+                "no configs or plans found under {}",
+                plural(paths.len(), "path")
+            ),
         )?;
     }
+    log.info(
+        "finished",
+        &report.summary(),
+        &Fields::default()
+            .with("files", report.files_checked)
+            .with("errors", report.count(crate::diagnostic::Severity::Error))
+            .with(
+                "warnings",
+                report.count(crate::diagnostic::Severity::Warning),
+            )
+            .with("infos", report.count(crate::diagnostic::Severity::Info)),
+    )?;
     Ok(ExitCode::from(if report.has_failures(args.fail_on_warn) {
         EXIT_FINDINGS
     } else {

@@ -1,0 +1,207 @@
+//! `planguard status`: the health of schedules at a glance, as a table, JSON
+//! or Prometheus metrics; exit 1 when any is unhealthy, so it serves as a
+//! synthetic check in cron or CI.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::{CliError, ConnectArgs, EXIT_CLEAN, EXIT_FINDINGS, load_settings};
+use crate::log::{Fields, Level, Log};
+use crate::status::{self, Options, Target};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// One line per schedule, health first.
+    Human,
+    /// One JSON document.
+    Json,
+    /// Prometheus text exposition, for the node_exporter textfile collector.
+    Prometheus,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Plans, or folders of them: the schedules the newest plan of each
+    /// environment owns (a schedule a plan owns that is not deployed is unhealthy).
+    pub paths: Vec<PathBuf>,
+    /// Every schedule in this namespace (with plans, also the namespace their
+    /// schedules are looked for in, as with drift).
+    #[arg(long)]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
+    pub format: StatusFormat,
+    /// Write to FILE (replaced whole, never half-written: safe for the textfile collector).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Lag beyond this is unhealthy (Go duration: 30s, 5m, 1h).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::duration::parse)]
+    pub max_lag: Duration,
+    /// Accept a pause whose note gives a reason (`temporal schedule toggle --pause --reason …`)
+    /// as an operator's decision; a pause without one stays unhealthy.
+    #[arg(long)]
+    pub allow_paused: bool,
+}
+
+fn targets(args: &StatusArgs) -> Result<Vec<Target>, CliError> {
+    let settings = load_settings(
+        args.connect.config.as_ref(),
+        args.connect.isolated,
+        &args.paths,
+    )?;
+    let environment_of = |namespace: &str| {
+        settings
+            .environments
+            .values()
+            .find(|e| e.namespace == namespace)
+            .map(|e| e.name.clone())
+    };
+    let mut targets = Vec::new();
+    if !args.paths.is_empty() {
+        let discovery = crate::discover::discover(&args.paths, &settings)?;
+        for candidate in crate::apply::newest_plans(&discovery) {
+            let (document, _) = crate::load::load(candidate, settings.max_file_size);
+            let plan = crate::source::display_path(&candidate.path);
+            let value = document
+                .map(|d| d.value)
+                .ok_or_else(|| CliError::Usage(format!("cannot read the plan {plan}")))?;
+            let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_string);
+            let namespace = args
+                .namespace
+                .clone()
+                .or_else(|| text("namespace"))
+                .ok_or_else(|| CliError::Usage(format!("the plan {plan} names no namespace")))?;
+            let schedule_id = text("schedule_id")
+                .ok_or_else(|| CliError::Usage(format!("the plan {plan} names no schedule_id")))?;
+            targets.push(Target {
+                environment: text("environment")
+                    .or_else(|| candidate.env.clone())
+                    .or_else(|| environment_of(&namespace)),
+                namespace,
+                schedule_id,
+                plan: Some(plan),
+            });
+        }
+        if targets.is_empty() {
+            return Err(CliError::Usage(
+                "no plans found: a check of nothing would pass; give plans or --namespace"
+                    .to_string(),
+            ));
+        }
+    }
+    if let Some(namespace) = &args.namespace {
+        let mut client =
+            crate::apply::temporal::Client::connect(&args.connect.endpoint(), namespace)?;
+        for id in client.list()? {
+            if !targets
+                .iter()
+                .any(|t| t.namespace == *namespace && t.schedule_id == id)
+            {
+                targets.push(Target {
+                    namespace: namespace.clone(),
+                    schedule_id: id,
+                    environment: environment_of(namespace),
+                    plan: None,
+                });
+            }
+        }
+    } else if args.paths.is_empty() {
+        return Err(CliError::Usage(
+            "say which schedules: --namespace NS, or plans (or folders of them)".to_string(),
+        ));
+    }
+    Ok(targets)
+}
+
+pub fn status(
+    args: StatusArgs,
+    color: bool,
+    out: &mut dyn Write,
+    log: &mut Log,
+) -> Result<ExitCode, CliError> {
+    let targets = targets(&args)?;
+    let options = Options {
+        max_lag: args.max_lag,
+        allow_paused: args.allow_paused,
+    };
+    let report = status::gather(
+        &args.connect.endpoint(),
+        &targets,
+        &options,
+        chrono::Utc::now(),
+    )?;
+    for s in &report.schedules {
+        let fields = Fields {
+            environment: s.environment.clone(),
+            namespace: Some(s.namespace.clone()),
+            schedule_id: Some(s.schedule_id.clone()),
+            workflow_id: s.last_run.as_ref().map(|r| r.workflow_id.clone()),
+            build: s.build.clone(),
+            plan_sha256: s.plan_sha256.clone(),
+            plan: s.plan.clone(),
+            outcome: Some(if s.healthy() { "healthy" } else { "unhealthy" }.to_string()),
+            extra: vec![
+                ("paused", s.paused.into()),
+                ("lag_seconds", s.lag.as_secs_f64().into()),
+                (
+                    "problems",
+                    s.problems
+                        .iter()
+                        .map(|p| p.kind())
+                        .collect::<Vec<_>>()
+                        .into(),
+                ),
+            ],
+        };
+        let (level, message) = if s.healthy() {
+            (Level::Info, "healthy".to_string())
+        } else {
+            (
+                Level::Warn,
+                s.problems
+                    .iter()
+                    .map(|p| p.message())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        };
+        log.event(level, "schedule", &message, &fields)?;
+    }
+    let unhealthy = report.unhealthy();
+    log.info(
+        "finished",
+        &format!(
+            "{}: {} unhealthy",
+            crate::diagnostic::plural(report.schedules.len(), "schedule"),
+            unhealthy
+        ),
+        &Fields::default()
+            .with("schedules", report.schedules.len())
+            .with("unhealthy", unhealthy),
+    )?;
+    let bytes = match args.format {
+        StatusFormat::Human => status::human::render(&report, color && args.output.is_none()),
+        StatusFormat::Json => status::json::render(&report),
+        StatusFormat::Prometheus => status::prometheus::render(&report),
+    };
+    match &args.output {
+        None => out.write_all(&bytes)?,
+        Some(file) => {
+            super::write_atomically(file, &bytes).map_err(|source| CliError::OutputFile {
+                path: file.clone(),
+                source,
+            })?;
+        }
+    }
+    Ok(ExitCode::from(if unhealthy > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }))
+}

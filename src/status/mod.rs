@@ -1,0 +1,423 @@
+//! Schedule health (`planguard status`): what the scheduler of each schedule
+//! did and will do, read from the server, and whether that is healthy. The
+//! renderers (human, json, prometheus) only convert what is gathered here.
+
+pub mod human;
+pub mod json;
+pub mod prometheus;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use temporalio_common::protos::temporal::api::enums::v1::WorkflowExecutionStatus;
+
+use crate::apply::temporal::{Client, Deployed, Endpoint, TemporalError};
+
+/// The schedules to look at, with what is known of them beforehand.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub namespace: String,
+    pub schedule_id: String,
+    pub environment: Option<String>,
+    /// The plan that owns the schedule, when the schedules came from plans.
+    pub plan: Option<String>,
+}
+
+/// What counts as healthy.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Lag beyond this is unhealthy.
+    pub max_lag: Duration,
+    /// A pause whose note gives a reason is an operator's decision, not a fault.
+    pub allow_paused: bool,
+}
+
+/// How a run ended, or that it has not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Running,
+    Completed,
+    Failed,
+    Canceled,
+    Terminated,
+    ContinuedAsNew,
+    TimedOut,
+    Paused,
+    Unknown,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Running => "running",
+            Outcome::Completed => "completed",
+            Outcome::Failed => "failed",
+            Outcome::Canceled => "canceled",
+            Outcome::Terminated => "terminated",
+            Outcome::ContinuedAsNew => "continued_as_new",
+            Outcome::TimedOut => "timed_out",
+            Outcome::Paused => "paused",
+            Outcome::Unknown => "unknown",
+        }
+    }
+
+    /// The run did not do its work: it failed, timed out, or was stopped.
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Outcome::Failed | Outcome::Canceled | Outcome::Terminated | Outcome::TimedOut
+        )
+    }
+
+    fn of(status: WorkflowExecutionStatus) -> Self {
+        match status {
+            WorkflowExecutionStatus::Running => Outcome::Running,
+            WorkflowExecutionStatus::Completed => Outcome::Completed,
+            WorkflowExecutionStatus::Failed => Outcome::Failed,
+            WorkflowExecutionStatus::Canceled => Outcome::Canceled,
+            WorkflowExecutionStatus::Terminated => Outcome::Terminated,
+            WorkflowExecutionStatus::ContinuedAsNew => Outcome::ContinuedAsNew,
+            WorkflowExecutionStatus::TimedOut => Outcome::TimedOut,
+            WorkflowExecutionStatus::Paused => Outcome::Paused,
+            WorkflowExecutionStatus::Unspecified => Outcome::Unknown,
+        }
+    }
+}
+
+/// The most recent action of a schedule and how its workflow run went.
+#[derive(Debug, Clone)]
+pub struct LastRun {
+    /// When the schedule (or a trigger, or a backfill) meant it to start.
+    pub scheduled: DateTime<Utc>,
+    /// When the scheduler started it.
+    pub started: DateTime<Utc>,
+    pub workflow_id: String,
+    pub run_id: String,
+    pub outcome: Outcome,
+}
+
+/// Why a schedule is unhealthy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Problem {
+    /// A plan owns it, but the server has no such schedule.
+    NotDeployed,
+    /// Paused, with the operator's note (empty or the CLI's default when no
+    /// reason was given).
+    Paused { notes: String },
+    /// The most recent run failed, timed out, or was terminated or canceled.
+    LastRunFailed(Outcome),
+    /// The scheduler is behind by more than allowed.
+    Lagging { lag: Duration, max: Duration },
+}
+
+impl Problem {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Problem::NotDeployed => "not_deployed",
+            Problem::Paused { .. } => "paused",
+            Problem::LastRunFailed(_) => "last_run_failed",
+            Problem::Lagging { .. } => "lagging",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Problem::NotDeployed => {
+                "not deployed (the plan owns it; planguard apply registers it)".to_string()
+            }
+            Problem::Paused { notes } if has_reason(notes) => {
+                format!("paused: {notes} (--allow-paused accepts a pause with a reason)")
+            }
+            Problem::Paused { .. } => "paused, with no reason given".to_string(),
+            Problem::LastRunFailed(outcome) => format!("last run {}", outcome.as_str()),
+            Problem::Lagging { lag, max } => format!(
+                "lag {} is beyond --max-lag {}",
+                compact(*lag),
+                compact(*max)
+            ),
+        }
+    }
+}
+
+/// Whether an operator's note says why (the temporal CLI writes a
+/// placeholder when no reason was given).
+fn has_reason(notes: &str) -> bool {
+    let notes = notes.trim();
+    !notes.is_empty() && notes != "(no reason provided)"
+}
+
+/// One schedule's health.
+#[derive(Debug, Clone)]
+pub struct ScheduleStatus {
+    pub namespace: String,
+    pub schedule_id: String,
+    pub environment: Option<String>,
+    pub plan: Option<String>,
+    pub deployed: bool,
+    /// The plan build and hash the schedule was applied from (the memo
+    /// planguard gives the schedule's workflows).
+    pub build: Option<String>,
+    pub plan_sha256: Option<String>,
+    pub paused: bool,
+    pub notes: String,
+    pub next_run: Option<DateTime<Utc>>,
+    pub last_run: Option<LastRun>,
+    pub lag: Duration,
+    pub missed_catchup_windows: i64,
+    pub overlap_skipped: i64,
+    pub actions: i64,
+    pub running_workflows: usize,
+    pub problems: Vec<Problem>,
+}
+
+impl ScheduleStatus {
+    pub fn healthy(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Every status, with the time they were taken and the thresholds used.
+#[derive(Debug, Clone)]
+pub struct StatusReport {
+    pub time: DateTime<Utc>,
+    pub max_lag: Duration,
+    pub schedules: Vec<ScheduleStatus>,
+}
+
+impl StatusReport {
+    pub fn unhealthy(&self) -> usize {
+        self.schedules.iter().filter(|s| !s.healthy()).count()
+    }
+}
+
+fn time(t: &prost_wkt_types::Timestamp) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
+}
+
+fn span(from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+    (to - from).to_std().unwrap_or(Duration::ZERO)
+}
+
+/// Describe every target (one connection per namespace), then judge each.
+pub fn gather(
+    endpoint: &Endpoint,
+    targets: &[Target],
+    options: &Options,
+    now: DateTime<Utc>,
+) -> Result<StatusReport, TemporalError> {
+    let mut by_namespace: BTreeMap<&str, Vec<&Target>> = BTreeMap::new();
+    for target in targets {
+        by_namespace
+            .entry(target.namespace.as_str())
+            .or_default()
+            .push(target);
+    }
+    let mut schedules = Vec::new();
+    for (namespace, targets) in by_namespace {
+        let mut client = Client::connect(endpoint, namespace)?;
+        for target in targets {
+            let deployed = client.describe(&target.schedule_id)?;
+            let mut status = observe(&mut client, target, deployed.as_ref(), now)?;
+            status.problems = judge(&status, options);
+            schedules.push(status);
+        }
+    }
+    schedules.sort_by(|a, b| (&a.namespace, &a.schedule_id).cmp(&(&b.namespace, &b.schedule_id)));
+    Ok(StatusReport {
+        time: now,
+        max_lag: options.max_lag,
+        schedules,
+    })
+}
+
+/// What the server says of one schedule, before judging it.
+fn observe(
+    client: &mut Client,
+    target: &Target,
+    deployed: Option<&Deployed>,
+    now: DateTime<Utc>,
+) -> Result<ScheduleStatus, TemporalError> {
+    let mut status = ScheduleStatus {
+        namespace: target.namespace.clone(),
+        schedule_id: target.schedule_id.clone(),
+        environment: target.environment.clone(),
+        plan: target.plan.clone(),
+        deployed: deployed.is_some(),
+        build: None,
+        plan_sha256: None,
+        paused: false,
+        notes: String::new(),
+        next_run: None,
+        last_run: None,
+        lag: Duration::ZERO,
+        missed_catchup_windows: 0,
+        overlap_skipped: 0,
+        actions: 0,
+        running_workflows: 0,
+        problems: Vec::new(),
+    };
+    let Some(deployed) = deployed else {
+        return Ok(status);
+    };
+    status.build = crate::apply::deployed_build(deployed);
+    status.plan_sha256 = crate::apply::deployed_plan_sha256(deployed);
+    if let Some(state) = &deployed.schedule.state {
+        status.paused = state.paused;
+        status.notes = state.notes.clone();
+    }
+    let Some(info) = &deployed.info else {
+        return Ok(status);
+    };
+    status.missed_catchup_windows = info.missed_catchup_window;
+    status.overlap_skipped = info.overlap_skipped;
+    status.actions = info.action_count;
+    status.running_workflows = info.running_workflows.len();
+    // A paused schedule fires at none of the times the server still lists.
+    if !status.paused {
+        status.next_run = info.future_action_times.iter().filter_map(time).min();
+    }
+    let latest = info
+        .recent_actions
+        .iter()
+        .filter_map(|a| Some((time(a.actual_time.as_ref()?)?, a)))
+        .max_by_key(|(started, _)| *started);
+    if let Some((started, action)) = latest {
+        let scheduled = action
+            .schedule_time
+            .as_ref()
+            .and_then(time)
+            .unwrap_or(started);
+        let execution = action.start_workflow_result.clone().unwrap_or_default();
+        // The status recorded with the action can be stale; the run itself tells.
+        let outcome = match client.workflow_status(&execution.workflow_id, &execution.run_id)? {
+            Some(s) => Outcome::of(s),
+            None => Outcome::of(action.start_workflow_status()),
+        };
+        status.lag = span(scheduled, started);
+        status.last_run = Some(LastRun {
+            scheduled,
+            started,
+            workflow_id: execution.workflow_id,
+            run_id: execution.run_id,
+            outcome,
+        });
+    }
+    // A fire time already past that the scheduler has not acted on: it is
+    // behind by at least that much.
+    if !status.paused
+        && let Some(next) = status.next_run
+        && next < now
+    {
+        status.lag = status.lag.max(span(next, now));
+    }
+    Ok(status)
+}
+
+/// The problems of an observed schedule under the options.
+pub fn judge(status: &ScheduleStatus, options: &Options) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if !status.deployed {
+        problems.push(Problem::NotDeployed);
+        return problems;
+    }
+    if status.paused && !(options.allow_paused && has_reason(&status.notes)) {
+        problems.push(Problem::Paused {
+            notes: status.notes.clone(),
+        });
+    }
+    if let Some(last) = &status.last_run
+        && last.outcome.is_failure()
+    {
+        problems.push(Problem::LastRunFailed(last.outcome));
+    }
+    if status.lag > options.max_lag {
+        problems.push(Problem::Lagging {
+            lag: status.lag,
+            max: options.max_lag,
+        });
+    }
+    problems
+}
+
+/// A span as a person reads it at a glance: the two largest units.
+pub fn compact(d: Duration) -> String {
+    let total = d.as_secs();
+    if total == 0 {
+        return if d.is_zero() {
+            "0s".to_string()
+        } else {
+            format!("{}ms", d.as_millis())
+        };
+    }
+    let units = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)];
+    let mut out = String::new();
+    let mut rest = total;
+    let mut shown = 0;
+    for (unit, size) in units {
+        let n = rest / size;
+        if n > 0 || (shown > 0 && shown < 2) {
+            if n > 0 {
+                out.push_str(&format!("{n}{unit}"));
+            }
+            shown += 1;
+            rest %= size;
+            if shown == 2 {
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployed() -> ScheduleStatus {
+        ScheduleStatus {
+            namespace: "ingestion-dev".into(),
+            schedule_id: "s".into(),
+            environment: None,
+            plan: None,
+            deployed: true,
+            build: None,
+            plan_sha256: None,
+            paused: false,
+            notes: String::new(),
+            next_run: None,
+            last_run: None,
+            lag: Duration::ZERO,
+            missed_catchup_windows: 0,
+            overlap_skipped: 0,
+            actions: 0,
+            running_workflows: 0,
+            problems: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn compact_spans() {
+        assert_eq!(compact(Duration::ZERO), "0s");
+        assert_eq!(compact(Duration::from_millis(77)), "77ms");
+        assert_eq!(compact(Duration::from_secs(59)), "59s");
+        assert_eq!(compact(Duration::from_secs(3_600 + 5)), "1h");
+        assert_eq!(compact(Duration::from_secs(3_600 + 120)), "1h2m");
+        assert_eq!(compact(Duration::from_secs(86_400 * 2 + 7_200)), "2d2h");
+    }
+
+    #[test]
+    fn a_pause_with_a_reason_is_accepted_only_when_allowed() {
+        let options = |allow_paused| Options {
+            max_lag: Duration::from_secs(300),
+            allow_paused,
+        };
+        let mut status = deployed();
+        status.paused = true;
+        status.notes = "(no reason provided)".into();
+        assert_eq!(judge(&status, &options(true)).len(), 1);
+        status.notes = "source database migration, INC-123".into();
+        assert_eq!(judge(&status, &options(false)).len(), 1);
+        assert!(judge(&status, &options(true)).is_empty());
+    }
+}
