@@ -754,3 +754,68 @@ fn a_server_dying_mid_apply_fails_cleanly_and_a_rerun_converges() {
         ["apply:create", "apply:failed", "apply:update"]
     );
 }
+
+/// `apply --dry-run --format markdown` previews a change for a pull request:
+/// a create lists the plan's fields, an update each changed field with its
+/// deployed and planned value, and an applied plan says nothing would change;
+/// `drift --format markdown` is the drift table. Snapshotted, and rendered
+/// as tables by a real CommonMark renderer.
+#[test]
+fn a_dry_run_previews_the_change_in_markdown() {
+    let server = Server::start(NAMESPACES);
+    let ws = workspace("apply-preview");
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+    let plan = "orchestration_plans/dev/12.json";
+    let create = ctx.planguard(&["apply", "--dry-run", "--format", "markdown", plan]);
+    assert_eq!(create.code, 0, "{}{}", create.stdout, create.stderr);
+    assert_eq!(ctx.planguard(&["apply", plan]).code, 0);
+    let same = ctx.planguard(&["apply", "--dry-run", "--format", "markdown", plan]);
+    set_jitter(&ws, "10m");
+    let update = ctx.planguard(&["apply", "--dry-run", "--format", "markdown", plan]);
+    assert_eq!(update.code, 0, "{}{}", update.stdout, update.stderr);
+    let drift = ctx.planguard(&["drift", "--format", "markdown", "orchestration_plans"]);
+    assert_eq!(drift.code, 1, "{}{}", drift.stdout, drift.stderr);
+    let sha = regex::Regex::new(r"sha256 `[0-9a-f]{12}`").expect("valid");
+    let text = format!(
+        "{}\n---\n{}\n---\n{}\n---\n{}",
+        create.stdout, same.stdout, update.stdout, drift.stdout
+    );
+    let text = sha.replace_all(&text, "sha256 `[SHA]`");
+    insta::assert_snapshot!(text);
+    assert!(
+        update.stdout.contains("| jitter | 5m | 10m |"),
+        "{}",
+        update.stdout
+    );
+    // Nothing was changed by the previews.
+    assert_eq!(
+        server
+            .describe("ingestion-dev", "apply-preview")
+            .expect("exists")["schedule"]["spec"]["jitter"],
+        "300s"
+    );
+    let script = r#"
+import sys
+from markdown_it import MarkdownIt
+html = MarkdownIt("commonmark").enable("table").render(sys.stdin.read())
+print(html.count("<table>"), html.count("<h3>"))
+"#;
+    let mut child = std::process::Command::new(common::python())
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{}\n{}", create.stdout, update.stdout).as_bytes())
+        .expect("write");
+    let rendered = child.wait_with_output().expect("python ends");
+    assert_eq!(String::from_utf8_lossy(&rendered.stdout).trim(), "2 2");
+}

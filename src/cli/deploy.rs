@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::{
-    ApplyArgs, CliError, ConnectArgs, DriftArgs, EXIT_CLEAN, EXIT_FINDINGS, RollbackArgs,
+    ApplyArgs, CliError, ConnectArgs, DriftArgs, EXIT_CLEAN, EXIT_FINDINGS, Preview, RollbackArgs,
     TriggerArgs, load_settings,
 };
 use crate::apply::audit::{self, Record};
@@ -18,6 +18,24 @@ use crate::check::Checker;
 use crate::diagnostic::{Diagnostic, Report};
 use crate::log::{Fields, Level, Log};
 use crate::report::{self, Format};
+
+/// How a deploy command speaks: colours for a terminal, or Markdown for a
+/// pull request preview.
+#[derive(Debug, Clone, Copy)]
+struct Style {
+    color: bool,
+    markdown: bool,
+}
+
+impl Style {
+    fn format(self) -> Format {
+        if self.markdown {
+            Format::Markdown
+        } else {
+            Format::Human
+        }
+    }
+}
 
 /// What a log event says of a cleared plan: names, ids, hashes, never values.
 fn cleared_fields(cleared: &Cleared) -> Fields {
@@ -111,7 +129,7 @@ fn pass_gate(
     connect: &ConnectArgs,
     overrides: &Overrides,
     approved_by: Option<String>,
-    color: bool,
+    style: Style,
     out: &mut dyn Write,
     log: &mut Log,
 ) -> Result<Result<Cleared, ExitCode>, CliError> {
@@ -134,7 +152,7 @@ fn pass_gate(
             )?;
             if !cleared.warnings.is_empty() {
                 let report = Report::new(cleared.warnings.clone(), 1, started.elapsed());
-                out.write_all(&report::render(&report, Format::Human, color))?;
+                out.write_all(&report::render(&report, style.format(), style.color))?;
             }
             return Ok(Ok(cleared));
         }
@@ -147,7 +165,7 @@ fn pass_gate(
             }
             let count = diagnostics.len();
             let report = Report::new(diagnostics, 1, started.elapsed());
-            out.write_all(&report::render(&report, Format::Human, color))?;
+            out.write_all(&report::render(&report, style.format(), style.color))?;
             format!(
                 "refused: the check found {} in what would be sent; nothing was sent",
                 crate::diagnostic::plural(count, "error")
@@ -158,7 +176,11 @@ fn pass_gate(
         ),
         Refused::NotAPlan(reason) => return Err(CliError::Usage(reason)),
     };
-    writeln!(out, "planguard {action}: {message}")?;
+    if style.markdown {
+        writeln!(out, "\n❌ **planguard {action}: {message}**")?;
+    } else {
+        writeln!(out, "planguard {action}: {message}")?;
+    }
     log.event(
         Level::Warn,
         "refused",
@@ -203,7 +225,7 @@ fn run_apply(
     connect: &ConnectArgs,
     dry_run: bool,
     unpause: bool,
-    color: bool,
+    style: Style,
     out: &mut dyn Write,
     log: &mut Log,
 ) -> Result<ExitCode, CliError> {
@@ -228,7 +250,11 @@ fn run_apply(
                     )
                 }
             };
-            writeln!(out, "planguard {action}: {message}")?;
+            if style.markdown {
+                out.write_all(preview(action, cleared, &applied, dry_run).as_bytes())?;
+            } else {
+                writeln!(out, "planguard {action}: {message}")?;
+            }
             let changed: Vec<&str> = match &applied {
                 Applied::Updated(changes) | Applied::WouldUpdate(changes) => {
                     changes.iter().map(|d| d.field).collect()
@@ -295,11 +321,128 @@ fn run_apply(
                 && let Some(diagnostic) = rejection(cleared, message)
             {
                 let report = Report::new(vec![diagnostic], 1, std::time::Duration::ZERO);
-                out.write_all(&report::render(&report, Format::Human, color))?;
+                out.write_all(&report::render(&report, style.format(), style.color))?;
             }
             Err(error.into())
         }
     }
+}
+
+/// A cell of a Markdown table: one line, no pipe, no markup.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace(['\n', '\r'], " ")
+}
+
+/// What an apply did or would do, as Markdown for a pull request: the
+/// schedule, the plan, and field by field what changes.
+fn preview(action: &str, cleared: &Cleared, applied: &Applied, dry_run: bool) -> String {
+    let id = &cleared.desired.schedule_id;
+    let ns = &cleared.desired.namespace;
+    let env = &cleared.environment.name;
+    let build = cleared
+        .plan
+        .get("build")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("?");
+    let flag = if dry_run { " --dry-run" } else { "" };
+    let mut text = format!(
+        "### planguard {action}{flag}: {env}\n\nSchedule `{id}` in `{ns}`, from `{}` (build {build}, sha256 `{}`).\n\n",
+        crate::source::display_path(&cleared.plan_path),
+        &cleared
+            .plan_sha256
+            .get(..12)
+            .unwrap_or(&cleared.plan_sha256),
+    );
+    let table = |text: &mut String, rows: Vec<(String, String, String)>, deployed: bool| {
+        if deployed {
+            text.push_str("| Field | Deployed | Plan |\n|---|---|---|\n");
+        } else {
+            text.push_str("| Field | Plan |\n|---|---|\n");
+        }
+        for (field, before, after) in rows {
+            if deployed {
+                text.push_str(&format!(
+                    "| {field} | {} | {} |\n",
+                    cell(&before),
+                    cell(&after)
+                ));
+            } else {
+                text.push_str(&format!("| {field} | {} |\n", cell(&after)));
+            }
+        }
+    };
+    match applied {
+        Applied::UpToDate => text.push_str("✅ **Up to date**: nothing would change.\n"),
+        Applied::WouldCreate | Applied::Created => {
+            text.push_str(if dry_run {
+                "🆕 **Would create** the schedule:\n\n"
+            } else {
+                "🆕 **Created** the schedule (verified):\n\n"
+            });
+            // The plan's own cron strings read better than the calendar
+            // ranges the server stores them as.
+            let cron = cleared
+                .plan
+                .pointer("/schedule/cron")
+                .and_then(serde_json::Value::as_array)
+                .map(|c| {
+                    c.iter()
+                        .filter_map(serde_json::Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
+            let rows = model::normalize(&cleared.desired.schedule)
+                .into_iter()
+                .filter(|(field, value)| {
+                    !matches!(*field, "memo" | "input")
+                        && !(*field == "intervals" && value.as_array().is_some_and(Vec::is_empty))
+                })
+                .map(|(field, value)| {
+                    let shown = match (field, &cron) {
+                        ("calendars", Some(cron)) => {
+                            return ("cron".to_string(), String::new(), cron.clone());
+                        }
+                        ("overlap", _) => model::shown(field, &value)
+                            .trim_start_matches("SCHEDULE_OVERLAP_POLICY_")
+                            .to_lowercase(),
+                        _ => model::shown(field, &value),
+                    };
+                    (field.replace('_', " "), String::new(), shown)
+                })
+                .collect();
+            table(&mut text, rows, false);
+        }
+        Applied::WouldUpdate(changes) | Applied::Updated(changes) => {
+            text.push_str(&format!(
+                "✏️ **{}** {}:\n\n",
+                if dry_run { "Would update" } else { "Updated" },
+                crate::diagnostic::plural(changes.len(), "field")
+            ));
+            let rows = changes
+                .iter()
+                .map(|d| {
+                    if d.field == "memo" {
+                        let what = if apply::only_planguard_memo(d) {
+                            "plan record (sha256, build)"
+                        } else {
+                            "memo"
+                        };
+                        return ("memo".to_string(), "…".to_string(), what.to_string());
+                    }
+                    (
+                        d.field.replace('_', " "),
+                        model::shown(d.field, &d.deployed),
+                        model::shown(d.field, &d.planned),
+                    )
+                })
+                .collect();
+            table(&mut text, rows, true);
+        }
+    }
+    text
 }
 
 /// The plan field a server rejection is about, by what the message names.
@@ -351,7 +494,10 @@ pub fn apply(
         &args.connect,
         &overrides,
         args.approved_by.clone(),
-        color,
+        Style {
+            color,
+            markdown: args.format == Preview::Markdown,
+        },
         out,
         log,
     )? {
@@ -364,7 +510,10 @@ pub fn apply(
         &args.connect,
         args.dry_run,
         args.unpause,
-        color,
+        Style {
+            color,
+            markdown: args.format == Preview::Markdown,
+        },
         out,
         log,
     )
@@ -391,6 +540,7 @@ pub fn drift(
         args.namespace.as_deref(),
     )?;
     let report = Report::new(diagnostics, checked, started.elapsed());
+    let format = args.format;
     for d in &report.diagnostics {
         log_finding(log, "drift", d)?;
     }
@@ -408,7 +558,7 @@ pub fn drift(
         .with("plans", checked)
         .with("findings", report.diagnostics.len()),
     )?;
-    out.write_all(&report::render(&report, Format::Human, color))?;
+    out.write_all(&report::render(&report, format, color))?;
     Ok(ExitCode::from(if report.has_failures(false) {
         EXIT_FINDINGS
     } else {
@@ -492,7 +642,10 @@ pub fn rollback(
         &args.connect,
         &Overrides::default(),
         args.approved_by.clone(),
-        color,
+        Style {
+            color,
+            markdown: false,
+        },
         out,
         log,
     )? {
@@ -505,7 +658,10 @@ pub fn rollback(
         &args.connect,
         args.dry_run,
         false,
-        color,
+        Style {
+            color,
+            markdown: false,
+        },
         out,
         log,
     )
@@ -541,7 +697,10 @@ pub fn trigger(
         &args.connect,
         &Overrides::default(),
         args.approved_by.clone(),
-        color,
+        Style {
+            color,
+            markdown: false,
+        },
         out,
         log,
     )? {

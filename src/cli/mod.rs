@@ -192,6 +192,16 @@ pub struct ApplyArgs {
     /// Resume a schedule an operator paused (an update otherwise keeps the pause and notes).
     #[arg(long)]
     pub unpause: bool,
+    /// How to say what happened: `human`, or `markdown` for a pull request
+    /// preview (`--dry-run --format markdown >> "$GITHUB_STEP_SUMMARY"`).
+    #[arg(long, value_enum, default_value_t = Preview::Human)]
+    pub format: Preview,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preview {
+    Human,
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -203,6 +213,9 @@ pub struct DriftArgs {
     /// Compare in this namespace, and report its schedules that no plan owns.
     #[arg(long)]
     pub namespace: Option<String>,
+    /// Output format of the drift report (`markdown` for a pull request preview).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
