@@ -397,8 +397,8 @@ fn preview(action: &str, cleared: &Cleared, applied: &Applied, dry_run: bool) ->
             let rows = model::normalize(&cleared.desired.schedule)
                 .into_iter()
                 .filter(|(field, value)| {
-                    !matches!(*field, "memo" | "input")
-                        && !(*field == "intervals" && value.as_array().is_some_and(Vec::is_empty))
+                    let empty = value.as_array().is_some_and(Vec::is_empty);
+                    !(matches!(*field, "memo" | "input") || (*field == "intervals" && empty))
                 })
                 .map(|(field, value)| {
                     let shown = match (field, &cron) {
