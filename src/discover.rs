@@ -157,6 +157,30 @@ pub fn context(discovery: &Discovery, settings: &Settings) -> Vec<Candidate> {
     context
 }
 
+/// `--shard i/n`: which shard of `count` (numbered from 1) a file belongs
+/// to, by a hash of its path, so that every runner of a CI matrix computes
+/// the same split without talking to the others, and a file stays in its
+/// shard as others come and go.
+pub fn shard_of(path: &Path, count: usize) -> usize {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(display_path(path).as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    (u64::from_be_bytes(first) % count.max(1) as u64) as usize + 1
+}
+
+/// Split discovered files into this shard's and the others (which become
+/// context: the cross-file rules still see them).
+pub fn split_shard(
+    files: Vec<Candidate>,
+    index: usize,
+    count: usize,
+) -> (Vec<Candidate>, Vec<Candidate>) {
+    files
+        .into_iter()
+        .partition(|c| shard_of(&c.path, count) == index)
+}
+
 fn walk(root: &Path, settings: &Settings, discovery: &mut Discovery) {
     // A stack of .gitignore matchers, one per folder on the way down that has one.
     let mut gitignores: Vec<(PathBuf, Gitignore)> = Vec::new();
@@ -340,6 +364,40 @@ mod tests {
                 .skipped
                 .iter()
                 .any(|(_, r)| r == "symbolic link loop")
+        );
+    }
+
+    #[test]
+    fn shards_split_every_file_exactly_once_and_stably() {
+        let files: Vec<Candidate> = (0..200)
+            .map(|i| Candidate {
+                path: PathBuf::from(format!("orchestration_plans/dev/{i}.json")),
+                kind: Some(Kind::Plan),
+                workspace: Some(String::new()),
+                env: Some("dev".into()),
+                build: Some(i.to_string()),
+                explicit: false,
+            })
+            .collect();
+        let mut seen = 0;
+        for index in 1..=3 {
+            let (mine, others) = split_shard(files.clone(), index, 3);
+            assert_eq!(mine.len() + others.len(), files.len());
+            // Roughly even: no shard is empty or holds most files.
+            assert!(
+                (40..=90).contains(&mine.len()),
+                "shard {index}: {}",
+                mine.len()
+            );
+            seen += mine.len();
+        }
+        assert_eq!(seen, files.len());
+        // The same path is always in the same shard, whatever else exists.
+        let alone = split_shard(files[..1].to_vec(), shard_of(&files[0].path, 3), 3);
+        assert_eq!(alone.0.len(), 1);
+        assert_eq!(
+            shard_of(Path::new("./conf/dev.json"), 4),
+            shard_of(Path::new("conf/dev.json"), 4)
         );
     }
 
