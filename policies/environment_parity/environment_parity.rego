@@ -30,8 +30,7 @@ settings(config) := {path: value |
 
 deny contains finding if {
 	some config in project.configs
-	some other in project.configs
-	other.workspace == config.workspace
+	some other in project.configs_by[config.workspace]
 	other.environment != config.environment
 	mine := settings(config)
 	theirs := settings(other)
@@ -50,8 +49,7 @@ deny contains finding if {
 # A setting another environment does not have at all.
 deny contains finding if {
 	some config in project.configs
-	some other in project.configs
-	other.workspace == config.workspace
+	some other in project.configs_by[config.workspace]
 	other.environment != config.environment
 	mine := settings(config)
 	some path, _ in settings(other)

@@ -6,12 +6,16 @@ pub mod functions;
 pub mod policy;
 pub mod schema;
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
+use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
 use crate::discover::Candidate;
 use crate::load::{self, Document};
 use crate::settings::Settings;
+use crate::source::display_path;
 
 pub use policy::{Policies, PolicyError};
 pub use schema::Schemas;
@@ -23,9 +27,11 @@ pub struct Checker {
     policies: Policies,
 }
 
-/// What a check produced.
+/// What a check produced. Documents are not kept: once a file is checked,
+/// only its diagnostics (which hold the text of files with findings) and its
+/// small entry for the cross-file rules remain, so memory grows with those
+/// rather than with the bytes of every file.
 pub struct Outcome {
-    pub documents: Vec<Document>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -41,27 +47,34 @@ impl Checker {
 
     /// Read, parse and check files from disk.
     pub fn check_files(&self, candidates: &[Candidate]) -> Outcome {
-        let per_file: Vec<(Option<Document>, Vec<Diagnostic>)> = candidates
+        let per_file: Vec<(Option<Value>, Vec<Diagnostic>)> = candidates
             .par_iter()
             .map(|candidate| {
                 let (document, mut diagnostics) =
                     load::load(candidate, self.settings.max_file_size);
-                if let Some(document) = &document {
-                    diagnostics.extend(self.check_document(document));
-                }
-                (document, diagnostics)
+                let entry = document.map(|document| {
+                    diagnostics.extend(self.check_document(&document));
+                    self.policies.project_entry(&document)
+                });
+                (entry, diagnostics)
             })
             .collect();
-        let mut documents = Vec::new();
+        let mut entries = Vec::new();
         let mut diagnostics = self.policies.diagnostics.clone();
-        for (document, found) in per_file {
-            documents.extend(document);
+        for (entry, found) in per_file {
+            entries.extend(entry);
             diagnostics.extend(found);
         }
-        diagnostics.extend(self.policies.check_project(&documents));
+        // Files are read again only when a cross-file finding names them.
+        let by_path: HashMap<String, &Candidate> = candidates
+            .iter()
+            .map(|c| (display_path(&c.path), c))
+            .collect();
+        diagnostics.extend(self.policies.check_project(entries, |path| {
+            load::read(by_path.get(path)?, self.settings.max_file_size).ok()
+        }));
         Outcome {
             diagnostics: self.finish(diagnostics),
-            documents,
         }
     }
 
@@ -75,7 +88,18 @@ impl Checker {
                 .flat_map(|d| self.check_document(d))
                 .collect::<Vec<_>>(),
         );
-        diagnostics.extend(self.policies.check_project(documents));
+        let entries = documents
+            .iter()
+            .map(|d| self.policies.project_entry(d))
+            .collect();
+        let by_path: HashMap<String, &Document> = documents
+            .iter()
+            .map(|d| (d.file.display_path(), d))
+            .collect();
+        diagnostics.extend(
+            self.policies
+                .check_project(entries, |path| Some(by_path.get(path)?.file.clone())),
+        );
         self.finish(diagnostics)
     }
 
