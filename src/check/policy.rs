@@ -69,6 +69,8 @@ pub struct Policies {
     /// built-in policies are not).
     facts: Option<HashMap<String, Vec<Vec<String>>>>,
     sources: HashMap<String, SourceFile>,
+    /// Hash of every policy file and the data, for the cache key.
+    pub fingerprint: String,
     /// Policy files that did not parse or compile, located in the .rego file.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -134,6 +136,18 @@ impl Policies {
             }
         }
         let data = load_data(&settings.policy.data)?;
+        let fingerprint = {
+            use sha2::Digest;
+            let mut hasher = sha2::Sha256::new();
+            for src in &sources {
+                for part in [src.file.display_path().as_str(), src.file.text()] {
+                    hasher.update((part.len() as u64).to_le_bytes());
+                    hasher.update(part.as_bytes());
+                }
+            }
+            hasher.update(data.to_string().as_bytes());
+            super::cache::hex(&hasher.finalize())
+        };
         let environments =
             serde_json::to_value(&settings.environments).expect("environments serialize to JSON");
 
@@ -275,6 +289,7 @@ impl Policies {
             project_packages,
             document_query,
             facts,
+            fingerprint,
             sources: usable
                 .into_iter()
                 .map(|s| (s.file.display_path(), s.file))
@@ -310,14 +325,14 @@ impl Policies {
         if let Some(tree) = query(&mut engine, &self.document_query) {
             for (i, package) in self.document_packages.iter().enumerate() {
                 let values = &tree[&regorus::Value::from(i.to_string())];
-                self.evaluate(package, &document.file, &mut diagnostics, &locate, |rule| {
+                self.evaluate(package, &document.file, &mut diagnostics, locate, |rule| {
                     Ok(values[&regorus::Value::from(rule)].clone())
                 });
             }
             return diagnostics;
         }
         for package in &self.document_packages {
-            self.evaluate(package, &document.file, &mut diagnostics, &locate, |rule| {
+            self.evaluate(package, &document.file, &mut diagnostics, locate, |rule| {
                 let results = engine.eval_query(
                     format!("x := data.{}.{rule} {WITH_DOCUMENT}", package.name),
                     false,

@@ -227,6 +227,9 @@ pub struct CheckArgs {
     /// Print the settings in effect (after planguard.toml and flags) as JSON, and exit.
     #[arg(long)]
     pub show_settings: bool,
+    /// Check every file again instead of reusing results from .planguard/cache.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -386,7 +389,19 @@ fn check(
         }
     }
     let checker = Checker::new(settings)?;
-    let outcome = checker.check_files(&discovery.files);
+    let outcome = if args.no_cache {
+        checker.check_files(&discovery.files)
+    } else {
+        // Beside planguard.toml, else in the working folder.
+        let root = checker
+            .settings
+            .file
+            .as_ref()
+            .and_then(|f| f.parent())
+            .map_or_else(|| PathBuf::from("."), PathBuf::from);
+        let cache = crate::check::Cache::new(&root, checker.cache_key());
+        checker.check_files_cached(&discovery.files, &cache)
+    };
     let report = Report::new(
         outcome.diagnostics,
         discovery.files.len(),
