@@ -51,6 +51,10 @@ def build(release):
 def run(args, env=None, stdin=None):
     """(seconds, peak RSS in KiB or None, completed process)."""
     env = dict(os.environ, **(env or {}))
+    # As users run it: a backtrace captured for every error regorus's parser
+    # recovers from makes loading policies several times slower.
+    env.pop("RUST_BACKTRACE", None)
+    env.pop("RUST_LIB_BACKTRACE", None)
     with tempfile.NamedTemporaryFile("r") as stats:
         wrapped = [TIME, "-f", "%M", "-o", stats.name] + args if TIME else args
         started = time.perf_counter()
