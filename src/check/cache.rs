@@ -6,7 +6,7 @@
 //! the file) under `.planguard/cache/` at the project root: for each file
 //! its content key, size and modification time (unchanged size and time skip
 //! reading it), and its diagnostics without their text (spans and pointers,
-//! the text is the file's own); beside it `facts/<key>.json`, each file's
+//! the text is the file's own); beside it `facts/<hash>.json`, each file's
 //! entry for the cross-file rules, read only when those rules must run
 //! again. Results that mention a secret, name another file or depend on
 //! another file's content are never stored. Writes go to a temporary file
@@ -24,7 +24,7 @@ use crate::diagnostic::{Diagnostic, Location, Related, Severity};
 use crate::source::SourceFile;
 
 /// Bump when what is stored changes meaning.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// A location without its text: the file's path as shown, the span and pointer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,13 +53,15 @@ pub struct FileEntry {
     pub len: u64,
     pub modified: u128,
     pub diagnostics: Vec<StoredDiagnostic>,
-    /// The file loaded, so it has a cross-file entry under facts/.
-    pub loaded: bool,
+    /// When the file loaded: the hash of its entry for the cross-file
+    /// rules, stored as facts/<hash>.json.
+    pub facts: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ProjectEntry {
-    /// Hash of every loaded file's content key, in order.
+    /// Hash of every loaded file's facts hash, in order: an edit that leaves
+    /// the facts alone does not run the cross-file rules again.
     pub key: String,
     pub diagnostics: Vec<StoredDiagnostic>,
 }
@@ -127,14 +129,15 @@ impl Cache {
         serde_json::from_slice(&bytes).ok()
     }
 
-    pub fn save_facts(&self, key: &str, entry: &serde_json::Value) {
-        let path = self.facts_path(key);
-        if path.exists() {
-            return;
-        }
-        if let Ok(bytes) = serde_json::to_vec(entry) {
+    /// Store an entry under the hash of its content; returns that hash.
+    pub fn save_facts(&self, entry: &serde_json::Value) -> Option<String> {
+        let bytes = serde_json::to_vec(entry).ok()?;
+        let key = hex(&Sha256::digest(&bytes));
+        let path = self.facts_path(&key);
+        if !path.exists() {
             write_atomically(&path, &bytes);
         }
+        Some(key)
     }
 }
 

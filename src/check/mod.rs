@@ -39,7 +39,7 @@ struct CachedFile {
     diagnostics: Vec<Diagnostic>,
     /// Its entry for the cross-file rules, when it was checked this time.
     entry: Option<Value>,
-    /// Its content key when it loaded (it has facts for the cross-file rules).
+    /// The hash of its facts for the cross-file rules, when it loaded.
     loaded: Option<String>,
     /// What the cache holds for it now; None when its result cannot be stored.
     stored: Option<cache::FileEntry>,
@@ -185,7 +185,7 @@ impl Checker {
                 return CachedFile {
                     diagnostics,
                     entry: None,
-                    loaded: previous.loaded.then(|| previous.key.clone()),
+                    loaded: previous.facts.clone(),
                     stored: Some(previous.clone()),
                     hit: true,
                 };
@@ -222,7 +222,7 @@ impl Checker {
             return CachedFile {
                 diagnostics,
                 entry: None,
-                loaded: stored.loaded.then(|| stored.key.clone()),
+                loaded: stored.facts.clone(),
                 stored: Some(stored),
                 hit: false,
             };
@@ -236,21 +236,23 @@ impl Checker {
         // A result that read other files (planguard.file_sha256) is only
         // good while they do not change: not stored.
         let independent = !functions::take_read_files();
-        let loaded = entry.as_ref().map(|_| key.clone());
-        let stored = cache::store(&diagnostics, |p| p == shown)
-            .filter(|_| independent)
-            .map(|stored| {
-                if let Some(entry) = &entry {
-                    cache.save_facts(&key, entry);
-                }
-                cache::FileEntry {
-                    key,
-                    len,
-                    modified,
-                    diagnostics: stored,
-                    loaded: entry.is_some(),
-                }
-            });
+        // Facts go to disk only with a result that may be stored (not one
+        // about a secret); their hash keys the cross-file rules either way.
+        let stored = cache::store(&diagnostics, |p| p == shown).filter(|_| independent);
+        let loaded = match (&entry, &stored) {
+            (Some(entry), Some(_)) => cache.save_facts(entry),
+            (Some(entry), None) => serde_json::to_vec(entry)
+                .ok()
+                .map(|bytes| cache::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes))),
+            (None, _) => None,
+        };
+        let stored = stored.map(|stored| cache::FileEntry {
+            key,
+            len,
+            modified,
+            diagnostics: stored,
+            facts: loaded.clone(),
+        });
         CachedFile {
             diagnostics,
             entry,
