@@ -30,6 +30,55 @@ TIME = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time
 NPROC = os.cpu_count() or 1
 
 
+NOTES = """## What each side does
+
+- **planguard check**: the release binary on the workspace folder: walk,
+  read, parse with spans, JSON Schema (all errors), every built-in Rego rule
+  per document (one regorus evaluation per document), the cross-file rules
+  once over every file's facts, a JSON report. `--no-cache` unless said;
+  `RAYON_NUM_THREADS=1` for one thread.
+- **OPA engine** (`scripts/bench/opa_engine.py`): the same policy files and
+  the same `data.planguard.environments` / `promotion`, added once; each
+  document is one evaluation of one prepared query that puts the document in
+  `input` and its context in `data.planguard.file` (`with`), as planguard
+  does; the cross-file packages run once on the same facts. Timed: the
+  evaluations, including the JSON hand-over to Go; not timed: finding and
+  parsing the files in Python. planguard's functions are Python callbacks
+  there (their share is printed). One thread.
+- **check-jsonschema**: the same two schemas, in batches of 5000 files.
+- **floor**: `benches/floor.rs`, the same discovery, `fs::read`,
+  `serde_json` and the same compiled validators collecting every error.
+
+Every contender must report the injected problems exactly (by rule id)
+before its time counts; planguard must report the same with 1 and all
+threads, and with a cold and a warm cache.
+
+## Where the time goes
+
+callgrind on the per-document evaluation (15 documents): the regorus
+interpreter itself (rule and function calls, `walk` building a path array
+per node, allocation) is nearly all of it. Regular expressions were a third
+until the built-in rules stopped calling them on every string: regorus
+clones a cached `Regex` for each call, and a clone starts with an empty
+matching cache, so every `regex.match` rebuilt its lazy DFA. Setting
+`data.planguard.file` per document with `add_data` made regorus prepare
+every policy again (about 3 ms per document); a `with` in one query per
+document avoids it. About 5 ms per document per core remains, as OPA
+spends about 6-10 ms on the same Rego, so the ratio to OPA comes from the
+second core and regorus's speed, not from doing less: the 5x target is not
+met. The floor does no policy work, so the 3x-of-floor target is far off
+for any Rego interpreter; only compiling the built-in rules (regorus's
+bytecode VM, which lacks `with`, or native code) could approach it.
+
+The cross-file rules compare each document with its group (same workspace
+and environment, same namespace and schedule id) instead of every pair, and
+see only the fields they read (`data.planguard.lib.project.facts`), so
+memory grows with those facts and with the files that have findings. Over
+12.5k documents they still take a few seconds in regorus, which is what a
+one-file edit that changes facts costs with the whole tree.
+"""
+
+
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
 
@@ -332,6 +381,7 @@ def report(rows, latency, exes, started):
         for name, seconds in latency.items():
             parts.append(f"| {name} | {seconds * 1000:.0f} ms |")
         parts.append("")
+    parts.append(NOTES)
     return "\n".join(parts)
 
 
