@@ -28,13 +28,15 @@ settings(config) := {path: value |
 	not extension(path)
 }
 
+# Each config's settings, computed once.
+settings_of := {config.path: settings(config) | some config in project.configs}
+
 deny contains finding if {
 	some config in project.configs
-	some other in project.configs
-	other.workspace == config.workspace
+	some other in project.configs_by[config.workspace]
 	other.environment != config.environment
-	mine := settings(config)
-	theirs := settings(other)
+	mine := settings_of[config.path]
+	theirs := settings_of[other.path]
 	some path, value in mine
 	object.get(theirs, [path], null) != value
 	finding := {
@@ -50,11 +52,10 @@ deny contains finding if {
 # A setting another environment does not have at all.
 deny contains finding if {
 	some config in project.configs
-	some other in project.configs
-	other.workspace == config.workspace
+	some other in project.configs_by[config.workspace]
 	other.environment != config.environment
-	mine := settings(config)
-	some path, _ in settings(other)
+	mine := settings_of[config.path]
+	some path, _ in settings_of[other.path]
 	not path in object.keys(mine)
 	finding := {
 		"rule": "PG203",

@@ -3,6 +3,20 @@ package planguard.lib.project
 
 import rego.v1
 
+# The fields of each kind of document that the built-in cross-file rules
+# read. planguard hands those rules only these fields of each document (as
+# `contents`, at the same paths), so that a check over many files holds small
+# facts rather than whole documents. A rule that reads another field must
+# list it here.
+facts := {
+	"plan": [
+		["namespace"], ["task_queue"], ["workflow_type"], ["schedule_id"],
+		["schedule"], ["policies"], ["retry_policy"], ["timeouts"],
+		["image", "ref"], ["image", "digest"], ["input", "pipeline"],
+	],
+	"config": [["runtime", "orchestration", "temporal"], ["spark", "image"]],
+}
+
 plans contains doc if {
 	some doc in input
 	doc.kind == "plan"
@@ -12,6 +26,13 @@ configs contains doc if {
 	some doc in input
 	doc.kind == "config"
 }
+
+# Plans by workspace and environment, configs by workspace: rules compare a
+# document with its own group only, so that checking N files stays close to
+# O(N) instead of comparing every pair.
+plans_by[plan.workspace][plan.environment] contains plan if some plan in plans
+
+configs_by[config.workspace] contains config if some config in configs
 
 numeric(build) if regex.match(`^[0-9]+$`, build)
 
@@ -23,16 +44,13 @@ latest(plan) if {
 }
 
 newer_exists(plan) if {
-	some other in plans
-	other.workspace == plan.workspace
-	other.environment == plan.environment
+	some other in plans_by[plan.workspace][plan.environment]
 	numeric(other.build)
 	to_number(other.build) > to_number(plan.build)
 }
 
 # The config of a plan's environment, in its workspace.
 config_of(plan) := config if {
-	some config in configs
-	config.workspace == plan.workspace
+	some config in configs_by[plan.workspace]
 	config.environment == plan.environment
 }

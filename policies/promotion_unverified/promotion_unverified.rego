@@ -34,8 +34,6 @@ deny contains finding if {
 }
 
 deployed(workspace, env, digest) if {
-	some other in project.plans
-	other.workspace == workspace
-	other.environment == env
+	some other in project.plans_by[workspace][env]
 	digest_of(other) == digest
 }

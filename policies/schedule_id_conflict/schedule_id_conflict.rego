@@ -8,12 +8,13 @@ import rego.v1
 
 pipeline(plan) := object.get(plan.contents, ["input", "pipeline"], plan.workspace)
 
+# Plans by namespace and schedule id: only plans that share both can conflict.
+by_schedule[plan.contents.namespace][plan.contents.schedule_id] contains plan if some plan in project.plans
+
 deny contains finding if {
 	some plan in project.plans
-	some other in project.plans
+	some other in by_schedule[plan.contents.namespace][plan.contents.schedule_id]
 	plan.path != other.path
-	plan.contents.namespace == other.contents.namespace
-	plan.contents.schedule_id == other.contents.schedule_id
 	pipeline(plan) != pipeline(other)
 	finding := {
 		"rule": "PG205",

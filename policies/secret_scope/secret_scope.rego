@@ -5,12 +5,17 @@ package planguard.rules.secret_scope
 import data.planguard.lib.fields
 import rego.v1
 
-deny contains finding if {
-	stores := fields.environment.secret_stores
-	count(stores) > 0
+# Every secret reference in the document, with where it is.
+refs contains [path, value] if {
 	some path, value
 	walk(input, [path, value])
 	fields.is_secret_ref(value)
+}
+
+deny contains finding if {
+	stores := fields.environment.secret_stores
+	count(stores) > 0
+	some [path, value] in refs
 	not strings.any_prefix_match(value, stores)
 	finding := {
 		"rule": "PG111",
@@ -23,9 +28,7 @@ deny contains finding if {
 # Within the right store, a path naming another environment is a scope leak.
 deny contains finding if {
 	env := data.planguard.file.environment
-	some path, value
-	walk(input, [path, value])
-	fields.is_secret_ref(value)
+	some [path, value] in refs
 	some other, settings in data.planguard.environments
 	other != env
 	some segment in split(scoped_path(value), "/")

@@ -483,7 +483,19 @@ pub const FILE_SHA256_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// read or is larger than [`FILE_SHA256_MAX_BYTES`]. Never an error: the
 /// policy decides what a missing file means.
 pub fn file_sha256(path: &str) -> String {
+    READ_FILES.with(|read| read.set(true));
     sha256_of(path).unwrap_or_default()
+}
+
+thread_local! {
+    /// Whether a policy read a file on this thread (planguard.file_sha256):
+    /// such a result depends on more than the document, so it is not cached.
+    static READ_FILES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a policy read a file on this thread since the last call.
+pub fn take_read_files() -> bool {
+    READ_FILES.with(|read| read.replace(false))
 }
 
 fn sha256_of(path: &str) -> Option<String> {

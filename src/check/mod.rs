@@ -2,18 +2,24 @@
 //! checks run in parallel, one file per task; cross-file policies run once
 //! over everything that loaded. Never prints, exits or touches the network.
 
+pub mod cache;
 pub mod functions;
 pub mod mask;
 pub mod policy;
 pub mod schema;
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
+use serde_json::Value;
 
 use crate::diagnostic::Diagnostic;
 use crate::discover::Candidate;
 use crate::load::{self, Document};
 use crate::settings::Settings;
+use crate::source::{SourceFile, display_path};
 
+pub use cache::Cache;
 pub use policy::{Policies, PolicyError};
 pub use schema::Schemas;
 
@@ -24,9 +30,29 @@ pub struct Checker {
     policies: Policies,
 }
 
-/// What a check produced.
+/// A source of file text that knows one file.
+fn only<'a>(shown: &'a str, file: &'a SourceFile) -> impl Fn(&str) -> Option<SourceFile> + 'a {
+    move |path| (path == shown).then(|| file.clone())
+}
+
+/// One file's part of a cached check.
+struct CachedFile {
+    diagnostics: Vec<Diagnostic>,
+    /// Its entry for the cross-file rules, when it was checked this time.
+    entry: Option<Value>,
+    /// The hash of its facts for the cross-file rules, when it loaded.
+    loaded: Option<String>,
+    /// What the cache holds for it now; None when its result cannot be stored.
+    stored: Option<cache::FileEntry>,
+    /// Reused without reading the file.
+    hit: bool,
+}
+
+/// What a check produced. Documents are not kept: once a file is checked,
+/// only its diagnostics (which hold the text of files with findings) and its
+/// small entry for the cross-file rules remain, so memory grows with those
+/// rather than with the bytes of every file.
 pub struct Outcome {
-    pub documents: Vec<Document>,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -40,6 +66,240 @@ impl Checker {
         })
     }
 
+    /// What identifies this configuration in the cache: planguard's version,
+    /// the policies and data, and the settings.
+    pub fn cache_key(&self) -> String {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+        hasher.update([0]);
+        hasher.update(self.policies.fingerprint.as_bytes());
+        hasher.update([0]);
+        hasher.update(self.settings.to_json().to_string().as_bytes());
+        cache::hex(&hasher.finalize())
+    }
+
+    /// Read, parse and check files from disk, reusing what `cache` holds for
+    /// files whose content did not change, and saving what is new.
+    /// `context` files are checked beside `candidates` as in
+    /// [`Checker::check_in_context`]: nothing is reported about them.
+    pub fn check_files_cached(
+        &self,
+        named: &[Candidate],
+        context: &[Candidate],
+        cache: &Cache,
+    ) -> Outcome {
+        let candidates: Vec<Candidate> = named.iter().chain(context).cloned().collect();
+        let candidates = candidates.as_slice();
+        let index = cache.load();
+        let max_size = self.settings.max_file_size;
+        let per_file: Vec<CachedFile> = candidates
+            .par_iter()
+            .map(|candidate| self.check_file_cached(candidate, cache, &index))
+            .collect();
+
+        let mut diagnostics = self.policies.diagnostics.clone();
+        let mut background = Vec::new();
+        let mut files = HashMap::new();
+        let mut changed = false;
+        let mut project_key = <sha2::Sha256 as sha2::Digest>::new();
+        let mut complete = true;
+        for (i, (candidate, file)) in candidates.iter().zip(&per_file).enumerate() {
+            if i < named.len() {
+                diagnostics.extend(file.diagnostics.iter().cloned());
+            } else {
+                background.extend(file.diagnostics.iter().cloned());
+            }
+            changed |= !file.hit;
+            match &file.loaded {
+                Some(key) => sha2::Digest::update(&mut project_key, key.as_bytes()),
+                // Unreadable: nothing to say about its facts next time.
+                None if file.diagnostics.is_empty() => complete = false,
+                None => {}
+            }
+            if let Some(entry) = &file.stored {
+                files.insert(display_path(&candidate.path), entry.clone());
+            }
+        }
+        let project_key = cache::hex(&sha2::Digest::finalize(project_key));
+        let by_path: HashMap<String, &Candidate> = candidates
+            .iter()
+            .map(|c| (display_path(&c.path), c))
+            .collect();
+        let source = |path: &str| load::read(by_path.get(path)?, max_size).ok();
+
+        // The cross-file rules again only when some file's facts may differ.
+        let reused = index
+            .project
+            .as_ref()
+            .filter(|p| complete && p.key == project_key)
+            .and_then(|p| cache::restore(&p.diagnostics, source));
+        let project = match reused {
+            Some(found) => found,
+            None => {
+                let entries: Vec<Value> = candidates
+                    .par_iter()
+                    .zip(per_file.into_par_iter())
+                    .filter_map(|(candidate, file)| {
+                        file.entry.or_else(|| {
+                            cache.load_facts(file.loaded.as_ref()?).or_else(|| {
+                                let (document, _) = load::load(candidate, max_size);
+                                Some(self.policies.project_entry(&document?))
+                            })
+                        })
+                    })
+                    .collect();
+                let found = self.policies.check_project(entries, source);
+                changed = true;
+                found
+            }
+        };
+        let stored_project = complete
+            .then(|| cache::store(&project, |p| by_path.contains_key(p)))
+            .flatten()
+            .map(|diagnostics| cache::ProjectEntry {
+                key: project_key,
+                diagnostics,
+            });
+        if changed {
+            cache.save(cache::Index {
+                files,
+                project: stored_project,
+                ..Default::default()
+            });
+        }
+        Outcome {
+            diagnostics: self.keep(diagnostics, project, background, context),
+        }
+    }
+
+    /// The findings to report: `kept` and the cross-file ones not located in
+    /// a context file; masked with what every finding (`background` ones,
+    /// about the context, included) knows of secrets.
+    fn keep(
+        &self,
+        mut kept: Vec<Diagnostic>,
+        project: Vec<Diagnostic>,
+        mut background: Vec<Diagnostic>,
+        context: &[Candidate],
+    ) -> Vec<Diagnostic> {
+        let context_paths: std::collections::HashSet<String> =
+            context.iter().map(|c| display_path(&c.path)).collect();
+        let (about_context, project): (Vec<_>, Vec<_>) = project
+            .into_iter()
+            .partition(|d| d.path().is_some_and(|p| context_paths.contains(&p)));
+        kept.extend(project);
+        background.extend(about_context);
+        let count = kept.len();
+        kept.extend(background);
+        let mut all = redact(kept);
+        all.truncate(count);
+        self.settle(policy::coalesce_failures(all))
+    }
+
+    fn check_file_cached(
+        &self,
+        candidate: &Candidate,
+        cache: &Cache,
+        index: &cache::Index,
+    ) -> CachedFile {
+        let shown = display_path(&candidate.path);
+        let previous = index.files.get(&shown);
+        let stamp = cache::stamp(&candidate.path);
+        let shown = shown.as_str();
+        // Unchanged size and modification time: trust the stored result.
+        if let (Some(previous), Some((len, modified))) = (previous, stamp)
+            && previous.len == len
+            && previous.modified == modified
+        {
+            let restored = if previous.diagnostics.is_empty() {
+                Some(Vec::new())
+            } else {
+                load::read(candidate, self.settings.max_file_size)
+                    .ok()
+                    .and_then(|file| cache::restore(&previous.diagnostics, only(shown, &file)))
+            };
+            if let Some(diagnostics) = restored {
+                return CachedFile {
+                    diagnostics,
+                    entry: None,
+                    loaded: previous.facts.clone(),
+                    stored: Some(previous.clone()),
+                    hit: true,
+                };
+            }
+        }
+        let file = match load::read(candidate, self.settings.max_file_size) {
+            Ok(file) => file,
+            Err(diagnostic) => {
+                return CachedFile {
+                    diagnostics: vec![*diagnostic],
+                    entry: None,
+                    loaded: None,
+                    stored: None,
+                    hit: false,
+                };
+            }
+        };
+        let context = serde_json::json!([
+            shown,
+            candidate.kind.map(|k| k.as_str()),
+            candidate.workspace,
+            candidate.env,
+            candidate.build,
+            candidate.explicit,
+        ])
+        .to_string();
+        let key = cache.key(&context, file.text().as_bytes());
+        let (len, modified) = stamp.unwrap_or_default();
+        if let Some(previous) = previous.filter(|p| p.key == key)
+            && let Some(diagnostics) = cache::restore(&previous.diagnostics, only(shown, &file))
+        {
+            let mut stored = previous.clone();
+            (stored.len, stored.modified) = (len, modified);
+            return CachedFile {
+                diagnostics,
+                entry: None,
+                loaded: stored.facts.clone(),
+                stored: Some(stored),
+                hit: false,
+            };
+        }
+        let (document, mut diagnostics) = load::parse(file.clone(), candidate);
+        functions::take_read_files();
+        let entry = document.map(|document| {
+            diagnostics.extend(self.check_document(&document));
+            self.policies.project_entry(&document)
+        });
+        // A result that read other files (planguard.file_sha256) is only
+        // good while they do not change: not stored.
+        let independent = !functions::take_read_files();
+        // Facts go to disk only with a result that may be stored (not one
+        // about a secret); their hash keys the cross-file rules either way.
+        let stored = cache::store(&diagnostics, |p| p == shown).filter(|_| independent);
+        let loaded = match (&entry, &stored) {
+            (Some(entry), Some(_)) => cache.save_facts(entry),
+            (Some(entry), None) => serde_json::to_vec(entry)
+                .ok()
+                .map(|bytes| cache::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes))),
+            (None, _) => None,
+        };
+        let stored = stored.map(|stored| cache::FileEntry {
+            key,
+            len,
+            modified,
+            diagnostics: stored,
+            facts: loaded.clone(),
+        });
+        CachedFile {
+            diagnostics,
+            entry,
+            loaded,
+            stored,
+            hit: false,
+        }
+    }
+
     /// Read, parse and check files from disk.
     pub fn check_files(&self, candidates: &[Candidate]) -> Outcome {
         self.check_in_context(candidates, &[])
@@ -50,47 +310,41 @@ impl Checker {
     /// found in them are masked wherever a kept finding shows their text, but
     /// nothing is reported about them.
     pub fn check_in_context(&self, candidates: &[Candidate], context: &[Candidate]) -> Outcome {
-        let per_file: Vec<(Option<Document>, Vec<Diagnostic>)> = candidates
+        let per_file: Vec<(Option<Value>, Vec<Diagnostic>)> = candidates
             .par_iter()
             .chain(context.par_iter())
             .map(|candidate| {
                 let (document, mut diagnostics) =
                     load::load(candidate, self.settings.max_file_size);
-                if let Some(document) = &document {
-                    diagnostics.extend(self.check_document(document));
-                }
-                (document, diagnostics)
+                let entry = document.map(|document| {
+                    diagnostics.extend(self.check_document(&document));
+                    self.policies.project_entry(&document)
+                });
+                (entry, diagnostics)
             })
             .collect();
-        let mut documents = Vec::new();
+        let mut entries = Vec::new();
         let mut kept = self.policies.diagnostics.clone();
         let mut background = Vec::new();
-        for (i, (document, found)) in per_file.into_iter().enumerate() {
-            documents.extend(document);
+        for (i, (entry, found)) in per_file.into_iter().enumerate() {
+            entries.extend(entry);
             if i < candidates.len() {
                 kept.extend(found);
             } else {
                 background.extend(found);
             }
         }
-        let context_paths: std::collections::HashSet<String> = context
+        // Files are read again only when a cross-file finding names them.
+        let by_path: HashMap<String, &Candidate> = candidates
             .iter()
-            .map(|c| crate::source::display_path(&c.path))
+            .chain(context)
+            .map(|c| (display_path(&c.path), c))
             .collect();
-        let (about_context, project): (Vec<_>, Vec<_>) = self
-            .policies
-            .check_project(&documents)
-            .into_iter()
-            .partition(|d| d.path().is_some_and(|p| context_paths.contains(&p)));
-        kept.extend(project);
-        background.extend(about_context);
-        let count = kept.len();
-        kept.extend(background);
-        let mut all = redact(kept);
-        all.truncate(count);
+        let project = self.policies.check_project(entries, |path| {
+            load::read(by_path.get(path)?, self.settings.max_file_size).ok()
+        });
         Outcome {
-            diagnostics: self.settle(policy::coalesce_failures(all)),
-            documents,
+            diagnostics: self.keep(kept, project, background, context),
         }
     }
 
@@ -116,7 +370,18 @@ impl Checker {
                 .flat_map(|d| self.check_document(d))
                 .collect::<Vec<_>>(),
         );
-        diagnostics.extend(self.policies.check_project(documents));
+        let entries = documents
+            .iter()
+            .map(|d| self.policies.project_entry(d))
+            .collect();
+        let by_path: HashMap<String, &Document> = documents
+            .iter()
+            .map(|d| (d.file.display_path(), d))
+            .collect();
+        diagnostics.extend(
+            self.policies
+                .check_project(entries, |path| Some(by_path.get(path)?.file.clone())),
+        );
         self.finish(diagnostics)
     }
 

@@ -46,14 +46,31 @@ struct Package {
     name: String,
     rules: BTreeSet<String>,
     has_exception: bool,
+    /// Some of its files are the user's, not built-in.
+    user: bool,
 }
+
+/// How a document is handed to the per-document packages: `input` holds the
+/// document and its file context, which the query puts in place. Setting
+/// `data.planguard.file` with `add_data` instead would make regorus prepare
+/// the policies again for every document.
+const WITH_DOCUMENT: &str = "with data.planguard.file as input.file with input as input.document";
 
 /// Compiled policies, ready to be cloned per document.
 pub struct Policies {
     engine: Engine,
     document_packages: Vec<Package>,
     project_packages: Vec<Package>,
+    /// One query for every per-document package: `x := {"0": data.<first>, …}`.
+    document_query: String,
+    /// What the cross-file packages get of each document, by kind: the field
+    /// paths of `data.planguard.lib.project.facts`; None when they get the
+    /// whole document (a user's cross-file package is loaded, or the
+    /// built-in policies are not).
+    facts: Option<HashMap<String, Vec<Vec<String>>>>,
     sources: HashMap<String, SourceFile>,
+    /// Hash of every policy file and the data, for the cache key.
+    pub fingerprint: String,
     /// Policy files that did not parse or compile, located in the .rego file.
     pub diagnostics: Vec<Diagnostic>,
     /// Rules (`package.rule`) that exceeded the time limit on some document:
@@ -128,6 +145,18 @@ impl Policies {
             }
         }
         let data = load_data(&settings.policy.data)?;
+        let fingerprint = {
+            use sha2::Digest;
+            let mut hasher = sha2::Sha256::new();
+            for src in &sources {
+                for part in [src.file.display_path().as_str(), src.file.text()] {
+                    hasher.update((part.len() as u64).to_le_bytes());
+                    hasher.update(part.as_bytes());
+                }
+            }
+            hasher.update(data.to_string().as_bytes());
+            super::cache::hex(&hasher.finalize())
+        };
         let environments =
             serde_json::to_value(&settings.environments).expect("environments serialize to JSON");
 
@@ -244,7 +273,9 @@ impl Policies {
                     name: name.clone(),
                     rules: BTreeSet::new(),
                     has_exception: false,
+                    user: false,
                 });
+            package.user |= src.user;
             package.rules.extend(
                 RULE_HEAD
                     .captures_iter(src.file.text())
@@ -254,11 +285,27 @@ impl Policies {
         }
         let (project, document): (Vec<_>, Vec<_>) =
             packages.into_iter().partition(|((project, _), _)| *project);
+        let document_packages: Vec<Package> = document.into_iter().map(|(_, p)| p).collect();
+        let project_packages: Vec<Package> = project.into_iter().map(|(_, p)| p).collect();
+        let members: Vec<String> = document_packages
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("\"{i}\": data.{}", p.name))
+            .collect();
+        let document_query = format!("x := {{{}}} {WITH_DOCUMENT}", members.join(", "));
+        let facts = if project_packages.iter().any(|p| p.user) {
+            None
+        } else {
+            project_facts(&mut engine.clone())
+        };
 
         Ok(Self {
             engine,
-            document_packages: document.into_iter().map(|(_, p)| p).collect(),
-            project_packages: project.into_iter().map(|(_, p)| p).collect(),
+            document_packages,
+            project_packages,
+            document_query,
+            facts,
+            fingerprint,
             sources: usable
                 .into_iter()
                 .map(|s| (s.file.display_path(), s.file))
@@ -268,77 +315,124 @@ impl Policies {
         })
     }
 
-    /// Run the per-document packages on one document.
+    /// Run the per-document packages on one document: every package in one
+    /// evaluation, so that what rules share (the walk of the document, the
+    /// environment's settings) is computed once. Should that evaluation fail,
+    /// each rule runs alone, so that a failing rule is one diagnostic and the
+    /// others still report.
     pub fn check_document(&self, document: &Document) -> Vec<Diagnostic> {
         if self.document_packages.is_empty() {
             return Vec::new();
         }
         let mut engine = self.engine.clone();
-        let context = json!({"planguard": {"file": file_context(document)}});
-        if let Err(e) = engine.add_data(regorus::Value::from(context)) {
-            return vec![
-                Diagnostic::builtin(
-                    &rules::POLICY_ERROR,
-                    format!("cannot set policy data: {e:#}"),
-                )
-                .at(&document.file, 0..0, None),
-            ];
+        let mut input = regorus::Value::new_object();
+        if let Ok(map) = input.as_object_mut() {
+            map.insert(
+                regorus::Value::from("file"),
+                regorus::Value::from(file_context(document)),
+            );
+            map.insert(
+                regorus::Value::from("document"),
+                regorus::Value::from(document.value.clone()),
+            );
         }
-        engine.set_input(regorus::Value::from(document.value.clone()));
-        // The built-in rules read fields of an object; any other top level is
-        // already a schema error, so they have nothing to add.
-        let is_object = document.value.is_object();
+        engine.set_input(input);
+        let locate = |finding: &Value| locate_in(&document.file, finding);
         let mut diagnostics = Vec::new();
+        // The built-in rules read fields of an object; any other top level is
+        // already a schema error, so they have nothing to add. And once a
+        // rule has exceeded the time limit, the shared evaluation would too:
+        // then each rule runs alone, the slow one skipped.
+        let is_object = document.value.is_object();
+        let any_timed_out = self.timed_out.lock().map_or(true, |t| !t.is_empty());
+        if is_object
+            && !any_timed_out
+            && let Some(tree) = query(&mut engine, &self.document_query)
+        {
+            for (i, package) in self.document_packages.iter().enumerate() {
+                let values = &tree[&regorus::Value::from(i.to_string())];
+                self.evaluate(package, &document.file, &mut diagnostics, locate, |rule| {
+                    Ok(values[&regorus::Value::from(rule)].clone())
+                });
+            }
+            return diagnostics;
+        }
         for package in &self.document_packages {
             if !is_object && package.name.starts_with(BUILTIN_DOCUMENT_PREFIX) {
                 continue;
             }
-            self.evaluate(
-                &mut engine,
-                package,
-                &document.file,
-                &mut diagnostics,
-                |finding| locate_in(document, finding),
-            );
+            self.evaluate(package, &document.file, &mut diagnostics, locate, |rule| {
+                let results = engine.eval_query(
+                    format!("x := data.{}.{rule} {WITH_DOCUMENT}", package.name),
+                    false,
+                )?;
+                Ok(binding(&results))
+            });
         }
         diagnostics
     }
 
-    /// Run the cross-file packages once over every document (conftest's
-    /// `--combine` input shape: an array of `{path, contents}`, plus kind,
-    /// environment and build).
-    pub fn check_project(&self, documents: &[Document]) -> Vec<Diagnostic> {
-        if self.project_packages.is_empty() || documents.is_empty() {
+    /// What the cross-file packages see of a document (conftest's
+    /// `--combine` shape: `{path, contents}`, plus kind, workspace,
+    /// environment and build). The built-in ones only read a few fields,
+    /// listed in `data.planguard.lib.project.facts`; they get just those, so
+    /// that a check holds small facts rather than every document.
+    pub fn project_entry(&self, document: &Document) -> Value {
+        let mut entry = file_context(document);
+        let kind = document.kind.map(|k| k.as_str()).unwrap_or_default();
+        entry["contents"] = match &self.facts {
+            // Not an object: the cross-file rules skip it (see check_project).
+            _ if !document.value.is_object() => document.value.clone(),
+            Some(facts) => project(&document.value, facts.get(kind).map_or(&[], Vec::as_slice)),
+            None => document.value.clone(),
+        };
+        entry
+    }
+
+    /// Run the cross-file packages once over every document's entry
+    /// (`project_entry`). `source` gives the text of a file a finding names,
+    /// to locate it.
+    pub fn check_project(
+        &self,
+        entries: Vec<Value>,
+        source: impl Fn(&str) -> Option<SourceFile>,
+    ) -> Vec<Diagnostic> {
+        if self.project_packages.is_empty() || entries.is_empty() {
             return Vec::new();
         }
         let mut engine = self.engine.clone();
         // Only objects: a config or plan whose top level is anything else is a
         // schema error, and has no fields to compare across files.
-        let documents: Vec<&Document> = documents.iter().filter(|d| d.value.is_object()).collect();
-        if documents.is_empty() {
+        let entries: Vec<Value> = entries
+            .into_iter()
+            .filter(|e| e["contents"].is_object())
+            .collect();
+        if entries.is_empty() {
             return Vec::new();
         }
-        let input: Vec<Value> = documents
-            .iter()
-            .map(|d| {
-                let mut entry = file_context(d);
-                entry["contents"] = d.value.clone();
-                entry
-            })
-            .collect();
-        engine.set_input(regorus::Value::from(Value::Array(input)));
-        let by_path: HashMap<String, &Document> = documents
-            .iter()
-            .map(|d| (d.file.display_path(), *d))
-            .collect();
-        let anchor = &documents[0].file;
+        let first = entries[0]["path"].as_str().unwrap_or_default().to_string();
+        engine.set_input(regorus::Value::from(Value::Array(entries)));
+        let sources: std::cell::RefCell<HashMap<String, Option<SourceFile>>> = Default::default();
+        let source_of = |path: &str| {
+            sources
+                .borrow_mut()
+                .entry(path.to_string())
+                .or_insert_with(|| source(path))
+                .clone()
+        };
+        let anchor = source_of(&first).unwrap_or_else(|| SourceFile::new(&first, String::new()));
         let mut diagnostics = Vec::new();
         for package in &self.project_packages {
-            self.evaluate(&mut engine, package, anchor, &mut diagnostics, |finding| {
-                let file = finding.get("file").and_then(Value::as_str)?;
-                let document = by_path.get(&display_path(Path::new(file)))?;
-                locate_in(document, finding)
-            });
+            self.evaluate(
+                package,
+                &anchor,
+                &mut diagnostics,
+                |finding| {
+                    let file = finding.get("file").and_then(Value::as_str)?;
+                    locate_in(&source_of(&display_path(Path::new(file)))?, finding)
+                },
+                |rule| engine.eval_rule(format!("data.{}.{rule}", package.name)),
+            );
         }
         diagnostics
     }
@@ -347,14 +441,14 @@ impl Policies {
     /// into a diagnostic located by `locate`.
     fn evaluate(
         &self,
-        engine: &mut Engine,
         package: &Package,
         subject: &SourceFile,
         diagnostics: &mut Vec<Diagnostic>,
         locate: impl Fn(&Value) -> Option<Location>,
+        mut rule_value: impl FnMut(&str) -> anyhow::Result<regorus::Value>,
     ) {
         let excepted: BTreeSet<String> = if package.has_exception {
-            match engine.eval_rule(format!("data.{}.exception", package.name)) {
+            match rule_value("exception") {
                 Ok(value) => flatten_strings(&to_json(&value)),
                 Err(e) => {
                     diagnostics.push(self.evaluation_error(
@@ -383,7 +477,7 @@ impl Policies {
                 ));
                 continue;
             }
-            let value = match engine.eval_rule(format!("data.{key}")) {
+            let value = match rule_value(rule) {
                 Ok(value) => to_json(&value),
                 Err(e) => {
                     if format!("{e:#}").contains("exceeded time limit")
@@ -649,7 +743,7 @@ pub fn decode_result(
         severity,
         result,
         &document.file,
-        &|finding| locate_in(document, finding),
+        &|finding| locate_in(&document.file, finding),
     )
 }
 
@@ -675,14 +769,14 @@ pub fn location_pointer(location: &Value) -> Option<String> {
     }
 }
 
-fn locate_in(document: &Document, finding: &Value) -> Option<Location> {
+fn locate_in(file: &SourceFile, finding: &Value) -> Option<Location> {
     let pointer = finding
         .get("location")
         .and_then(location_pointer)
         .unwrap_or_default();
-    let target = document.locate(&pointer);
+    let target = crate::load::locate(file, &pointer);
     Some(Location {
-        file: document.file.clone(),
+        file: file.clone(),
         span: target.span,
         pointer: Some(target.pointer),
     })
@@ -720,6 +814,60 @@ fn narrow(location: &mut Location, within: &Value) {
     if start < inner.chars().count() {
         location.span = base + offset(start)..base + offset(end);
     }
+}
+
+/// The value bound to `x` by a query's first result; undefined when it has none.
+fn binding(results: &regorus::QueryResults) -> regorus::Value {
+    results
+        .result
+        .first()
+        .map(|r| r.bindings[&regorus::Value::from("x")].clone())
+        .unwrap_or(regorus::Value::Undefined)
+}
+
+/// The value of a query's `x`, or None when it failed or is undefined.
+fn query(engine: &mut Engine, text: &str) -> Option<regorus::Value> {
+    let results = engine.eval_query(text.to_string(), false).ok()?;
+    Some(binding(&results)).filter(|v| *v != regorus::Value::Undefined)
+}
+
+/// `data.planguard.lib.project.facts`: the field paths of each kind of
+/// document that the built-in cross-file rules read.
+fn project_facts(engine: &mut Engine) -> Option<HashMap<String, Vec<Vec<String>>>> {
+    let value = engine
+        .eval_rule("data.planguard.lib.project.facts".to_string())
+        .ok()?;
+    serde_json::from_value(to_json(&value)).ok()
+}
+
+/// The members of `value` at `paths`, at the same paths. A value that is not
+/// an object, on the way or at the end of a path, is copied whole, so that a
+/// rule reading below it finds exactly what it would in the document.
+fn project(value: &Value, paths: &[Vec<String>]) -> Value {
+    let Value::Object(_) = value else {
+        return value.clone();
+    };
+    let mut out = json!({});
+    for path in paths {
+        let (mut from, mut to) = (value, &mut out);
+        for (i, key) in path.iter().enumerate() {
+            let Some(next) = from.as_object().and_then(|o| o.get(key)) else {
+                break;
+            };
+            let Some(target) = to.as_object_mut() else {
+                break;
+            };
+            // A leaf, or something rules cannot look inside: copied whole.
+            if i + 1 == path.len() || !next.is_object() {
+                target.insert(key.clone(), next.clone());
+                break;
+            } else {
+                from = next;
+                to = target.entry(key.clone()).or_insert_with(|| json!({}));
+            }
+        }
+    }
+    out
 }
 
 fn to_json(value: &regorus::Value) -> Value {

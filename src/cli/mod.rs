@@ -291,6 +291,39 @@ pub struct CheckArgs {
     /// Print the settings in effect (after planguard.toml and flags) as JSON, and exit.
     #[arg(long)]
     pub show_settings: bool,
+    /// Check every file again instead of reusing results from .planguard/cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Check only shard I of N (e.g. `2/4`) of the files, split by a stable
+    /// hash of their paths, for CI matrices; the cross-file rules still see
+    /// every file.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+}
+
+/// `--shard I/N`, numbered from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    let (index, count) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not I/N, e.g. 2/4"))?;
+    let number = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("`{text}` is not I/N, e.g. 2/4"))
+    };
+    let (index, count) = (number(index)?, number(count)?);
+    if count == 0 || index == 0 || index > count {
+        return Err(format!(
+            "shard {index} of {count}: I must be between 1 and N"
+        ));
+    }
+    Ok(Shard { index, count })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -522,23 +555,41 @@ fn check(
     // Files named one by one (a pre-commit hook's staged files, an editor's
     // buffer) are checked with the rest of their workspace as context, so
     // cross-file rules see what they compare against; findings are kept only
-    // for the named files (and the policies). Secrets found in the context are still masked
-    // wherever a kept finding shows its text.
-    let context = discover::context(&discovery, &settings);
+    // for the named files (and the policies). Secrets found in the context
+    // are still masked wherever a kept finding shows their text. A shard
+    // (`--shard i/n`) is the same: the other shards' files are context.
+    let (files, mut context) = match args.shard {
+        Some(Shard { index, count }) => {
+            discover::split_shard(discovery.files.clone(), index, count)
+        }
+        None => (discovery.files.clone(), Vec::new()),
+    };
+    context.extend(discover::context(&discovery, &settings));
     if args.verbose && !context.is_empty() {
         log.note(
             Level::Debug,
             "context",
             &format!(
-                "context: {} from the same workspaces, for cross-file rules",
+                "context: {} checked for the cross-file rules, not reported on",
                 plural(context.len(), "other file")
             ),
         )?;
     }
     let checker = Checker::new(settings)?;
-    let mut diagnostics = checker
-        .check_in_context(&discovery.files, &context)
-        .diagnostics;
+    let outcome = if args.no_cache {
+        checker.check_in_context(&files, &context)
+    } else {
+        // Beside planguard.toml, else in the working folder.
+        let root = checker
+            .settings
+            .file
+            .as_ref()
+            .and_then(|f| f.parent())
+            .map_or_else(|| PathBuf::from("."), PathBuf::from);
+        let cache = crate::check::Cache::new(&root, checker.cache_key());
+        checker.check_files_cached(&files, &context, &cache)
+    };
+    let mut diagnostics = outcome.diagnostics;
     diagnostics.extend(discovery.unlisted.iter().map(|(folder, reason)| {
         crate::diagnostic::Diagnostic::builtin(
             &rules::UNREADABLE_FILE,
@@ -548,7 +599,7 @@ fn check(
             ),
         )
     }));
-    let report = Report::new(diagnostics, discovery.files.len(), started.elapsed());
+    let report = Report::new(diagnostics, files.len(), started.elapsed());
     match &args.output {
         None => stdout.write_all(&report::render(&report, args.format, color))?,
         Some(file) => {

@@ -1,0 +1,256 @@
+//! Cache: what checking a file found, keyed by its content, so that a check
+//! after a small edit only redoes the files that changed (and the cross-file
+//! rules only when a file's facts changed).
+//!
+//! One index per planguard version, policies and settings (their hash names
+//! the file) under `.planguard/cache/` at the project root: for each file
+//! its content key, size and modification time (unchanged size and time skip
+//! reading it), and its diagnostics without their text (spans and pointers,
+//! the text is the file's own); beside it `facts/<hash>.json`, each file's
+//! entry for the cross-file rules, read only when those rules must run
+//! again. Results that mention a secret, name another file or depend on
+//! another file's content are never stored. Writes go to a temporary file
+//! renamed into place, so concurrent runs never see half a file; an entry
+//! that cannot be read is a miss.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::diagnostic::{Diagnostic, Location, Related, Severity};
+use crate::source::SourceFile;
+
+/// Bump when what is stored changes meaning.
+const FORMAT: u32 = 2;
+
+/// A location without its text: the file's path as shown, the span and pointer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredLocation {
+    file: String,
+    span: (usize, usize),
+    pointer: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredDiagnostic {
+    rule: String,
+    severity: Severity,
+    message: String,
+    location: Option<StoredLocation>,
+    help: Option<String>,
+    url: Option<String>,
+    related: Vec<(StoredLocation, String)>,
+}
+
+/// One file's entry in the index.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Content key: policies, settings, the file's context and bytes.
+    pub key: String,
+    pub len: u64,
+    pub modified: u128,
+    pub diagnostics: Vec<StoredDiagnostic>,
+    /// When the file loaded: the hash of its entry for the cross-file
+    /// rules, stored as facts/<hash>.json.
+    pub facts: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ProjectEntry {
+    /// Hash of every loaded file's facts hash, in order: an edit that leaves
+    /// the facts alone does not run the cross-file rules again.
+    pub key: String,
+    pub diagnostics: Vec<StoredDiagnostic>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Index {
+    pub format: u32,
+    pub files: HashMap<String, FileEntry>,
+    pub project: Option<ProjectEntry>,
+}
+
+/// The cache of one configuration (planguard version, policies, settings).
+pub struct Cache {
+    dir: PathBuf,
+    /// Hex hash of the configuration; part of every content key.
+    pub config_key: String,
+}
+
+impl Cache {
+    pub fn new(root: &Path, config_key: String) -> Self {
+        Self {
+            dir: root.join(".planguard").join("cache"),
+            config_key,
+        }
+    }
+
+    fn index_path(&self) -> PathBuf {
+        self.dir
+            .join(format!("index-{}.json", &self.config_key[..16]))
+    }
+
+    /// The stored index; empty when absent, unreadable or from another format.
+    pub fn load(&self) -> Index {
+        std::fs::read(self.index_path())
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Index>(&bytes).ok())
+            .filter(|index| index.format == FORMAT)
+            .unwrap_or_default()
+    }
+
+    pub fn save(&self, mut index: Index) {
+        index.format = FORMAT;
+        if let Ok(bytes) = serde_json::to_vec(&index) {
+            write_atomically(&self.index_path(), &bytes);
+        }
+    }
+
+    /// Content key of a file: this configuration, the file's context (path,
+    /// kind, environment…, as policies see them) and its bytes.
+    pub fn key(&self, context: &str, bytes: &[u8]) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.config_key.as_bytes());
+        hasher.update((context.len() as u64).to_le_bytes());
+        hasher.update(context.as_bytes());
+        hasher.update(bytes);
+        hex(&hasher.finalize())
+    }
+
+    fn facts_path(&self, key: &str) -> PathBuf {
+        self.dir.join("facts").join(format!("{key}.json"))
+    }
+
+    pub fn load_facts(&self, key: &str) -> Option<serde_json::Value> {
+        let bytes = std::fs::read(self.facts_path(key)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Store an entry under the hash of its content; returns that hash.
+    pub fn save_facts(&self, entry: &serde_json::Value) -> Option<String> {
+        let bytes = serde_json::to_vec(entry).ok()?;
+        let key = hex(&Sha256::digest(&bytes));
+        let path = self.facts_path(&key);
+        if !path.exists() {
+            write_atomically(&path, &bytes);
+        }
+        Some(key)
+    }
+}
+
+/// Size and modification time (ns since the epoch) of a file.
+pub fn stamp(path: &Path) -> Option<(u64, u128)> {
+    let metadata = std::fs::metadata(path).ok()?;
+    let modified = metadata.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+    Some((metadata.len(), modified.as_nanos()))
+}
+
+/// Diagnostics without their text, or None when one must not be stored: it
+/// concerns a secret, or a file `allowed` rejects.
+pub fn store(
+    diagnostics: &[Diagnostic],
+    allowed: impl Fn(&str) -> bool,
+) -> Option<Vec<StoredDiagnostic>> {
+    let location = |l: &Location| {
+        let file = l.file.display_path();
+        allowed(&file).then_some(StoredLocation {
+            file,
+            span: (l.span.start, l.span.end),
+            pointer: l.pointer.clone(),
+        })
+    };
+    diagnostics
+        .iter()
+        .map(|d| {
+            if d.sensitive {
+                return None;
+            }
+            Some(StoredDiagnostic {
+                rule: d.rule.clone(),
+                severity: d.severity,
+                message: d.message.clone(),
+                location: match &d.location {
+                    Some(l) => Some(location(l)?),
+                    None => None,
+                },
+                help: d.help.clone(),
+                url: d.url.clone(),
+                related: d
+                    .related
+                    .iter()
+                    .map(|r| Some((location(&r.location)?, r.message.clone())))
+                    .collect::<Option<_>>()?,
+            })
+        })
+        .collect()
+}
+
+/// Stored diagnostics with their files' text again, from `source`; None when
+/// a file cannot be had.
+pub fn restore(
+    stored: &[StoredDiagnostic],
+    source: impl Fn(&str) -> Option<SourceFile>,
+) -> Option<Vec<Diagnostic>> {
+    let location = |l: &StoredLocation| {
+        Some(Location {
+            file: source(&l.file)?,
+            span: l.span.0..l.span.1,
+            pointer: l.pointer.clone(),
+        })
+    };
+    stored
+        .iter()
+        .map(|s| {
+            Some(Diagnostic {
+                rule: s.rule.clone(),
+                severity: s.severity,
+                message: s.message.clone(),
+                location: match &s.location {
+                    Some(l) => Some(location(l)?),
+                    None => None,
+                },
+                help: s.help.clone(),
+                url: s.url.clone(),
+                related: s
+                    .related
+                    .iter()
+                    .map(|(l, message)| {
+                        Some(Related {
+                            location: location(l)?,
+                            message: message.clone(),
+                        })
+                    })
+                    .collect::<Option<_>>()?,
+                sensitive: false,
+            })
+        })
+        .collect()
+}
+
+/// Write to a temporary file beside `path`, then rename it into place. A
+/// cache that cannot be written is only a slower next run.
+fn write_atomically(path: &Path, bytes: &[u8]) {
+    let Some(parent) = path.parent() else { return };
+    if std::fs::create_dir_all(parent).is_err() {
+        return;
+    }
+    let temporary = parent.join(format!(
+        ".{}.{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("cache"),
+        std::process::id()
+    ));
+    if std::fs::write(&temporary, bytes).is_ok() && std::fs::rename(&temporary, path).is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
