@@ -849,3 +849,54 @@ fn example_workspace_sarif_results() {
     driver["semanticVersion"] = Value::from("[VERSION]");
     insta::assert_json_snapshot!(sarif);
 }
+
+/// `--shard i/n`: the shards' findings together are the whole check's, each
+/// finding in exactly one shard, cross-file ones included (every shard sees
+/// every file's facts); a bad shard is a usage error.
+#[test]
+fn shards_together_find_what_the_whole_check_finds() {
+    let (_, whole) = check_json(&["--no-cache", "examples/salam"]);
+    let mut together = Vec::new();
+    let mut files = 0;
+    for shard in ["1/3", "2/3", "3/3"] {
+        let (_, part) = check_json(&["--no-cache", "--shard", shard, "examples/salam"]);
+        together.extend(rules_at(&part));
+        files += part["summary"]["files"].as_u64().unwrap_or(0);
+    }
+    together.sort();
+    let mut expected = rules_at(&whole);
+    expected.sort();
+    assert_eq!(together, expected);
+    assert!(
+        together.iter().any(|(rule, ..)| rule == "PG202"),
+        "cross-file findings too"
+    );
+    assert_eq!(files, whole["summary"]["files"].as_u64().unwrap_or(0));
+    for bad in ["0/3", "4/3", "1/0", "x"] {
+        let out = run(planguard().args(["check", "--shard", bad, "examples/salam"]));
+        assert_eq!(out.code, 2, "{bad}");
+        assert!(out.stderr.contains("--shard"), "{bad}: {}", out.stderr);
+    }
+}
+
+/// The cache gives the same findings as a fresh check, named files and
+/// context included, and a second run reuses it.
+#[test]
+fn cached_runs_find_what_a_fresh_check_finds() {
+    let ws = common::workspace::Workspace::copy_of("examples/salam");
+    let dir = ws.path();
+    let (_, fresh) = check_json(&["--no-cache", &dir]);
+    let (_, cold) = check_json(&[&dir]);
+    let (_, warm) = check_json(&[&dir]);
+    assert_eq!(rules_at(&cold), rules_at(&fresh));
+    assert_eq!(rules_at(&warm), rules_at(&fresh));
+    let plan = format!("{dir}/orchestration_plans/prod/42.json");
+    let (_, named_fresh) = check_json(&["--no-cache", &plan]);
+    let (_, named_warm) = check_json(&[&plan]);
+    assert_eq!(rules_at(&named_warm), rules_at(&named_fresh));
+    assert!(
+        rules_at(&named_warm)
+            .iter()
+            .all(|(_, file, ..)| *file == plan)
+    );
+}
