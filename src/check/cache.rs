@@ -88,6 +88,28 @@ impl Cache {
         }
     }
 
+    /// Make the folder one that git and backup tools pass over, as ruff
+    /// does for its cache: a pre-commit hook must not leave new files in the
+    /// working tree (pre-commit fails a hook that does).
+    fn mark(&self) {
+        let _ = std::fs::create_dir_all(&self.dir);
+        for (name, text) in [
+            (
+                ".gitignore",
+                "# Created by planguard: its cache, never committed.\n*\n",
+            ),
+            (
+                "CACHEDIR.TAG",
+                "Signature: 8a477f597d28d172789f06886806bc55\n# planguard's cache: see https://bford.info/cachedir/\n",
+            ),
+        ] {
+            let path = self.dir.join(name);
+            if !path.exists() {
+                let _ = std::fs::write(path, text);
+            }
+        }
+    }
+
     fn index_path(&self) -> PathBuf {
         self.dir
             .join(format!("index-{}.json", &self.config_key[..16]))
@@ -104,6 +126,7 @@ impl Cache {
 
     pub fn save(&self, mut index: Index) {
         index.format = FORMAT;
+        self.mark();
         if let Ok(bytes) = serde_json::to_vec(&index) {
             write_atomically(&self.index_path(), &bytes);
         }
