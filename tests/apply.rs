@@ -10,20 +10,8 @@ use serde_json::Value;
 
 const NAMESPACES: &[&str] = &["ingestion-dev", "ingestion-uat", "ingestion-prod"];
 
-/// The clean workspace with its own schedule id, so tests never share one.
 fn workspace(id: &str) -> Workspace {
-    let ws = Workspace::copy_of("fixtures/workspaces/clean");
-    for env in ["dev", "uat", "prod"] {
-        ws.edit(&format!("conf/{env}.json"), |c| {
-            c["runtime"]["orchestration"]["temporal"]["schedule"]["id"] = Value::from(id);
-        });
-        for build in 10..=12 {
-            ws.edit(&format!("orchestration_plans/{env}/{build}.json"), |p| {
-                p["schedule_id"] = Value::from(id);
-            });
-        }
-    }
-    ws
+    Workspace::with_schedule_id(id)
 }
 
 /// Change the jitter the way a team does: every environment's config (else
@@ -494,24 +482,12 @@ fn concurrent_applies(server: &Server, id: &str) {
         0
     );
 
-    let hold = a.dir.path().join("go");
-    let waiting = a.dir.path().join("go.waiting");
-    let mut held = planguard();
-    held.current_dir(a.dir.path())
-        .env("TEMPORAL_ADDRESS", &server.address)
-        .env("PLANGUARD_AUDIT_LOG", first.audit_path())
-        .env("PLANGUARD_TEST_HOLD_BEFORE_UPDATE", &hold)
-        .args(["apply", "orchestration_plans/dev/12.json"])
-        .stdout(std::process::Stdio::piped());
-    let child = held.spawn().expect("planguard runs");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !waiting.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the held apply never described the schedule"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let (child, hold) = spawn_held(
+        server,
+        &a,
+        "PLANGUARD_TEST_HOLD_BEFORE_UPDATE",
+        "orchestration_plans/dev/12.json",
+    );
     // Meanwhile the other apply goes through.
     let winner = second.planguard(&["apply", "orchestration_plans/dev/12.json"]);
     assert_eq!(winner.code, 0, "{}{}", winner.stdout, winner.stderr);
@@ -651,9 +627,15 @@ fn an_operators_pause_survives_an_update_unless_unpause() {
     assert_ne!(state()["paused"], true);
 }
 
-/// Run an apply held at a test seam, stop the server while it waits, then
-/// let it go on. Returns the apply's outcome.
-fn apply_while_the_server_dies(server: &mut Server, ws: &Workspace, seam: &str) -> common::Run {
+/// Start `apply <plan>` in `ws` held at a test seam (see `hold_for_tests` in
+/// src/apply/mod.rs), and wait until it is there. Returns the process and the
+/// file whose creation lets it go on.
+fn spawn_held(
+    server: &Server,
+    ws: &Workspace,
+    seam: &str,
+    plan: &str,
+) -> (std::process::Child, std::path::PathBuf) {
     let hold = ws.dir.path().join("go");
     let waiting = ws.dir.path().join("go.waiting");
     let _ = std::fs::remove_file(&hold);
@@ -663,7 +645,7 @@ fn apply_while_the_server_dies(server: &mut Server, ws: &Workspace, seam: &str) 
         .env("TEMPORAL_ADDRESS", &server.address)
         .env("PLANGUARD_AUDIT_LOG", ws.dir.path().join("audit.jsonl"))
         .env(seam, &hold)
-        .args(["apply", "orchestration_plans/dev/12.json"])
+        .args(["apply", plan])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let child = held.spawn().expect("planguard runs");
@@ -675,6 +657,13 @@ fn apply_while_the_server_dies(server: &mut Server, ws: &Workspace, seam: &str) 
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    (child, hold)
+}
+
+/// Run an apply held at a test seam, stop the server while it waits, then
+/// let it go on. Returns the apply's outcome.
+fn apply_while_the_server_dies(server: &mut Server, ws: &Workspace, seam: &str) -> common::Run {
+    let (child, hold) = spawn_held(server, ws, seam, "orchestration_plans/dev/12.json");
     server.kill();
     std::fs::write(&hold, b"").expect("release");
     let out = child.wait_with_output().expect("planguard ends");
@@ -797,25 +786,12 @@ fn a_dry_run_previews_the_change_in_markdown() {
             .expect("exists")["schedule"]["spec"]["jitter"],
         "300s"
     );
-    let script = r#"
-import sys
-from markdown_it import MarkdownIt
-html = MarkdownIt("commonmark").enable("table").render(sys.stdin.read())
-print(html.count("<table>"), html.count("<h3>"))
-"#;
-    let mut child = std::process::Command::new(common::python())
-        .args(["-c", script])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("python runs");
-    use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{}\n{}", create.stdout, update.stdout).as_bytes())
-        .expect("write");
-    let rendered = child.wait_with_output().expect("python ends");
-    assert_eq!(String::from_utf8_lossy(&rendered.stdout).trim(), "2 2");
+    let html = common::render_markdown(&format!("{}\n{}", create.stdout, update.stdout));
+    assert_eq!(
+        (
+            html.matches("<table>").count(),
+            html.matches("<h3>").count()
+        ),
+        (2, 2)
+    );
 }

@@ -40,18 +40,7 @@ fn find<'a>(events: &'a [Value], name: &str) -> &'a Value {
 }
 
 fn workspace(id: &str) -> Workspace {
-    let ws = Workspace::copy_of("fixtures/workspaces/clean");
-    for env in ["dev", "uat", "prod"] {
-        ws.edit(&format!("conf/{env}.json"), |c| {
-            c["runtime"]["orchestration"]["temporal"]["schedule"]["id"] = Value::from(id);
-        });
-        for build in 10..=12 {
-            ws.edit(&format!("orchestration_plans/{env}/{build}.json"), |p| {
-                p["schedule_id"] = Value::from(id);
-            });
-        }
-    }
-    ws
+    Workspace::with_schedule_id(id)
 }
 
 #[test]

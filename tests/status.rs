@@ -16,20 +16,8 @@ use serde_json::Value;
 
 const NS: &str = "ingestion-dev";
 
-/// The clean workspace with its own schedule id.
 fn workspace(id: &str) -> Workspace {
-    let ws = Workspace::copy_of("fixtures/workspaces/clean");
-    for env in ["dev", "uat", "prod"] {
-        ws.edit(&format!("conf/{env}.json"), |c| {
-            c["runtime"]["orchestration"]["temporal"]["schedule"]["id"] = Value::from(id);
-        });
-        for build in 10..=12 {
-            ws.edit(&format!("orchestration_plans/{env}/{build}.json"), |p| {
-                p["schedule_id"] = Value::from(id);
-            });
-        }
-    }
-    ws
+    Workspace::with_schedule_id(id)
 }
 
 fn planguard_at(server_address: &str, ws: &Workspace, args: &[&str]) -> common::Run {

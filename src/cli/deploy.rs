@@ -328,14 +328,6 @@ fn run_apply(
     }
 }
 
-/// A cell of a Markdown table: one line, no pipe, no markup.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace(['\n', '\r'], " ")
-}
-
 /// What an apply did or would do, as Markdown for a pull request: the
 /// schedule, the plan, and field by field what changes.
 fn preview(action: &str, cleared: &Cleared, applied: &Applied, dry_run: bool) -> String {
@@ -366,11 +358,14 @@ fn preview(action: &str, cleared: &Cleared, applied: &Applied, dry_run: bool) ->
             if deployed {
                 text.push_str(&format!(
                     "| {field} | {} | {} |\n",
-                    cell(&before),
-                    cell(&after)
+                    report::markdown::cell(&before),
+                    report::markdown::cell(&after)
                 ));
             } else {
-                text.push_str(&format!("| {field} | {} |\n", cell(&after)));
+                text.push_str(&format!(
+                    "| {field} | {} |\n",
+                    report::markdown::cell(&after)
+                ));
             }
         }
     };

@@ -8,7 +8,7 @@ use crate::diagnostic::{Report, Severity, plural};
 use crate::rules;
 
 /// Table cells hold one line, no pipe and no HTML.
-fn cell(text: &str) -> String {
+pub fn cell(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace('<', "&lt;")

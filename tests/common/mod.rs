@@ -78,3 +78,25 @@ pub fn venv_bin(tool: &str) -> PathBuf {
 pub fn read(path: impl AsRef<Path>) -> String {
     std::fs::read_to_string(root().join(path)).expect("fixture exists")
 }
+
+/// Markdown rendered to HTML by a real CommonMark renderer with GFM tables
+/// (markdown-it-py, from the test environment).
+pub fn render_markdown(text: &str) -> String {
+    use std::io::Write as _;
+    let script = "import sys\nfrom markdown_it import MarkdownIt\nsys.stdout.write(MarkdownIt('commonmark').enable('table').render(sys.stdin.read()))\n";
+    let mut child = Command::new(python())
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("python ends");
+    assert!(out.status.success(), "markdown-it-py failed");
+    String::from_utf8(out.stdout).expect("HTML is UTF-8")
+}

@@ -32,6 +32,23 @@ impl Workspace {
         Self { dir }
     }
 
+    /// The clean workspace with its own schedule id in every config and
+    /// plan, so that tests sharing a Temporal server never share a schedule.
+    pub fn with_schedule_id(id: &str) -> Self {
+        let ws = Self::copy_of("fixtures/workspaces/clean");
+        for env in ["dev", "uat", "prod"] {
+            ws.edit(&format!("conf/{env}.json"), |c| {
+                c["runtime"]["orchestration"]["temporal"]["schedule"]["id"] = Value::from(id);
+            });
+            for build in 10..=12 {
+                ws.edit(&format!("orchestration_plans/{env}/{build}.json"), |p| {
+                    p["schedule_id"] = Value::from(id);
+                });
+            }
+        }
+        ws
+    }
+
     pub fn edit(&self, file: &str, change: impl FnOnce(&mut Value)) {
         let path = self.dir.path().join(file);
         let mut value: Value =
