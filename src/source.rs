@@ -103,18 +103,25 @@ impl SourceFile {
         (line, column)
     }
 
-    /// The byte offset of a 0-based line and UTF-16 column (LSP positions); clamps
-    /// to the line's end.
-    pub fn offset_of_utf16(&self, line: usize, column: usize) -> usize {
-        let Some(&start) = self.inner.line_starts.get(line) else {
-            return self.text().len();
-        };
+    /// The byte range of a 0-based line, its newline included; None past the
+    /// last line.
+    fn line_bounds(&self, line: usize) -> Option<(usize, usize)> {
+        let start = *self.inner.line_starts.get(line)?;
         let end = self
             .inner
             .line_starts
             .get(line + 1)
             .copied()
             .unwrap_or(self.text().len());
+        Some((start, end))
+    }
+
+    /// The byte offset of a 0-based line and UTF-16 column (LSP positions); clamps
+    /// to the line's end.
+    pub fn offset_of_utf16(&self, line: usize, column: usize) -> usize {
+        let Some((start, end)) = self.line_bounds(line) else {
+            return self.text().len();
+        };
         let mut units = 0;
         for (i, c) in self.text()[start..end].char_indices() {
             if units >= column || c == '\n' {
@@ -138,14 +145,15 @@ impl SourceFile {
     /// The byte offset of a 0-based line and byte column; clamps to the
     /// line's end and back onto a character boundary.
     pub fn offset_of_utf8(&self, line: usize, column: usize) -> usize {
-        let Some(&start) = self.inner.line_starts.get(line) else {
+        let Some((start, end)) = self.line_bounds(line) else {
             return self.text().len();
         };
-        let end = self
-            .inner
-            .line_starts
-            .get(line + 1)
-            .map_or(self.text().len(), |next| next - 1);
+        // Not past the line's own end: its newline, or the text's end.
+        let end = if end > start && self.text().as_bytes()[end - 1] == b'\n' {
+            end - 1
+        } else {
+            end
+        };
         self.clamp(start + column.min(end - start))
     }
 }

@@ -28,6 +28,14 @@ struct Style {
 }
 
 impl Style {
+    /// The terminal's way, for commands that have no Markdown form.
+    fn plain(color: bool) -> Self {
+        Self {
+            color,
+            markdown: false,
+        }
+    }
+
     fn format(self) -> Format {
         if self.markdown {
             Format::Markdown
@@ -567,7 +575,9 @@ pub fn rollback(
     out: &mut dyn Write,
     log: &mut Log,
 ) -> Result<ExitCode, CliError> {
-    let settings = load_settings(
+    // Invalid settings end the run before the server is asked anything; the
+    // gate loads them again for the plan it checks.
+    load_settings(
         args.connect.config.as_ref(),
         args.connect.isolated,
         std::slice::from_ref(&args.workspace),
@@ -603,7 +613,7 @@ pub fn rollback(
             // The build before the deployed one; the deployed build is what the
             // schedule's workflows record, or else the newest plan.
             let newest = builds.last().map(|(b, _)| *b).unwrap_or(0);
-            let deployed = deployed_build(&settings, &builds, &args.connect).unwrap_or(newest);
+            let deployed = deployed_build(&builds, &args.connect).unwrap_or(newest);
             builds
                 .iter()
                 .rev()
@@ -637,10 +647,7 @@ pub fn rollback(
         &args.connect,
         &Overrides::default(),
         args.approved_by.clone(),
-        Style {
-            color,
-            markdown: false,
-        },
+        Style::plain(color),
         out,
         log,
     )? {
@@ -653,27 +660,19 @@ pub fn rollback(
         &args.connect,
         args.dry_run,
         false,
-        Style {
-            color,
-            markdown: false,
-        },
+        Style::plain(color),
         out,
         log,
     )
 }
 
 /// The build the deployed schedule of an environment records, if it can be told.
-fn deployed_build(
-    settings: &crate::settings::Settings,
-    builds: &[(u64, PathBuf)],
-    connect: &ConnectArgs,
-) -> Option<u64> {
+fn deployed_build(builds: &[(u64, PathBuf)], connect: &ConnectArgs) -> Option<u64> {
     let (_, newest) = builds.last()?;
     let value: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(newest).ok()?).ok()?;
     let namespace = value.get("namespace")?.as_str()?;
     let id = value.get("schedule_id")?.as_str()?;
-    let _ = settings;
     let mut client =
         crate::apply::temporal::Client::connect(&connect.endpoint(), namespace).ok()?;
     let deployed = client.describe(id).ok()??;
@@ -692,10 +691,7 @@ pub fn trigger(
         &args.connect,
         &Overrides::default(),
         args.approved_by.clone(),
-        Style {
-            color,
-            markdown: false,
-        },
+        Style::plain(color),
         out,
         log,
     )? {
