@@ -48,6 +48,8 @@ pub struct Discovery {
     /// Folders that could not be listed: what they hold is unknown, so the
     /// run reports them rather than passing over them.
     pub unlisted: Vec<(PathBuf, String)>,
+    /// Files named on the command line that `[files] exclude` matches.
+    pub excluded: Vec<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +112,10 @@ pub fn discover(paths: &[PathBuf], settings: &Settings) -> Result<Discovery, Dis
         // A named pipe or device named on the command line is a candidate
         // too: reading it reports what it is instead of waiting on it.
         if !metadata.is_dir() {
+            if settings.force_exclude && settings.is_excluded(root) {
+                discovery.excluded.push(root.clone());
+                continue;
+            }
             discovery
                 .files
                 .extend(candidate(root.clone(), settings, true));
@@ -270,8 +276,7 @@ fn excluded(
         return Some("never walked".to_string());
     }
     let relative = path.strip_prefix(root).unwrap_or(path);
-    let from_settings = path.strip_prefix(&settings.root).unwrap_or(relative);
-    if settings.exclude.is_match(relative) || settings.exclude.is_match(from_settings) {
+    if settings.exclude.is_match(relative) || settings.is_excluded(path) {
         return Some("excluded in planguard.toml".to_string());
     }
     for (_, matcher) in gitignores.iter().rev() {

@@ -21,3 +21,4 @@ pub mod rules;
 pub mod settings;
 pub mod source;
 pub mod status;
+pub mod suggest;

@@ -169,7 +169,10 @@ impl PathPattern {
 
 #[derive(Debug, Clone)]
 pub struct Ignore {
+    /// A rule id (a built-in rule's name is turned into its id), or `*`.
     pub rule: String,
+    /// The patterns as written, for `--show-settings`.
+    pub patterns: Vec<String>,
     pub paths: GlobSet,
 }
 
@@ -193,6 +196,14 @@ pub struct Settings {
     /// Per-rule severity overrides; `None` turns a rule off.
     pub severities: BTreeMap<String, Option<Severity>>,
     pub ignores: Vec<Ignore>,
+    /// Exclude patterns as written, for `--show-settings`.
+    pub exclude_patterns: Vec<String>,
+    /// Whether `exclude` applies to files named on the command line too
+    /// (`--no-force-exclude` turns it off), as ruff's `--force-exclude`.
+    pub force_exclude: bool,
+    /// Rule ids in `[rules]` and `[[ignore]]` that are not built-in rules:
+    /// fine when user policies may produce them, an error otherwise.
+    pub foreign_rules: Vec<Diagnostic>,
 }
 
 impl Default for Settings {
@@ -238,7 +249,7 @@ struct RawSettings {
     #[serde(default)]
     certificates: Certificates,
     #[serde(default)]
-    rules: BTreeMap<String, toml::Spanned<RawLevel>>,
+    rules: BTreeMap<toml::Spanned<String>, toml::Spanned<RawLevel>>,
     #[serde(default)]
     ignore: Vec<toml::Spanned<RawIgnore>>,
 }
@@ -296,7 +307,7 @@ enum RawLevel {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawIgnore {
-    rule: String,
+    rule: toml::Spanned<String>,
     paths: Vec<toml::Spanned<String>>,
 }
 
@@ -369,7 +380,9 @@ impl Settings {
         let mut globs = |list: Vec<toml::Spanned<String>>| {
             let mut builder = GlobSetBuilder::new();
             for glob in list {
-                match Glob::new(glob.get_ref()) {
+                // `./conf/**` means `conf/**`: paths are matched relative to
+                // the settings' folder, without a leading `./`.
+                match Glob::new(glob.get_ref().trim_start_matches("./")) {
                     Ok(g) => {
                         builder.add(g);
                     }
@@ -378,18 +391,28 @@ impl Settings {
             }
             builder.build().unwrap_or_else(|_| GlobSet::empty())
         };
+        let exclude_patterns = raw.files.exclude.iter().map(|g| g.get_ref().clone()).collect();
         let exclude = globs(raw.files.exclude);
-        let ignores = raw
-            .ignore
-            .into_iter()
-            .map(|spanned| {
-                let ignore = spanned.into_inner();
-                Ignore {
-                    rule: ignore.rule,
-                    paths: globs(ignore.paths),
-                }
-            })
-            .collect();
+        let mut foreign_rules = Vec::new();
+        let mut ignores = Vec::new();
+        let mut rule_errors = Vec::new();
+        for spanned in raw.ignore {
+            let ignore = spanned.into_inner();
+            let rule = if ignore.rule.get_ref() == "*" {
+                Some("*".to_string())
+            } else {
+                rule_id(&ignore.rule, &mut rule_errors, &mut foreign_rules, file)
+            };
+            let patterns = ignore.paths.iter().map(|p| p.get_ref().clone()).collect();
+            let paths = globs(ignore.paths);
+            if let Some(rule) = rule {
+                ignores.push(Ignore {
+                    rule,
+                    patterns,
+                    paths,
+                });
+            }
+        }
 
         let environments: BTreeMap<String, Environment> = match raw.environments {
             None => ["dev", "uat", "prod"]
@@ -446,10 +469,9 @@ impl Settings {
 
         let mut severities = BTreeMap::new();
         for (rule, level) in raw.rules {
-            if rule.starts_with("PG") && rules::lookup(&rule).is_none() {
-                error(level.span(), format!("unknown rule `{rule}`"));
-            }
-            let code = rules::lookup(&rule).map_or(rule, |r| r.code.to_string());
+            let Some(code) = rule_id(&rule, &mut rule_errors, &mut foreign_rules, file) else {
+                continue;
+            };
             let severity = match level.into_inner() {
                 RawLevel::Error => Some(Severity::Error),
                 RawLevel::Warning => Some(Severity::Warning),
@@ -457,6 +479,10 @@ impl Settings {
                 RawLevel::Off => None,
             };
             severities.insert(code, severity);
+        }
+
+        for (span, message) in rule_errors {
+            error(span, message);
         }
 
         let timeout = match raw.policy.timeout {
@@ -507,6 +533,9 @@ impl Settings {
             policy,
             severities,
             ignores,
+            exclude_patterns,
+            force_exclude: true,
+            foreign_rules,
         })
     }
 
@@ -517,6 +546,7 @@ impl Settings {
             "files": {
                 "configs": self.configs.iter().map(|p| &p.source).collect::<Vec<_>>(),
                 "plans": self.plans.iter().map(|p| &p.source).collect::<Vec<_>>(),
+                "exclude": self.exclude_patterns,
                 "respect-gitignore": self.respect_gitignore,
                 "max-file-size": self.max_file_size,
             },
@@ -536,6 +566,10 @@ impl Settings {
             "rules": self.severities.iter().map(|(rule, level)| {
                 (rule.clone(), serde_json::Value::from(level.map_or("off", Severity::as_str)))
             }).collect::<serde_json::Map<_, _>>(),
+            "ignore": self.ignores.iter().map(|i| serde_json::json!({
+                "rule": i.rule,
+                "paths": i.patterns,
+            })).collect::<Vec<_>>(),
         })
     }
 
@@ -547,15 +581,116 @@ impl Settings {
         }
     }
 
-    /// Whether an `[[ignore]]` entry silences `rule` for the file at `path`
-    /// (matched relative to the settings root and as given).
+    /// Whether an `[[ignore]]` entry silences `rule` for the file at `path`.
+    /// Patterns are matched against the path relative to the settings'
+    /// folder, whichever way the path was given (`./conf/dev.json`,
+    /// `conf/dev.json`, absolute, or from a parent folder), and as given.
     pub fn is_ignored(&self, rule: &str, path: &Path) -> bool {
-        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        let relative = self.relative(path);
         self.ignores.iter().any(|ignore| {
             (ignore.rule == rule || ignore.rule == "*")
-                && (ignore.paths.is_match(relative) || ignore.paths.is_match(path))
+                && (relative
+                    .as_deref()
+                    .is_some_and(|r| ignore.paths.is_match(r))
+                    || ignore.paths.is_match(path))
         })
     }
+
+    /// Whether `exclude` matches the file at `path` (relative to the
+    /// settings' folder, or as given).
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        self.relative(path)
+            .as_deref()
+            .is_some_and(|r| self.exclude.is_match(r))
+            || self.exclude.is_match(lexical(path))
+    }
+
+    /// `path` relative to the settings' folder, when it lies below it;
+    /// both made absolute and stripped of `.` and `..` without touching the
+    /// file system (a symbolic link is judged by where it is, not where it
+    /// points, as git does).
+    pub fn relative(&self, path: &Path) -> Option<PathBuf> {
+        let absolute = |p: &Path| std::path::absolute(p).map(|a| lexical(&a)).ok();
+        let (path, root) = (absolute(path)?, absolute(&self.root)?);
+        path.strip_prefix(root).ok().map(Path::to_path_buf)
+    }
+
+    /// The `[rules]`/`[[ignore]]` entries that name no built-in rule, as
+    /// errors, unless some user policy could produce them.
+    pub fn check_foreign_rules(&self) -> Result<(), SettingsError> {
+        if self.foreign_rules.is_empty() || !self.policy.paths.is_empty() {
+            return Ok(());
+        }
+        Err(SettingsError {
+            diagnostics: self.foreign_rules.clone(),
+        })
+    }
+}
+
+/// `path` without `.` components, and with each `..` taking away the
+/// component before it.
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !matches!(
+                    out.components().next_back(),
+                    None | Some(Component::ParentDir)
+                ) {
+                    out.pop();
+                } else {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The id of the rule a `[rules]` key or an `[[ignore]]` rule names: a
+/// built-in rule by id or name in any case; a misspelt built-in rule, or an
+/// unknown `PG` id, is an error with the nearest rule; anything else is
+/// taken for a user policy's rule id and remembered in `foreign`, since it
+/// is an error unless user policies are configured.
+fn rule_id(
+    given: &toml::Spanned<String>,
+    errors: &mut Vec<(std::ops::Range<usize>, String)>,
+    foreign: &mut Vec<Diagnostic>,
+    file: Option<&SourceFile>,
+) -> Option<String> {
+    let name = given.get_ref();
+    if let Some(rule) = rules::lookup(name).or_else(|| {
+        rules::ALL
+            .iter()
+            .find(|r| r.code.eq_ignore_ascii_case(name) || r.name.eq_ignore_ascii_case(name))
+    }) {
+        return Some(rule.code.to_string());
+    }
+    let known = rules::ALL.iter().flat_map(|r| [r.code, r.name]);
+    let near = crate::suggest::closest(name, known);
+    let message = |what: &str| match near {
+        Some(near) => format!("{what} `{name}`; did you mean `{near}`?"),
+        None => format!("{what} `{name}`; `planguard rules` lists the built-in rules"),
+    };
+    let looks_builtin = name.len() >= 3 && name[..2].eq_ignore_ascii_case("PG")
+        && name[2..].bytes().all(|b| b.is_ascii_digit());
+    if looks_builtin || near.is_some() {
+        errors.push((given.span(), message("unknown rule")));
+        return None;
+    }
+    let text = format!(
+        "{}; no user policy is configured that could report it (`[policy] paths` or `--policy`)",
+        message("no built-in rule")
+    );
+    foreign.push(match file {
+        Some(f) => settings_error(f, given.span(), text),
+        None => Diagnostic::builtin(&rules::INVALID_SETTINGS, text),
+    });
+    Some(name.clone())
 }
 
 /// Show paths relative to the working directory when they are below it.

@@ -885,3 +885,916 @@ fn cached_runs_find_what_a_fresh_check_finds() {
             .all(|(_, file, ..)| *file == plan)
     );
 }
+
+// ------------------------------------------------------------ every setting
+
+/// What one run of `check --format json` found: its exit status, how many
+/// files it checked, and each finding as `RULE file`.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    code: i32,
+    files: u64,
+    findings: std::collections::BTreeSet<String>,
+    stdout: String,
+    /// Whether it left a cache behind.
+    cached: bool,
+}
+
+impl Outcome {
+    fn has(&self, rule: &str) -> bool {
+        self.findings.iter().any(|f| f.starts_with(&format!("{rule} ")))
+    }
+}
+
+/// Run check in `dir` (the workspace) with a planguard.toml and flags.
+fn outcome_in(dir: &std::path::Path, settings: &str, args: &[&str]) -> Outcome {
+    std::fs::write(dir.join("planguard.toml"), settings).expect("write settings");
+    let _ = std::fs::remove_dir_all(dir.join(".planguard"));
+    let mut cmd = planguard();
+    cmd.current_dir(dir);
+    match args {
+        ["apply", ..] => cmd.args(args),
+        // `+cache`: let check use its cache, as it does by default.
+        ["+cache", rest @ ..] => cmd.arg("check").args(rest),
+        _ => cmd.args(["check", "--no-cache"]).args(args),
+    };
+    let out = run(&mut cmd);
+    let report: Option<Value> = serde_json::from_str(&out.stdout).ok();
+    let findings = report
+        .as_ref()
+        .and_then(|r| r["diagnostics"].as_array())
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["rule"].as_str().unwrap_or_default(),
+                d["file"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    Outcome {
+        code: out.code,
+        files: report
+            .as_ref()
+            .and_then(|r| r["summary"]["files"].as_u64())
+            .unwrap_or(0),
+        findings,
+        stdout: out.stdout + &out.stderr,
+        cached: dir.join(".planguard/cache").exists(),
+    }
+}
+
+/// How a setting must change the outcome, compared with the same run
+/// without it.
+enum Effect {
+    /// A finding of this rule appears.
+    Adds(&'static str),
+    /// Every finding of this rule disappears (and there was one).
+    Removes(&'static str),
+    /// Fewer files are checked.
+    FewerFiles,
+    /// More files are checked.
+    MoreFiles,
+    /// The exit status goes from the first to the second.
+    Exit(i32, i32),
+    /// The output contains this text, and did not before.
+    Prints(&'static str),
+    /// The cache is written before and not after.
+    NoCache,
+}
+
+/// One setting or flag: the same workspace checked with `before` and with
+/// `after` (planguard.toml text and flags).
+struct Case {
+    covers: &'static [&'static str],
+    setup: fn(&std::path::Path),
+    before: (&'static str, &'static [&'static str]),
+    after: (&'static str, &'static [&'static str]),
+    effect: Effect,
+}
+
+fn no_setup(_: &std::path::Path) {}
+
+fn write_file(dir: &std::path::Path, file: &str, text: &str) {
+    let path = dir.join(file);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+fn edit_json(dir: &std::path::Path, file: &str, change: impl FnOnce(&mut Value)) {
+    let path = dir.join(file);
+    let mut value: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+    change(&mut value);
+    std::fs::write(&path, serde_json::to_string_pretty(&value).expect("JSON")).expect("write");
+}
+
+const JSON: &[&str] = &["--format", "json"];
+const DENY_TEAM: &str = "package team\n\nimport rego.v1\n\ndeny contains \"team rule\" if input.plan_version == 1\n";
+
+fn policy_team(dir: &std::path::Path) {
+    write_file(dir, "policy/team.rego", DENY_TEAM);
+}
+
+fn policy_main_data(dir: &std::path::Path) {
+    write_file(
+        dir,
+        "policy/main.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tsome queue in data.banned.queues\n\tinput.task_queue == queue\n\tmsg := sprintf(\"task queue %s is banned\", [queue])\n}\n",
+    );
+    write_file(
+        dir,
+        "policy/data/banned.json",
+        "{\"banned\": {\"queues\": [\"spark-ingest-dev\"]}}",
+    );
+}
+
+fn policy_project(dir: &std::path::Path) {
+    write_file(
+        dir,
+        "policy/cross.rego",
+        "package crosscheck\n\nimport rego.v1\n\ndeny contains {\"msg\": \"too many plans\", \"file\": doc.path} if {\n\tcount(input) > 3\n\tsome doc in input\n\tdoc.kind == \"config\"\n\tdoc.environment == \"dev\"\n}\n",
+    );
+}
+
+fn policy_v0(dir: &std::path::Path) {
+    write_file(
+        dir,
+        "policy/old.rego",
+        "package main\n\ndeny[msg] {\n\tinput.plan_version == 1\n\tmsg := \"v0 rule\"\n}\n",
+    );
+}
+
+fn policy_slow(dir: &std::path::Path) {
+    write_file(
+        dir,
+        "policy/slow.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains \"slow\" if {\n\tinput.plan_version == 1\n\tcount([x | some x in numbers.range(1, 3000000); x % 7 == 0]) < 0\n}\n",
+    );
+}
+
+fn gitignored_broken_plan(dir: &std::path::Path) {
+    write_file(dir, "orchestration_plans/dev/13.json", "{ not json");
+    write_file(dir, ".gitignore", "orchestration_plans/dev/13.json\n");
+}
+
+fn dev_without_auth(dir: &std::path::Path) {
+    edit_json(dir, "conf/dev.json", |c| {
+        if let Some(t) = c["runtime"]["orchestration"]["temporal"].as_object_mut() {
+            t.remove("auth");
+        }
+    });
+}
+
+fn dev_unsigned(dir: &std::path::Path) {
+    for build in 10..=12 {
+        edit_json(dir, &format!("orchestration_plans/dev/{build}.json"), |p| {
+            if let Some(image) = p["image"].as_object_mut() {
+                image.remove("signature");
+            }
+        });
+    }
+}
+
+fn dev_tag_only(dir: &std::path::Path) {
+    for build in 10..=12 {
+        edit_json(dir, &format!("orchestration_plans/dev/{build}.json"), |p| {
+            if let Some(image) = p["image"].as_object_mut() {
+                image.remove("digest");
+            }
+        });
+    }
+}
+
+fn dev_unbounded_retries(dir: &std::path::Path) {
+    for build in 10..=12 {
+        edit_json(dir, &format!("orchestration_plans/dev/{build}.json"), |p| {
+            p["retry_policy"]["maximum_attempts"] = Value::from(0);
+        });
+    }
+}
+
+fn certificate(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir.join("certs")).expect("mkdir");
+    let status = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "/dev/null"])
+        .args(["-days", "60", "-subj", "/CN=two-months.salam.internal", "-out"])
+        .arg(dir.join("certs/ca.pem"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(status.success());
+    for env in ["dev", "uat", "prod"] {
+        edit_json(dir, &format!("conf/{env}.json"), |c| {
+            c["runtime"]["orchestration"]["temporal"]["auth"]["ca_file"] =
+                Value::from("certs/ca.pem");
+        });
+    }
+}
+
+/// Every key of planguard.toml and every flag of `check`, each shown to
+/// change what check finds or says. A key or flag added without a case here
+/// fails `every_setting_and_flag_has_a_case`.
+fn setting_cases() -> Vec<Case> {
+    vec![
+        Case {
+            covers: &["files.configs"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("[files]\nconfigs = [\"settings/{env}.json\"]\n", JSON),
+            effect: Effect::FewerFiles,
+        },
+        Case {
+            covers: &["files.plans"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("[files]\nplans = [\"plans/{env}/{build}.json\"]\n", JSON),
+            effect: Effect::FewerFiles,
+        },
+        Case {
+            covers: &["files.exclude"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("[files]\nexclude = [\"orchestration_plans/dev/**\"]\n", JSON),
+            effect: Effect::FewerFiles,
+        },
+        Case {
+            covers: &["files.respect-gitignore"],
+            setup: gitignored_broken_plan,
+            before: ("", JSON),
+            after: ("[files]\nrespect-gitignore = false\n", JSON),
+            effect: Effect::Adds("PG001"),
+        },
+        Case {
+            covers: &["files.max-file-size"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("[files]\nmax-file-size = 100\n", JSON),
+            effect: Effect::Adds("PG004"),
+        },
+        Case {
+            covers: &["policy.paths"],
+            setup: policy_main_data,
+            before: ("", &["--format", "json", "--data", "policy/data"]),
+            after: ("[policy]\npaths = [\"policy/main.rego\"]\n", &["--format", "json", "--data", "policy/data"]),
+            effect: Effect::Adds("main.deny"),
+        },
+        Case {
+            covers: &["--policy"],
+            setup: policy_main_data,
+            before: ("", &["--format", "json", "--data", "policy/data"]),
+            after: ("", &["--format", "json", "--data", "policy/data", "--policy", "policy/main.rego"]),
+            effect: Effect::Adds("main.deny"),
+        },
+        Case {
+            covers: &["--data"],
+            setup: policy_main_data,
+            before: ("", &["--format", "json", "--policy", "policy/main.rego"]),
+            after: ("", &["--format", "json", "--policy", "policy/main.rego", "--data", "policy/data"]),
+            effect: Effect::Adds("main.deny"),
+        },
+        Case {
+            covers: &["--namespace"],
+            setup: policy_team,
+            before: ("", &["--format", "json", "--policy", "policy"]),
+            after: ("", &["--format", "json", "--policy", "policy", "--namespace", "team"]),
+            effect: Effect::Adds("team.deny"),
+        },
+        Case {
+            covers: &["--all-namespaces"],
+            setup: policy_team,
+            before: ("", &["--format", "json", "--policy", "policy"]),
+            after: ("", &["--format", "json", "--policy", "policy", "--all-namespaces"]),
+            effect: Effect::Adds("team.deny"),
+        },
+        Case {
+            covers: &["--rego-version"],
+            setup: policy_v0,
+            before: ("", &["--format", "json", "--policy", "policy"]),
+            after: ("", &["--format", "json", "--policy", "policy", "--rego-version", "v0"]),
+            effect: Effect::Adds("main.deny"),
+        },
+        Case {
+            covers: &["--no-builtin"],
+            setup: dev_tag_only,
+            before: ("[environments.dev]\nrequire-digest = true\n", JSON),
+            after: ("[environments.dev]\nrequire-digest = true\n", &["--format", "json", "--no-builtin"]),
+            effect: Effect::Removes("PG105"),
+        },
+        Case {
+            covers: &["--no-cache"],
+            setup: no_setup,
+            before: ("", &["+cache", "--format", "json"]),
+            after: ("", &["+cache", "--format", "json", "--no-cache"]),
+            effect: Effect::NoCache,
+        },
+        Case {
+            covers: &["environments.*.approval-required"],
+            setup: no_setup,
+            // Unreachable: the gate's verdict comes first, then the connection fails.
+            before: ("", &["apply", "orchestration_plans/dev/12.json", "--address", "127.0.0.1:1"]),
+            after: (
+                "[environments.dev]\napproval-required = true\n",
+                &["apply", "orchestration_plans/dev/12.json", "--address", "127.0.0.1:1"],
+            ),
+            effect: Effect::Exit(2, 1),
+        },
+        Case {
+            covers: &["policy.data"],
+            setup: policy_main_data,
+            before: ("[policy]\npaths = [\"policy/main.rego\"]\n", JSON),
+            after: ("[policy]\npaths = [\"policy/main.rego\"]\ndata = [\"policy/data\"]\n", JSON),
+            effect: Effect::Adds("main.deny"),
+        },
+        Case {
+            covers: &["policy.namespaces"],
+            setup: policy_team,
+            before: ("[policy]\npaths = [\"policy\"]\n", JSON),
+            after: ("[policy]\npaths = [\"policy\"]\nnamespaces = [\"team\"]\n", JSON),
+            effect: Effect::Adds("team.deny"),
+        },
+        Case {
+            covers: &["policy.all-namespaces"],
+            setup: policy_team,
+            before: ("[policy]\npaths = [\"policy\"]\n", JSON),
+            after: ("[policy]\npaths = [\"policy\"]\nall-namespaces = true\n", JSON),
+            effect: Effect::Adds("team.deny"),
+        },
+        Case {
+            covers: &["policy.project-namespaces"],
+            setup: policy_project,
+            before: ("[policy]\npaths = [\"policy\"]\n", JSON),
+            after: (
+                "[policy]\npaths = [\"policy\"]\nproject-namespaces = [\"project\", \"crosscheck\"]\n",
+                JSON,
+            ),
+            effect: Effect::Adds("crosscheck.deny"),
+        },
+        Case {
+            covers: &["policy.rego-version"],
+            setup: policy_v0,
+            before: ("[policy]\npaths = [\"policy\"]\n", JSON),
+            after: ("[policy]\npaths = [\"policy\"]\nrego-version = \"v0\"\n", JSON),
+            effect: Effect::Adds("main.deny"),
+        },
+        Case {
+            covers: &["policy.timeout"],
+            setup: policy_slow,
+            before: ("[policy]\npaths = [\"policy\"]\nbuiltin = false\n", JSON),
+            after: ("[policy]\npaths = [\"policy\"]\nbuiltin = false\ntimeout = \"1ms\"\n", JSON),
+            effect: Effect::Adds("PG021"),
+        },
+        Case {
+            covers: &["policy.builtin"],
+            setup: dev_tag_only,
+            before: ("[environments.dev]\nrequire-digest = true\n", JSON),
+            after: ("[environments.dev]\nrequire-digest = true\n[policy]\nbuiltin = false\n", JSON),
+            effect: Effect::Removes("PG105"),
+        },
+        Case {
+            covers: &["environments.*.namespace"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("[environments.dev]\nnamespace = \"ingestion-sandbox\"\n", JSON),
+            effect: Effect::Adds("PG101"),
+        },
+        Case {
+            covers: &["environments.*.task-queues"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("[environments.dev]\ntask-queues = [\"spark-ingest-sandbox\"]\n", JSON),
+            effect: Effect::Adds("PG102"),
+        },
+        Case {
+            covers: &["environments.*.registries"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("[environments.dev]\nregistries = [\"registry.elsewhere.example/\"]\n", JSON),
+            effect: Effect::Adds("PG106"),
+        },
+        Case {
+            covers: &["environments.*.secret-stores"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("[environments.dev]\nsecret-stores = [\"vault://vault.elsewhere/\"]\n", JSON),
+            effect: Effect::Adds("PG111"),
+        },
+        Case {
+            covers: &["environments.*.require-digest"],
+            setup: dev_tag_only,
+            before: ("", JSON),
+            after: ("[environments.dev]\nrequire-digest = true\n", JSON),
+            effect: Effect::Adds("PG105"),
+        },
+        Case {
+            covers: &["environments.*.require-signature"],
+            setup: dev_unsigned,
+            before: ("", JSON),
+            after: ("[environments.dev]\nrequire-signature = true\n", JSON),
+            effect: Effect::Adds("PG107"),
+        },
+        Case {
+            covers: &["environments.*.require-auth"],
+            setup: dev_without_auth,
+            before: ("", JSON),
+            after: ("[environments.dev]\nrequire-auth = true\n", JSON),
+            effect: Effect::Adds("PG112"),
+        },
+        Case {
+            covers: &["environments.*.require-alerts"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("[environments.dev]\nrequire-alerts = true\n", JSON),
+            effect: Effect::Adds("PG114"),
+        },
+        Case {
+            covers: &["environments.*.require-bounded-retries"],
+            setup: dev_unbounded_retries,
+            before: ("", JSON),
+            after: ("[environments.dev]\nrequire-bounded-retries = true\n", JSON),
+            effect: Effect::Adds("PG116"),
+        },
+        Case {
+            covers: &["promotion"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("promotion = [\"uat\", \"dev\", \"prod\"]\n", JSON),
+            effect: Effect::Adds("PG204"),
+        },
+        Case {
+            covers: &["certificates.warn-days"],
+            setup: certificate,
+            before: ("", JSON),
+            after: ("[certificates]\nwarn-days = 90\n", JSON),
+            effect: Effect::Adds("PG119"),
+        },
+        Case {
+            covers: &["certificates.error-days"],
+            setup: certificate,
+            before: ("[certificates]\nwarn-days = 90\n", JSON),
+            after: ("[certificates]\nwarn-days = 90\nerror-days = 90\n", JSON),
+            effect: Effect::Exit(0, 1),
+        },
+        Case {
+            covers: &["rules"],
+            setup: dev_tag_only,
+            before: ("[environments.dev]\nrequire-digest = true\n", JSON),
+            after: ("[environments.dev]\nrequire-digest = true\n[rules]\nimage-not-pinned = \"off\"\n", JSON),
+            effect: Effect::Removes("PG105"),
+        },
+        Case {
+            covers: &["ignore.rule", "ignore.paths"],
+            setup: dev_tag_only,
+            before: ("[environments.dev]\nrequire-digest = true\n", JSON),
+            after: (
+                "[environments.dev]\nrequire-digest = true\n[[ignore]]\nrule = \"PG105\"\npaths = [\"orchestration_plans/dev/**\"]\n",
+                JSON,
+            ),
+            effect: Effect::Removes("PG105"),
+        },
+        Case {
+            covers: &["--fail-on-warn"],
+            setup: certificate,
+            before: ("[certificates]\nwarn-days = 90\n", JSON),
+            after: ("[certificates]\nwarn-days = 90\n", &["--format", "json", "--fail-on-warn"]),
+            effect: Effect::Exit(0, 1),
+        },
+        Case {
+            covers: &["--format"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("", &["--format", "concise"]),
+            effect: Effect::Prints("Checked 12 files"),
+        },
+        Case {
+            covers: &["--output"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("", &["--format", "json", "--output", "report.json"]),
+            effect: Effect::Prints("Checked 12 files"),
+        },
+        Case {
+            covers: &["--color"],
+            setup: dev_tag_only,
+            before: ("[environments.dev]\nrequire-digest = true\n", &[]),
+            after: ("[environments.dev]\nrequire-digest = true\n", &["--color", "always"]),
+            effect: Effect::Prints("\u{1b}["),
+        },
+        Case {
+            covers: &["--log-format"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("", &["--format", "json", "--log-format", "json"]),
+            effect: Effect::Prints("\"event\":\"finished\""),
+        },
+        Case {
+            covers: &["--config"],
+            setup: |dir| write_file(dir, "strict.toml", "[environments.dev]\nnamespace = \"ingestion-sandbox\"\n"),
+            before: ("", JSON),
+            after: ("", &["--format", "json", "--config", "strict.toml"]),
+            effect: Effect::Adds("PG101"),
+        },
+        Case {
+            covers: &["--isolated"],
+            setup: no_setup,
+            before: ("[environments.dev]\nnamespace = \"ingestion-sandbox\"\n", JSON),
+            after: ("[environments.dev]\nnamespace = \"ingestion-sandbox\"\n", &["--format", "json", "--isolated"]),
+            effect: Effect::Removes("PG101"),
+        },
+        Case {
+            covers: &["--verbose"],
+            setup: gitignored_broken_plan,
+            before: ("", JSON),
+            after: ("", &["--format", "json", "--verbose"]),
+            effect: Effect::Prints("ignored by .gitignore"),
+        },
+        Case {
+            covers: &["--show-settings"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("", &["--show-settings"]),
+            effect: Effect::Prints("\"project-namespaces\""),
+        },
+        Case {
+            covers: &["--shard"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: ("", &["--format", "json", "--shard", "1/3"]),
+            effect: Effect::FewerFiles,
+        },
+        Case {
+            covers: &["--allow-empty"],
+            setup: |dir| {
+                std::fs::create_dir_all(dir.join("empty")).expect("mkdir");
+            },
+            before: ("", &["--format", "json", "empty"]),
+            after: ("", &["--format", "json", "--allow-empty", "empty"]),
+            effect: Effect::Exit(2, 0),
+        },
+        Case {
+            covers: &["--no-force-exclude"],
+            setup: no_setup,
+            before: (
+                "[files]\nexclude = [\"orchestration_plans/dev/**\"]\n",
+                &["--format", "json", "conf/dev.json", "orchestration_plans/dev/10.json"],
+            ),
+            after: (
+                "[files]\nexclude = [\"orchestration_plans/dev/**\"]\n",
+                &[
+                    "--format",
+                    "json",
+                    "--no-force-exclude",
+                    "conf/dev.json",
+                    "orchestration_plans/dev/10.json",
+                ],
+            ),
+            effect: Effect::MoreFiles,
+        },
+    ]
+}
+
+#[test]
+fn every_setting_and_flag_changes_the_outcome() {
+    let cases = setting_cases();
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|case| {
+                scope.spawn(move || {
+                    let ws = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+                    let dir = ws.dir.path();
+                    (case.setup)(dir);
+                    let before = outcome_in(dir, case.before.0, case.before.1);
+                    let after = outcome_in(dir, case.after.0, case.after.1);
+                    let holds = match case.effect {
+                        Effect::Adds(rule) => !before.has(rule) && after.has(rule),
+                        Effect::Removes(rule) => before.has(rule) && !after.has(rule),
+                        Effect::FewerFiles => after.files < before.files && after.code != 2,
+                        Effect::MoreFiles => after.files > before.files && after.code != 2,
+                        Effect::Exit(from, to) => before.code == from && after.code == to,
+                        Effect::Prints(text) => {
+                            !before.stdout.contains(text) && after.stdout.contains(text)
+                        }
+                        Effect::NoCache => before.cached && !after.cached,
+                    };
+                    (!holds).then(|| {
+                        format!("{:?}:\n  before {before:?}\n  after {after:?}", case.covers)
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().expect("case thread"))
+            .collect()
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The keys planguard.toml accepts, as its own parser lists them when
+/// given an unknown one.
+fn settings_keys() -> Vec<String> {
+    let tables = [
+        ("", ""),
+        ("files", "[files]\n"),
+        ("policy", "[policy]\n"),
+        ("certificates", "[certificates]\n"),
+        ("environments.*", "[environments.dev]\n"),
+        ("ignore", "[[ignore]]\nrule = \"PG101\"\npaths = []\n"),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut keys = Vec::new();
+    for (table, header) in tables {
+        let settings = dir.path().join("planguard.toml");
+        std::fs::write(&settings, format!("{header}no-such-key = 1\n")).expect("write");
+        let out = run(planguard()
+            .args(["check", "--color", "never", "--config"])
+            .arg(&settings)
+            .arg("fixtures/workspaces/clean"));
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        let listed = out
+            .stderr
+            .split_once("expected one of ")
+            .or_else(|| out.stderr.split_once("expected "))
+            .map(|(_, rest)| rest.lines().next().unwrap_or_default().to_string())
+            .unwrap_or_else(|| panic!("no key list for [{table}]: {}", out.stderr));
+        for key in regex::Regex::new(r"`([a-z-]+)`")
+            .expect("valid")
+            .captures_iter(&listed)
+        {
+            let key = &key[1];
+            if table.is_empty() {
+                // Tables are covered through their keys; `promotion` and
+                // `rules` are keys of their own.
+                if ["promotion", "rules"].contains(&key) {
+                    keys.push(key.to_string());
+                }
+            } else {
+                keys.push(format!("{table}.{key}"));
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn every_setting_and_flag_has_a_case() {
+    let covered: std::collections::BTreeSet<&str> = setting_cases()
+        .iter()
+        .flat_map(|c| c.covers.iter().copied())
+        .collect();
+    let mut missing: Vec<String> = settings_keys()
+        .into_iter()
+        .filter(|k| !covered.contains(k.as_str()))
+        .collect();
+    let command = <planguard::cli::Cli as clap::CommandFactory>::command();
+    let check = command.find_subcommand("check").expect("check subcommand");
+    for arg in check.get_arguments().chain(command.get_arguments()) {
+        let Some(long) = arg.get_long() else { continue };
+        let flag = format!("--{long}");
+        if !["--help", "--version"].contains(&long) && !covered.contains(flag.as_str()) {
+            missing.push(flag);
+        }
+    }
+    assert!(missing.is_empty(), "settings or flags without a case: {missing:?}");
+}
+
+/// The `[[ignore]]` entry of the README's planguard.toml, as written there.
+fn readme_ignore_example() -> String {
+    let readme = read("README.md");
+    let section = readme
+        .split_once("## Settings: planguard.toml")
+        .expect("the README has a settings section")
+        .1;
+    let block = section
+        .split_once("```toml\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .expect("a toml block")
+        .0;
+    let ignore = block
+        .split_once("[[ignore]]")
+        .expect("the block has an [[ignore]] entry")
+        .1;
+    format!("[[ignore]]{ignore}")
+}
+
+#[test]
+fn the_readme_ignore_example_works_however_the_paths_are_given() {
+    let example = readme_ignore_example();
+    let ws = common::workspace::Workspace::copy_of("examples/salam");
+    let dir = ws.dir.path();
+    let findings = |settings: &str, cwd: &std::path::Path, args: &[&str]| {
+        std::fs::write(dir.join("planguard.toml"), settings).expect("write");
+        let out = run(planguard()
+            .current_dir(cwd)
+            .args(["check", "--no-cache", "--format", "concise"])
+            .args(args));
+        assert!(out.code == 0 || out.code == 1, "{}{}", out.stdout, out.stderr);
+        out.stdout
+            .lines()
+            .filter(|l| l.contains("[PG"))
+            .map(|l| {
+                let (path, rest) = l.split_once(':').expect("path:line:col");
+                let rule = &rest[rest.find("[PG").expect("rule") + 1..][..5];
+                let file = path.rsplit("orchestration_plans/").next().unwrap_or(path);
+                format!("{rule} {file}")
+            })
+            .collect::<std::collections::BTreeSet<String>>()
+    };
+    let without = findings("", dir, &[]);
+    assert!(
+        without.iter().any(|f| f.starts_with("PG103 dev/")),
+        "the example has a mutable tag in a dev plan: {without:?}"
+    );
+    let expected: std::collections::BTreeSet<String> = without
+        .iter()
+        .filter(|f| !f.starts_with("PG103 dev/"))
+        .cloned()
+        .collect();
+    let absolute = dir.to_str().expect("utf-8 path").to_string();
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("folder name")
+        .to_string();
+    let parent = dir.parent().expect("parent");
+    let dotted = format!("./{name}/");
+    let plain: &[&str] = &[];
+    for (cwd, args) in [
+        (dir, plain),
+        (dir, &["."][..]),
+        (dir, &["./orchestration_plans", "./conf"][..]),
+        (dir, &["orchestration_plans/dev/43.json"][..]),
+        (dir, &["./orchestration_plans/dev/43.json"][..]),
+        (dir, &[absolute.as_str()][..]),
+        (parent, &[name.as_str()][..]),
+        (parent, &[dotted.as_str()][..]),
+    ] {
+        let with = findings(&example, cwd, args);
+        // A named plan is reported on alone.
+        let want: std::collections::BTreeSet<String> = if args.iter().any(|a| a.ends_with("43.json")) {
+            expected.iter().filter(|f| f.ends_with("dev/43.json")).cloned().collect()
+        } else {
+            expected.clone()
+        };
+        assert_eq!(with, want, "check {args:?} in {}", cwd.display());
+    }
+}
+
+#[test]
+fn unknown_rules_in_settings_are_errors_with_a_suggestion() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = dir.path().join("planguard.toml");
+    let check = |text: &str, extra: &[&str]| {
+        std::fs::write(&settings, text).expect("write");
+        run(planguard()
+            .args(["check", "--color", "never", "--config"])
+            .arg(&settings)
+            .args(extra)
+            .arg("fixtures/workspaces/clean"))
+    };
+    for (text, message) in [
+        ("[rules]\nPG1033 = \"off\"\n", "unknown rule `PG1033`; did you mean `PG103`?"),
+        ("[rules]\nimage-not-pined = \"off\"\n", "unknown rule `image-not-pined`; did you mean `image-not-pinned`?"),
+        ("[[ignore]]\nrule = \"PG999\"\npaths = [\"**\"]\n", "unknown rule `PG999`"),
+        ("[[ignore]]\nrule = \"namespace-mismatc\"\npaths = [\"**\"]\n", "did you mean `namespace-mismatch`?"),
+        // A rule id no built-in rule has, with no user policy that could report it.
+        ("[rules]\nTEAM001 = \"off\"\n", "no built-in rule `TEAM001`; no user policy is configured"),
+    ] {
+        let out = check(text, &[]);
+        assert_eq!(out.code, 2, "{text}: {}{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains("error[PG006]"), "{text}: {}", out.stderr);
+        assert!(out.stderr.contains(message), "{text}: {}", out.stderr);
+        assert!(out.stderr.contains("planguard.toml:"), "located: {}", out.stderr);
+    }
+    // Ids and names in any case are the built-in rules'.
+    let out = check("[rules]\npg103 = \"off\"\nIMAGE-NOT-PINNED = \"warning\"\n[[ignore]]\nrule = \"Namespace-Mismatch\"\npaths = [\"**\"]\n", &[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    // With a user policy, a rule id of its own is welcome.
+    let policy = dir.path().join("policy");
+    std::fs::create_dir_all(&policy).expect("mkdir");
+    std::fs::write(
+        policy.join("team.rego"),
+        "package main\n\nimport rego.v1\n\ndeny contains {\"rule\": \"TEAM001\", \"msg\": \"team rule\"} if input.plan_version == 1\n",
+    )
+    .expect("write");
+    let out = check("[rules]\nTEAM001 = \"off\"\n", &["--policy", policy.to_str().expect("utf-8")]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let out = check("[rules]\nTEAM001 = \"warning\"\n", &["--policy", policy.to_str().expect("utf-8")]);
+    assert!(out.stdout.contains("warning[TEAM001]"), "{}", out.stdout);
+}
+
+#[test]
+fn nothing_to_check_is_an_error_naming_the_paths_and_patterns() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = run(planguard().current_dir(empty.path()).arg("check"));
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
+    for text in ["nothing to check", "`.`", "`conf/{env}.json`", "`orchestration_plans/{env}/{build}.json`", "--allow-empty"] {
+        assert!(out.stderr.contains(text), "{text}: {}", out.stderr);
+    }
+    // A layout that moved: the configs are elsewhere now.
+    let moved = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    std::fs::rename(moved.dir.path().join("conf"), moved.dir.path().join("settings")).expect("mv");
+    std::fs::rename(
+        moved.dir.path().join("orchestration_plans"),
+        moved.dir.path().join("plans"),
+    )
+    .expect("mv");
+    let out = run(planguard().arg("check").arg(moved.dir.path()));
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let out = run(planguard()
+        .arg("check")
+        .arg("--allow-empty")
+        .arg(moved.dir.path()));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("Checked 0 files"), "{}", out.stdout);
+}
+
+#[test]
+fn exclude_applies_to_named_files_unless_told_otherwise() {
+    let ws = common::workspace::Workspace::copy_of("examples/salam");
+    let dir = ws.dir.path();
+    std::fs::write(
+        dir.join("planguard.toml"),
+        "[files]\nexclude = [\"orchestration_plans/uat/**\"]\n",
+    )
+    .expect("write");
+    let check = |args: &[&str]| {
+        run(planguard()
+            .current_dir(dir)
+            .args(["check", "--no-cache", "--format", "concise"])
+            .args(args))
+    };
+    // What a pre-commit hook passes: the staged files, one of them excluded.
+    let hook = check(&["orchestration_plans/uat/42.json", "orchestration_plans/dev/43.json"]);
+    assert!(!hook.stdout.contains("uat/42.json"), "{}", hook.stdout);
+    assert!(hook.stdout.contains("dev/43.json"), "{}", hook.stdout);
+    assert!(hook.stdout.contains("Checked 1 file"), "{}", hook.stdout);
+    // Only excluded files named: nothing to do, and that is fine (as ruff's --force-exclude).
+    let only = check(&["./orchestration_plans/uat/42.json"]);
+    assert_eq!(only.code, 0, "{}{}", only.stdout, only.stderr);
+    let verbose = check(&["--verbose", "orchestration_plans/uat/42.json"]);
+    assert!(verbose.stderr.contains("excluded in planguard.toml"), "{}", verbose.stderr);
+    // --no-force-exclude checks them anyway.
+    let forced = check(&["--no-force-exclude", "orchestration_plans/uat/42.json"]);
+    assert_eq!(forced.code, 1, "{}", forced.stdout);
+    assert!(forced.stdout.contains("uat/42.json"), "{}", forced.stdout);
+}
+
+/// `apply`'s gate and `check` agree on what a plan's findings are: the gate
+/// refuses exactly when `check <plan> <its config>` reports an error.
+#[test]
+fn the_gate_refuses_exactly_when_check_reports_an_error_for_the_plan() {
+    let ws = common::workspace::Workspace::copy_of("examples/salam");
+    let dir = ws.dir.path();
+    let mut plans: Vec<String> = Vec::new();
+    for env in ["dev", "uat", "prod"] {
+        for entry in std::fs::read_dir(dir.join("orchestration_plans").join(env)).expect("ls") {
+            let name = entry.expect("entry").file_name();
+            plans.push(format!("orchestration_plans/{env}/{}", name.to_string_lossy()));
+        }
+    }
+    plans.sort();
+    let mut clean = 0;
+    for plan in &plans {
+        let env = plan.split('/').nth(1).expect("env");
+        let config = format!("conf/{env}.json");
+        let check = run(planguard()
+            .current_dir(dir)
+            .args(["check", "--no-cache", "--format", "concise", plan, &config]));
+        let apply = run(planguard()
+            .current_dir(dir)
+            .args(["apply", "--color", "never", plan, "--approved-by", "alice", "--address", "127.0.0.1:1"]));
+        let check_errors: Vec<&str> = check
+            .stdout
+            .lines()
+            .filter(|l| l.contains(": error["))
+            .collect();
+        if check_errors.is_empty() {
+            clean += 1;
+            // Past the gate, the unreachable server is the failure.
+            assert_eq!(apply.code, 2, "{plan}: check is clean, apply: {}{}", apply.stdout, apply.stderr);
+            assert!(!apply.stdout.contains("refused"), "{plan}: {}", apply.stdout);
+        } else {
+            assert_eq!(apply.code, 1, "{plan}: check found {check_errors:?}; apply: {}{}", apply.stdout, apply.stderr);
+            assert!(apply.stdout.contains("refused: the check found"), "{plan}: {}", apply.stdout);
+            // Each error check reports is in the refusal, at its file and line.
+            for line in check_errors {
+                let (place, rest) = line.split_once(": ").expect("place: message");
+                let (file, position) = place.split_once(':').expect("file:line:col");
+                let line_number = position.split(':').next().expect("line");
+                let rule = &rest[rest.find('[').expect("rule") + 1..][..5];
+                assert!(
+                    apply.stdout.contains(&format!("{file}:{line_number}:")) && apply.stdout.contains(rule),
+                    "{plan}: the refusal lacks {rule} at {file}:{line_number}: {}",
+                    apply.stdout
+                );
+            }
+        }
+    }
+    assert!(clean >= 1 && clean < plans.len(), "the example has clean and failing plans: {clean}/{}", plans.len());
+}

@@ -70,7 +70,10 @@ pub fn gate(
     } else {
         PathBuf::from(&captures.workspace)
     };
-    let discovery = discover::discover(&[root, plan_path.to_path_buf()], settings)
+    // The plan is checked whatever `exclude` says: it is what is sent.
+    let mut walk = settings.clone();
+    walk.force_exclude = false;
+    let discovery = discover::discover(&[root, plan_path.to_path_buf()], &walk)
         .map_err(|e| Refused::NotAPlan(e.to_string()))?;
     let mut documents: Vec<Document> = Vec::new();
     let mut diagnostics = Vec::new();
@@ -87,9 +90,15 @@ pub fn gate(
         }
     }
     diagnostics.extend(checker.check_loaded(&documents));
+    let others: Vec<&Path> = discovery.files.iter().map(|c| c.path.as_path()).collect();
     let Some(plan_index) = plan_index else {
         // The plan did not even parse: its load diagnostics say why.
-        return Err(Refused::Findings(relevant(diagnostics, plan_path, None)));
+        return Err(Refused::Findings(relevant(
+            diagnostics,
+            plan_path,
+            None,
+            &others,
+        )));
     };
     let plan = &documents[plan_index];
     let config = documents
@@ -98,7 +107,7 @@ pub fn gate(
             d.kind == Some(Kind::Config) && d.env == plan.env && d.workspace == plan.workspace
         })
         .map(|d| d.file.path().to_path_buf());
-    let relevant = relevant(diagnostics, plan_path, config.as_deref());
+    let relevant = relevant(diagnostics, plan_path, config.as_deref(), &others);
     let (errors, warnings): (Vec<_>, Vec<_>) = relevant
         .into_iter()
         .partition(|d| d.severity == Severity::Error);
@@ -151,18 +160,28 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// The findings that concern what is being applied: located in the plan or
-/// its config, or naming either among their related places, or policy
-/// failures (which mean a rule did not run).
-fn relevant(diagnostics: Vec<Diagnostic>, plan: &Path, config: Option<&Path>) -> Vec<Diagnostic> {
+/// The findings that concern what is being applied, exactly as
+/// `planguard check <plan> <its config>` reports them: those located in the
+/// plan or its config, and those about no config or plan at all (a policy
+/// that failed to compile or run). A finding located in another config or
+/// plan of the workspace is that file's, even when it names the plan or the
+/// config among its related places.
+fn relevant(
+    diagnostics: Vec<Diagnostic>,
+    plan: &Path,
+    config: Option<&Path>,
+    others: &[&Path],
+) -> Vec<Diagnostic> {
     let concerns =
         |path: &Path| same_file(path, plan) || config.is_some_and(|c| same_file(path, c));
     diagnostics
         .into_iter()
-        .filter(|d| {
-            d.rule.starts_with("PG02")
-                || d.location.as_ref().is_some_and(|l| concerns(l.file.path()))
-                || d.related.iter().any(|r| concerns(r.location.file.path()))
+        .filter(|d| match &d.location {
+            Some(location) => {
+                let path = location.file.path();
+                concerns(path) || !others.iter().any(|other| same_file(path, other))
+            }
+            None => true,
         })
         .collect()
 }

@@ -93,7 +93,7 @@ fn to_diagnostics(document: &Document, schema: &Value, error: &ValidationError) 
                 let mut d = diagnostic(&member, format!("unknown property `{key}`"), true);
                 d.help = Some(
                     match allowed_properties(schema, error.schema_path().as_str()) {
-                        Some(allowed) => match closest(key, &allowed) {
+                        Some(allowed) => match crate::suggest::closest(key, allowed.iter().map(String::as_str)) {
                             Some(near) => format!(
                                 "did you mean `{near}`? allowed here: {}",
                                 allowed.join(", ")
@@ -256,43 +256,9 @@ fn allowed_properties(schema: &Value, keyword_path: &str) -> Option<Vec<String>>
     Some(properties.keys().cloned().collect())
 }
 
-/// The allowed name nearest to a typo, when it is near enough to suggest.
-fn closest<'a>(key: &str, allowed: &'a [String]) -> Option<&'a str> {
-    allowed
-        .iter()
-        .map(|a| (edit_distance(key, a), a))
-        .filter(|(d, a)| *d <= 2.max(a.len() / 4))
-        .min()
-        .map(|(_, a)| a.as_str())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(current + 1);
-            previous = current;
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn typos_get_a_suggestion() {
-        let allowed = vec!["timezone".to_string(), "jitter".to_string()];
-        assert_eq!(closest("timezon", &allowed), Some("timezone"));
-        assert_eq!(closest("xyz", &allowed), None);
-    }
 
     #[test]
     fn keyword_paths_are_followed_through_references() {

@@ -299,6 +299,16 @@ pub struct CheckArgs {
     /// every file.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     pub shard: Option<Shard>,
+    /// Succeed when there is nothing to check (no config or plan under the
+    /// paths); by default that is an error, so a CI job whose paths are
+    /// wrong does not stay green.
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Check files named on the command line even when `[files] exclude`
+    /// matches them (by default exclude applies to them too, so a
+    /// pre-commit hook skips what planguard.toml excludes).
+    #[arg(long)]
+    pub no_force_exclude: bool,
 }
 
 /// `--shard I/N`, numbered from 1.
@@ -356,6 +366,22 @@ pub enum CliError {
     Init(#[from] crate::init::InitError),
     #[error("{0}")]
     Usage(String),
+    #[error(
+        "nothing to check: no config or plan under {} matches {}; check the paths and [files] in planguard.toml, or pass --allow-empty",
+        quoted(paths), quoted(patterns)
+    )]
+    NothingToCheck {
+        paths: Vec<String>,
+        patterns: Vec<String>,
+    },
+}
+
+fn quoted(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How a run ended: 0 clean, 1 findings, 2 the tool failed.
@@ -475,6 +501,20 @@ pub(crate) fn load_settings(
     isolated: bool,
     paths: &[PathBuf],
 ) -> Result<Settings, CliError> {
+    let settings = load_settings_unchecked(config, isolated, paths)?;
+    settings
+        .check_foreign_rules()
+        .map_err(CliError::Settings)?;
+    Ok(settings)
+}
+
+/// The same, before flags that add policies: rule ids only user policies
+/// can report are judged once those are known.
+fn load_settings_unchecked(
+    config: Option<&PathBuf>,
+    isolated: bool,
+    paths: &[PathBuf],
+) -> Result<Settings, CliError> {
     let file = if isolated {
         None
     } else if let Some(config) = config {
@@ -492,7 +532,8 @@ pub(crate) fn load_settings(
 }
 
 fn settings_for(args: &CheckArgs, paths: &[PathBuf]) -> Result<Settings, CliError> {
-    let mut settings = load_settings(args.config.as_ref(), args.isolated, paths)?;
+    let mut settings = load_settings_unchecked(args.config.as_ref(), args.isolated, paths)?;
+    settings.force_exclude = !args.no_force_exclude;
     let policy = &mut settings.policy;
     policy.paths.extend(args.policies.iter().cloned());
     policy.data.extend(args.data.iter().cloned());
@@ -507,6 +548,9 @@ fn settings_for(args: &CheckArgs, paths: &[PathBuf]) -> Result<Settings, CliErro
             RegoVersionArg::V1 => RegoVersion::V1,
         };
     }
+    settings
+        .check_foreign_rules()
+        .map_err(CliError::Settings)?;
     Ok(settings)
 }
 
@@ -543,6 +587,27 @@ fn check(
         log.note(Level::Debug, "settings", &text)?;
     }
     let discovery = discover::discover(&paths, &settings)?;
+    if discovery.files.is_empty() && discovery.excluded.is_empty() && !args.allow_empty {
+        return Err(CliError::NothingToCheck {
+            paths: paths.iter().map(|p| p.display().to_string()).collect(),
+            patterns: settings
+                .configs
+                .iter()
+                .chain(&settings.plans)
+                .map(|p| p.source.clone())
+                .collect(),
+        });
+    }
+    for path in discovery.excluded.iter().filter(|_| args.verbose) {
+        log.note(
+            Level::Debug,
+            "excluded",
+            &format!(
+                "skipped {}: excluded in planguard.toml (--no-force-exclude checks it)",
+                path.display()
+            ),
+        )?;
+    }
     if args.verbose {
         for (path, reason) in &discovery.skipped {
             log.note(
