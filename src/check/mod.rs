@@ -7,6 +7,7 @@ pub mod functions;
 pub mod mask;
 pub mod policy;
 pub mod schema;
+pub mod secrets;
 
 use std::collections::HashMap;
 
