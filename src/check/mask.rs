@@ -58,6 +58,8 @@ pub fn likely_secrets(text: &str) -> Vec<Span> {
             }
         }
     }
+    spans.sort_by_key(|s| (s.start, s.end));
+    spans.dedup();
     spans
 }
 
