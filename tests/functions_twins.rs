@@ -162,7 +162,10 @@ fn the_secret_scanner_and_its_twin_agree_on_every_document() {
         .collect();
     let differences: Vec<String> = documents
         .iter()
-        .zip(rust.iter().zip(twin.report["python"]["secrets"].as_array().expect("list")))
+        .zip(
+            rust.iter()
+                .zip(twin.report["python"]["secrets"].as_array().expect("list")),
+        )
         .filter(|(_, (r, p))| r != p)
         .map(|(doc, (r, p))| format!("  {doc}:\n    Rust   {r}\n    Python {p}"))
         .collect();
@@ -192,10 +195,13 @@ fn the_secret_scanner_and_its_twin_agree_on_every_document() {
     let regorus = engine
         .eval_rule("data.twins.secrets".to_string())
         .expect("the twin policy evaluates in regorus");
-    let regorus: Value =
-        serde_json::from_str(&regorus.to_json_str().expect("JSON")).expect("JSON");
+    let regorus: Value = serde_json::from_str(&regorus.to_json_str().expect("JSON")).expect("JSON");
     assert_eq!(regorus, json!(rust), "regorus through Rego");
-    assert_eq!(twin.report["opa"]["secrets"], json!(rust), "OPA through Rego");
+    assert_eq!(
+        twin.report["opa"]["secrets"],
+        json!(rust),
+        "OPA through Rego"
+    );
 }
 
 #[test]

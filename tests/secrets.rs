@@ -23,16 +23,19 @@ fn secrets() -> Vec<String> {
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect();
-    all.extend(corpus_items().into_iter().filter_map(|i| {
-        i["text"].as_str().map(str::to_string)
-    }));
+    all.extend(
+        corpus_items()
+            .into_iter()
+            .filter_map(|i| i["text"].as_str().map(str::to_string)),
+    );
     all
 }
 
 /// The planted items of fixtures/secrets/corpus (scripts/bench/secrets_corpus.py).
 fn corpus_items() -> Vec<Value> {
-    let manifest: Value = serde_json::from_str(&common::read("fixtures/secrets/corpus/manifest.json"))
-        .expect("the manifest is JSON");
+    let manifest: Value =
+        serde_json::from_str(&common::read("fixtures/secrets/corpus/manifest.json"))
+            .expect("the manifest is JSON");
     manifest["items"].as_array().expect("items").clone()
 }
 
@@ -87,12 +90,24 @@ fn the_fixture_holds_what_the_secret_rules_find() {
         .iter()
         .filter(in_corpus)
         .filter(|d| d["rule"] == "PG110")
-        .map(|d| format!("{}{}", d["file"].as_str().unwrap_or_default(), d["pointer"].as_str().unwrap_or_default()))
+        .map(|d| {
+            format!(
+                "{}{}",
+                d["file"].as_str().unwrap_or_default(),
+                d["pointer"].as_str().unwrap_or_default()
+            )
+        })
         .collect();
     let mut planted: Vec<String> = corpus_items()
         .iter()
         .filter(|i| i["secret"] == true)
-        .map(|i| format!("fixtures/secrets/corpus/{}{}", i["file"].as_str().unwrap_or_default(), i["pointer"].as_str().unwrap_or_default()))
+        .map(|i| {
+            format!(
+                "fixtures/secrets/corpus/{}{}",
+                i["file"].as_str().unwrap_or_default(),
+                i["pointer"].as_str().unwrap_or_default()
+            )
+        })
         .collect();
     found.sort();
     planted.sort();
@@ -106,7 +121,9 @@ fn the_fixture_holds_what_the_secret_rules_find() {
         .chain(walkdir::WalkDir::new(
             root().join("fixtures/secrets/orchestration_plans"),
         ))
-        .chain(walkdir::WalkDir::new(root().join("fixtures/secrets/corpus/conf")))
+        .chain(walkdir::WalkDir::new(
+            root().join("fixtures/secrets/corpus/conf"),
+        ))
         .chain(walkdir::WalkDir::new(
             root().join("fixtures/secrets/corpus/orchestration_plans"),
         ))

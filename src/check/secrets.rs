@@ -333,10 +333,7 @@ const TOKENS: &[(&str, &str)] = &[
         "a HashiCorp Vault token",
         r"(?:^|[^A-Za-z0-9_])(hv[sb]\.[A-Za-z0-9_-]{24,})",
     ),
-    (
-        "an npm token",
-        r"(?:^|[^A-Za-z0-9_])(npm_[A-Za-z0-9]{36})",
-    ),
+    ("an npm token", r"(?:^|[^A-Za-z0-9_])(npm_[A-Za-z0-9]{36})"),
     (
         "a SendGrid API key",
         r"(?:^|[^A-Za-z0-9_])(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})",
@@ -348,8 +345,7 @@ const TOKENS: &[(&str, &str)] = &[
 ];
 
 /// `scheme://user:password@`; group 1 is the password.
-const USERINFO: &str =
-    r"(?:^|[^A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9+.-]+:)?//[^/:@ \t\r\n]+:([^/@ \t\r\n]+)@";
+const USERINFO: &str = r"(?:^|[^A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9+.-]+:)?//[^/:@ \t\r\n]+:([^/@ \t\r\n]+)@";
 
 /// Oracle's `jdbc:oracle:thin:user/password@host`; group 1 is the password.
 const ORACLE: &str = r"jdbc:oracle:[a-z0-9]+:[A-Za-z0-9_#]+/([^@/ \t\r\n]+)@";
@@ -367,7 +363,8 @@ const AUTHORIZATION: &str =
     r"authorization[ \t]*[:=][ \t]*(?:basic|token|apikey)[ \t]+([a-z0-9._~+/-]{8,}=*)";
 
 /// On the ASCII-lowercased value of an Authorization key: the credential.
-const AUTHORIZATION_VALUE: &str = r"^(?:basic|bearer|token|apikey|digest)[ \t]+([a-z0-9._~+/-]{8,}=*)";
+const AUTHORIZATION_VALUE: &str =
+    r"^(?:basic|bearer|token|apikey|digest)[ \t]+([a-z0-9._~+/-]{8,}=*)";
 
 /// The start of a private key block.
 const PRIVATE_KEY: &str = r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----";
@@ -454,7 +451,9 @@ fn scan_string(
             .find("-----END ")
             .and_then(|i| {
                 let after = m.end() + i + "-----END ".len();
-                text[after..].find("-----").map(|j| after + j + "-----".len())
+                text[after..]
+                    .find("-----")
+                    .map(|j| after + j + "-----".len())
             })
             .unwrap_or(text.len());
         hit(1, "a private key", m.start(), end);
@@ -535,7 +534,10 @@ fn scan_string(
     };
     for (pattern, kind) in [
         (&*BEARER_PATTERN, "a bearer token"),
-        (&*AUTHORIZATION_PATTERN, "an Authorization header credential"),
+        (
+            &*AUTHORIZATION_PATTERN,
+            "an Authorization header credential",
+        ),
     ]
     .into_iter()
     .chain(header.map(|p| (p, "an Authorization header credential")))
@@ -554,14 +556,12 @@ fn scan_string(
         (Some(key), Some(KeyClass::Password)) if literal(text) => {
             Some((6, whole(format!("a literal value under `{key}`"))))
         }
-        (Some(key), Some(KeyClass::Token)) if random_looking(text, false) => Some((
-            8,
-            whole(format!("a random-looking value under `{key}`")),
-        )),
-        (Some(key), Some(KeyClass::Webhook)) if random_looking(text, true) => Some((
-            8,
-            whole(format!("a random-looking value under `{key}`")),
-        )),
+        (Some(key), Some(KeyClass::Token)) if random_looking(text, false) => {
+            Some((8, whole(format!("a random-looking value under `{key}`"))))
+        }
+        (Some(key), Some(KeyClass::Webhook)) if random_looking(text, true) => {
+            Some((8, whole(format!("a random-looking value under `{key}`"))))
+        }
         _ => None,
     };
     if let Some((rank, (kind, start, end))) = by_key {
@@ -734,8 +734,14 @@ mod tests {
             ["spark", "ssl", "key", "store", "password"]
         );
         assert_eq!(key_words("SSLKeyPassword"), ["ssl", "key", "password"]);
-        assert_eq!(key_words("AWS_SECRET_ACCESS_KEY"), ["aws", "secret", "access", "key"]);
-        assert_eq!(key_words("fs.s3a.secret.key"), ["fs", "s", "a", "secret", "key"]);
+        assert_eq!(
+            key_words("AWS_SECRET_ACCESS_KEY"),
+            ["aws", "secret", "access", "key"]
+        );
+        assert_eq!(
+            key_words("fs.s3a.secret.key"),
+            ["fs", "s", "a", "secret", "key"]
+        );
         assert_eq!(key_words("password_2"), ["password"]);
         assert_eq!(key_words("ключ/~ 🎉_password"), ["password"]);
     }
@@ -806,15 +812,27 @@ mod tests {
     fn finds_passwords_in_jdbc_urls() {
         use serde_json::json;
         for (url, secret) in [
-            ("jdbc:postgresql://db:5432/orders?user=ingest&password=Pg-Fake-1", "Pg-Fake-1"),
+            (
+                "jdbc:postgresql://db:5432/orders?user=ingest&password=Pg-Fake-1",
+                "Pg-Fake-1",
+            ),
             ("jdbc:mysql://ingest:My-Fake-2@db:3306/orders", "My-Fake-2"),
             (
                 "jdbc:sqlserver://db:1433;databaseName=orders;user=ingest;password=Ms-Fake-3;encrypt=true",
                 "Ms-Fake-3",
             ),
-            ("jdbc:oracle:thin:ingest/Ora-Fake-4@//db:1521/ORCL", "Ora-Fake-4"),
-            ("mongodb+srv://ingest:Mongo-Fake-5@cluster0.example.net/orders", "Mongo-Fake-5"),
-            ("Server=db;Database=orders;Uid=ingest;Pwd=Odbc-Fake-6;", "Odbc-Fake-6"),
+            (
+                "jdbc:oracle:thin:ingest/Ora-Fake-4@//db:1521/ORCL",
+                "Ora-Fake-4",
+            ),
+            (
+                "mongodb+srv://ingest:Mongo-Fake-5@cluster0.example.net/orders",
+                "Mongo-Fake-5",
+            ),
+            (
+                "Server=db;Database=orders;Uid=ingest;Pwd=Odbc-Fake-6;",
+                "Odbc-Fake-6",
+            ),
         ] {
             assert_eq!(secret_of(json!({"url": url})), secret, "{url}");
         }
