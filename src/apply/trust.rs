@@ -92,13 +92,16 @@ pub fn load(source: &Source, working: &Settings) -> Result<Trusted, TrustError> 
             }
             let object = format!("{reference}:./{name}");
             let label = format!("{reference}:{name}");
-            if !git(&["cat-file", "-e", &object])?.status.success() {
+            if !git(&["cat-file", "-e", "--end-of-options", &object])?
+                .status
+                .success()
+            {
                 return Ok(Trusted {
                     settings: Settings::default(),
                     label: format!("{label} (absent: the built-in defaults)"),
                 });
             }
-            let shown = git(&["show", &object])?;
+            let shown = git(&["show", "--end-of-options", &object])?;
             if !shown.status.success() {
                 return Err(failed(&shown));
             }
