@@ -400,7 +400,7 @@ impl Checker {
     }
 
     /// Severity overrides and ignores.
-    fn settle(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    pub(crate) fn settle(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
         diagnostics
             .into_iter()
             .filter_map(|mut d| {
