@@ -350,6 +350,23 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Validate settings that are not a file on disk (planguard.toml as a git
+    /// ref has it): `name` is where their errors are located, `root` the
+    /// folder their relative paths are relative to.
+    pub fn from_text(root: PathBuf, name: &str, text: String) -> Result<Self, SettingsError> {
+        let file = SourceFile::new(name, text);
+        let raw: RawSettings = toml::from_str(file.text()).map_err(|e| SettingsError {
+            diagnostics: vec![settings_error(
+                &file,
+                e.span().unwrap_or(0..0),
+                e.message().trim().to_string(),
+            )],
+        })?;
+        let mut settings = Self::from_file(root, Some(&file), raw)?;
+        settings.file = Some(PathBuf::from(name));
+        Ok(settings)
+    }
+
     fn from_file(
         root: PathBuf,
         file: Option<&SourceFile>,

@@ -34,14 +34,31 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn planguard(&self, args: &[&str]) -> common::Run {
+        self.planguard_with(&[], args)
+    }
+
+    /// The same, with these environment variables set.
+    fn planguard_with(&self, vars: &[(&str, &str)], args: &[&str]) -> common::Run {
         let mut cmd = planguard();
         cmd.current_dir(self.ws.dir.path())
             .env("TEMPORAL_ADDRESS", &self.server.address)
             .env("PLANGUARD_AUDIT_LOG", self.audit_path())
             .env_remove("PLANGUARD_APPROVED_BY")
-            .env_remove("TEMPORAL_NAMESPACE")
-            .args(args);
-        run(&mut cmd)
+            .env_remove("PLANGUARD_TRUSTED_SETTINGS")
+            .env_remove("PLANGUARD_SETTINGS_FROM_REF")
+            .env_remove("TEMPORAL_NAMESPACE");
+        for var in [
+            "GITHUB_ACTOR",
+            "GITHUB_TRIGGERING_ACTOR",
+            "GITLAB_USER_LOGIN",
+            "BUILDKITE_BUILD_CREATOR",
+        ] {
+            cmd.env_remove(var);
+        }
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        run(cmd.args(args))
     }
 
     fn audit_path(&self) -> std::path::PathBuf {
@@ -185,8 +202,9 @@ fn the_gate_refuses_and_the_server_stays_untouched() {
     );
     assert!(server.describe("ingestion-dev", "apply-gate").is_none());
 
-    // PROD needs an approver.
-    let unapproved = ctx.planguard(&["apply", "orchestration_plans/prod/12.json"]);
+    // PROD needs an approver (and settings from outside the change: here
+    // the built-in defaults, --isolated).
+    let unapproved = ctx.planguard(&["apply", "--isolated", "orchestration_plans/prod/12.json"]);
     assert_eq!(unapproved.code, 1);
     assert!(
         unapproved.stdout.contains("prod requires an approver"),
@@ -196,6 +214,7 @@ fn the_gate_refuses_and_the_server_stays_untouched() {
     assert!(server.describe("ingestion-prod", "apply-gate").is_none());
     let approved = ctx.planguard(&[
         "apply",
+        "--isolated",
         "--approved-by",
         "alice",
         "orchestration_plans/prod/12.json",
@@ -435,6 +454,7 @@ fn server_and_namespace_failures_are_one_line_and_exit_two() {
     };
     let missing = ctx.planguard(&[
         "apply",
+        "--isolated",
         "--approved-by",
         "bob",
         "orchestration_plans/prod/12.json",
@@ -572,6 +592,27 @@ fn a_schedule_the_server_rejects_points_at_the_plan_field() {
         rejected.stdout
     );
     assert!(server.describe("ingestion-dev", "apply-rejected").is_none());
+
+    // With PG304 off the finding is not shown; the apply failed all the same.
+    ws.write(
+        "planguard.toml",
+        "[policy]\nbuiltin = false\n\n[rules]\nschedule-rejected = \"off\"\n",
+    );
+    let quiet = ctx.planguard(&[
+        "apply",
+        "--color",
+        "never",
+        "orchestration_plans/dev/12.json",
+    ]);
+    assert_eq!(quiet.code, 2, "{}{}", quiet.stdout, quiet.stderr);
+    assert!(!quiet.stdout.contains("PG304"), "{}", quiet.stdout);
+    assert!(
+        quiet
+            .stderr
+            .contains("the Temporal server rejected the schedule"),
+        "{}",
+        quiet.stderr
+    );
 }
 
 /// An update replaces a schedule's whole state: an operator's pause and its
@@ -793,5 +834,444 @@ fn a_dry_run_previews_the_change_in_markdown() {
             html.matches("<h3>").count()
         ),
         (2, 2)
+    );
+}
+
+/// Regression: `drift --namespace X` rewrote the namespace of every plan, so
+/// drift over orchestration_plans/ compared the dev and uat plans with the
+/// schedules of one namespace; a `--task-queue` given to apply was drift
+/// forever, with no way to tell drift about it; and `[rules]`/`[[ignore]]`
+/// did nothing to PG301–PG303.
+#[test]
+fn drift_compares_each_environment_in_its_own_namespace_and_honours_settings() {
+    let server = Server::start(NAMESPACES);
+    let ws = workspace("drift-envs");
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+    // The dev config moved to the maintenance queue; CI sends the plan
+    // generated before that with the queue overridden.
+    ws.edit("conf/dev.json", |c| {
+        c["runtime"]["orchestration"]["temporal"]["task_queue"] =
+            Value::from("temporal-maintenance");
+    });
+    let dev = ctx.planguard(&[
+        "apply",
+        "--task-queue",
+        "temporal-maintenance",
+        "orchestration_plans/dev/12.json",
+    ]);
+    assert_eq!(dev.code, 0, "{}{}", dev.stdout, dev.stderr);
+    let uat = ctx.planguard(&["apply", "orchestration_plans/uat/12.json"]);
+    assert_eq!(uat.code, 0, "{}{}", uat.stdout, uat.stderr);
+
+    // Each plan in its own namespace: uat is clean, dev runs on the queue
+    // the override gave it, prod is not deployed.
+    let all = ctx.planguard(&["drift", "--color", "never", "orchestration_plans"]);
+    assert_eq!(all.code, 1, "{}{}", all.stdout, all.stderr);
+    assert!(
+        all.stdout.contains(
+            "error[PG301]: deployed task queue is temporal-maintenance, plan says spark-ingest-dev"
+        ),
+        "{}",
+        all.stdout
+    );
+    assert!(
+        all.stdout.contains(
+            "error[PG302]: schedule `drift-envs` is not deployed in namespace ingestion-prod"
+        ),
+        "{}",
+        all.stdout
+    );
+    assert_eq!(all.stdout.matches("error[").count(), 2, "{}", all.stdout);
+
+    // The override apply was given, for that environment's plans: no drift.
+    let same = ctx.planguard(&[
+        "drift",
+        "--task-queue",
+        "temporal-maintenance",
+        "orchestration_plans/dev",
+    ]);
+    assert_eq!(same.code, 0, "{}{}", same.stdout, same.stderr);
+
+    // An override over the plans of several environments is refused.
+    for flag in [
+        ["--namespace", "ingestion-dev"],
+        ["--task-queue", "temporal-maintenance"],
+    ] {
+        let refused = ctx.planguard(&["drift", flag[0], flag[1], "orchestration_plans"]);
+        assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
+        assert!(
+            refused.stderr.contains(&format!(
+                "{} would apply to the plans of 3 environments (dev, prod, uat)",
+                flag[0]
+            )),
+            "{}",
+            refused.stderr
+        );
+    }
+
+    // [rules] and [[ignore]] hold for the drift rules as for any other.
+    ws.write(
+        "planguard.toml",
+        "[rules]\nPG301 = \"warning\"\n\n[[ignore]]\nrule = \"PG302\"\npaths = [\"orchestration_plans/prod/**\"]\n",
+    );
+    let settled = ctx.planguard(&["drift", "--color", "never", "orchestration_plans"]);
+    assert_eq!(settled.code, 0, "{}{}", settled.stdout, settled.stderr);
+    assert!(
+        settled
+            .stdout
+            .contains("warning[PG301]: deployed task queue"),
+        "{}",
+        settled.stdout
+    );
+    assert!(!settled.stdout.contains("PG302"), "{}", settled.stdout);
+
+    let status = cli()
+        .args([
+            "schedule",
+            "create",
+            "--address",
+            &server.address,
+            "-n",
+            "ingestion-dev",
+        ])
+        .args(["--schedule-id", "drift-envs-by-hand", "--workflow-id", "x-"])
+        .args([
+            "--task-queue",
+            "spark-ingest-dev",
+            "--type",
+            "SparkIngestionWorkflow",
+        ])
+        .args(["--interval", "1h"])
+        .status()
+        .expect("temporal runs");
+    assert!(status.success());
+    ws.write(
+        "planguard.toml",
+        "[rules]\nschedule-drift = \"off\"\nPG303 = \"error\"\n",
+    );
+    let unmanaged = ctx.planguard(&[
+        "drift",
+        "--color",
+        "never",
+        "--namespace",
+        "ingestion-dev",
+        "orchestration_plans/dev",
+    ]);
+    assert_eq!(
+        unmanaged.code, 1,
+        "{}{}",
+        unmanaged.stdout, unmanaged.stderr
+    );
+    assert!(
+        unmanaged
+            .stdout
+            .contains("error[PG303]: schedule `drift-envs-by-hand` in namespace ingestion-dev"),
+        "{}",
+        unmanaged.stdout
+    );
+    assert!(!unmanaged.stdout.contains("PG301"), "{}", unmanaged.stdout);
+}
+
+/// `git` in the workspace, as a CI checkout would have it.
+fn git(ws: &Workspace, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .current_dir(ws.dir.path())
+        .args(["-c", "user.name=ci", "-c", "user.email=ci@example.invalid"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Regression: the prod approval tested only that `--approved-by` was
+/// there (an empty one passed), anyone could approve their own apply, and a
+/// pull request could turn the gate off in its own planguard.toml for the
+/// very apply it was about to run.
+#[test]
+fn approval_needs_another_person_and_settings_from_outside_the_change() {
+    let server = Server::start(NAMESPACES);
+    let ws = workspace("apply-trust");
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+    let plan = "orchestration_plans/prod/12.json";
+    // The main branch's settings: the defaults, and PG303 made an error.
+    ws.write("planguard.toml", "[rules]\nPG303 = \"error\"\n");
+    git(&ws, &["init", "--quiet", "--initial-branch", "main"]);
+    git(&ws, &["add", "."]);
+    git(&ws, &["commit", "--quiet", "-m", "main"]);
+    let trusted = ["--settings-from-ref", "main"];
+
+    // A blank approver is no approver, by flag or by variable.
+    let blank = ctx.planguard(&["apply", trusted[0], trusted[1], "--approved-by", "", plan]);
+    assert_eq!(blank.code, 1, "{}{}", blank.stdout, blank.stderr);
+    assert!(
+        blank.stdout.contains("prod requires an approver"),
+        "{}",
+        blank.stdout
+    );
+    let spaces = ctx.planguard_with(
+        &[("PLANGUARD_APPROVED_BY", "  ")],
+        &["apply", trusted[0], trusted[1], plan],
+    );
+    assert_eq!(spaces.code, 1, "{}{}", spaces.stdout, spaces.stderr);
+    assert!(
+        spaces.stdout.contains("prod requires an approver"),
+        "{}",
+        spaces.stdout
+    );
+
+    // The CI user cannot approve their own apply.
+    let own = ctx.planguard_with(
+        &[("GITHUB_ACTOR", "alice")],
+        &[
+            "apply",
+            trusted[0],
+            trusted[1],
+            "--approved-by",
+            " Alice ",
+            plan,
+        ],
+    );
+    assert_eq!(own.code, 1, "{}{}", own.stdout, own.stderr);
+    assert!(
+        own.stdout.contains("`Alice` is the CI user of this run"),
+        "{}",
+        own.stdout
+    );
+
+    // Without settings from outside the change, prod is not applied.
+    let untrusted = ctx.planguard(&["apply", "--approved-by", "bob", plan]);
+    assert_eq!(
+        untrusted.code, 1,
+        "{}{}",
+        untrusted.stdout, untrusted.stderr
+    );
+    assert!(
+        untrusted
+            .stdout
+            .contains("its gate settings must come from outside the change under review"),
+        "{}",
+        untrusted.stdout
+    );
+
+    // The change turns the gate off for prod in its own planguard.toml.
+    let weakened = "[environments.prod]\napproval-required = false\nrequire-signature = false\n\n\
+        [rules]\nmutable-image-tag = \"warning\"\nPG303 = \"error\"\n\n\
+        [[ignore]]\nrule = \"PG105\"\npaths = [\"orchestration_plans/prod/**\"]\n";
+    ws.write("planguard.toml", weakened);
+    let expected = "refused: this change weakens the gate for prod compared with the trusted settings: \
+        approval-required is turned off for prod; require-signature is turned off for prod; \
+        PG103 is downgraded to warning; PG105 is ignored for orchestration_plans/prod/12.json";
+    let from_ref = ctx.planguard(&[
+        "apply",
+        trusted[0],
+        trusted[1],
+        "--approved-by",
+        "bob",
+        plan,
+    ]);
+    assert_eq!(from_ref.code, 1, "{}{}", from_ref.stdout, from_ref.stderr);
+    assert!(from_ref.stdout.contains(expected), "{}", from_ref.stdout);
+    // The same from a trusted file kept outside the change.
+    let outside = tempfile::tempdir().expect("tempdir");
+    let file = outside.path().join("planguard.toml");
+    std::fs::write(&file, "[rules]\nPG303 = \"error\"\n").expect("write");
+    let from_file = ctx.planguard(&[
+        "apply",
+        "--trusted-settings",
+        &file.to_string_lossy(),
+        "--approved-by",
+        "bob",
+        plan,
+    ]);
+    assert_eq!(
+        from_file.code, 1,
+        "{}{}",
+        from_file.stdout, from_file.stderr
+    );
+    assert!(from_file.stdout.contains(expected), "{}", from_file.stdout);
+    // A ref that does not exist is a failure of the run, not a pass.
+    let bad = ctx.planguard(&[
+        "apply",
+        "--settings-from-ref",
+        "no-such-branch",
+        "--approved-by",
+        "bob",
+        plan,
+    ]);
+    assert_eq!(bad.code, 2, "{}{}", bad.stdout, bad.stderr);
+    assert!(
+        bad.stderr
+            .contains("cannot read the trusted settings at git ref `no-such-branch`"),
+        "{}",
+        bad.stderr
+    );
+    assert!(server.describe("ingestion-prod", "apply-trust").is_none());
+
+    // Back to main's settings: a second person approves, and it is applied.
+    git(&ws, &["checkout", "--quiet", "--", "planguard.toml"]);
+    let applied = ctx.planguard_with(
+        &[
+            ("GITHUB_ACTOR", "alice"),
+            ("PLANGUARD_SETTINGS_FROM_REF", "main"),
+        ],
+        &["apply", "--approved-by", "bob", plan],
+    );
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    assert!(server.describe("ingestion-prod", "apply-trust").is_some());
+
+    let audit = ctx.audit();
+    assert_eq!(
+        outcomes(&audit),
+        [
+            "apply:refused",
+            "apply:refused",
+            "apply:refused",
+            "apply:refused",
+            "apply:refused",
+            "apply:refused",
+            "apply:create"
+        ]
+    );
+    // Who approved is recorded, refused or not, and where the gate's settings came from.
+    assert_eq!(audit[1]["approved_by"], Value::Null);
+    assert_eq!(audit[2]["approved_by"], "Alice");
+    assert_eq!(audit[2]["actor"], "alice");
+    let last = &audit[6];
+    assert_eq!(last["approved_by"], "bob");
+    assert_eq!(last["actor"], "alice");
+    assert_eq!(last["gate_settings"], "main:planguard.toml");
+}
+
+/// Regression: rollback read orchestration_plans/<env> whatever `[files]
+/// plans` said, went to the numerically previous build rather than the plan
+/// deployed before the current one, fell back to the newest build when the
+/// schedule could not be described, and `--to 041` matched no build 41.
+#[test]
+fn rollback_goes_back_to_the_plan_deployed_before_by_the_record() {
+    let server = Server::start(NAMESPACES);
+    let ws = workspace("apply-history");
+    let ctx = Ctx {
+        server: &server,
+        ws: &ws,
+    };
+    // A plan store of another layout.
+    std::fs::rename(
+        ws.dir.path().join("orchestration_plans"),
+        ws.dir.path().join("releases"),
+    )
+    .expect("rename");
+    ws.write(
+        "planguard.toml",
+        "[files]\nplans = [\"releases/{env}/{build}.json\"]\n",
+    );
+    for build in ["10", "12"] {
+        let applied = ctx.planguard(&["apply", &format!("releases/dev/{build}.json")]);
+        assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    }
+
+    // The schedule cannot be described: an error, not a guess.
+    let blind = ctx.planguard(&["rollback", "--env", "dev", "--address", "127.0.0.1:1"]);
+    assert_eq!(blind.code, 2, "{}{}", blind.stdout, blind.stderr);
+    assert!(
+        blind
+            .stderr
+            .contains("cannot reach the Temporal server at 127.0.0.1:1"),
+        "{}",
+        blind.stderr
+    );
+    assert_eq!(blind.stdout, "");
+
+    // 12 replaced 10: back to 10, not to 11.
+    let back = ctx.planguard(&["rollback", "--env", "dev"]);
+    assert_eq!(back.code, 0, "{}{}", back.stdout, back.stderr);
+    assert!(
+        back.stdout.contains(
+            "rollback: to releases/dev/10.json (build 10: deployed before the current plan, by the audit log)"
+        ),
+        "{}",
+        back.stdout
+    );
+    let memo = |server: &Server| {
+        server.describe("ingestion-dev", "apply-history").expect("exists")["schedule"]["action"]
+            ["startWorkflow"]["memo"]["fields"]["planguard_build"]["data"]
+            .clone()
+    };
+    // Payload data is base64 of the JSON "10".
+    assert_eq!(memo(&server), "IjEwIg==");
+
+    let list = ctx.planguard(&["rollback", "--env", "dev", "--list"]);
+    assert_eq!(list.code, 0, "{}{}", list.stdout, list.stderr);
+    let lines: Vec<&str> = list.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "planguard rollback: dev — schedule `apply-history` in ingestion-dev"
+    );
+    assert!(lines[1].starts_with("BUILD  SHA256"), "{}", list.stdout);
+    let rows: Vec<Vec<&str>> = lines[2..5]
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows.iter().map(|r| r[0]).collect::<Vec<_>>(),
+        ["10", "12", "10"],
+        "{}",
+        list.stdout
+    );
+    assert_eq!(rows[0][1], rows[2][1], "{}", list.stdout);
+    assert!(
+        lines[4].ends_with("rollback update  ← deployed"),
+        "{}",
+        list.stdout
+    );
+    assert!(!lines[3].contains("deployed"), "{}", list.stdout);
+    assert!(
+        lines[5].starts_with("deployed: build 10 (sha256 "),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        lines[6].starts_with("rollback would go nowhere: the deployed plan is the oldest"),
+        "{}",
+        list.stdout
+    );
+    assert_eq!(memo(&server), "IjEwIg==", "--list changes nothing");
+
+    // A build number is a number.
+    let forward = ctx.planguard(&["rollback", "--env", "dev", "--to", "012", "--dry-run"]);
+    assert_eq!(forward.code, 0, "{}{}", forward.stdout, forward.stderr);
+    assert!(
+        forward
+            .stdout
+            .contains("rollback: to releases/dev/12.json (build 12: named with --to)"),
+        "{}",
+        forward.stdout
+    );
+    assert!(
+        forward.stdout.contains("would update schedule"),
+        "{}",
+        forward.stdout
+    );
+    let none = ctx.planguard(&["rollback", "--env", "dev", "--to", "9"]);
+    assert_eq!(none.code, 2, "{}{}", none.stdout, none.stderr);
+    assert!(
+        none.stderr
+            .contains("no plan of build 9 for dev in the plan store"),
+        "{}",
+        none.stderr
+    );
+
+    assert_eq!(
+        outcomes(&ctx.audit()),
+        ["apply:create", "apply:update", "rollback:update"]
     );
 }

@@ -1,12 +1,13 @@
 //! The planguard.* Rego functions against their Python twins
 //! (tests/support/planguard_functions.py), which the OPA cross-checks use:
 //! same inputs, identical results, called directly and through each engine.
+//! planguard.secrets, which takes documents, has its own test.
 
 mod common;
 
 use std::process::Command;
 
-use planguard::check::functions;
+use planguard::check::{functions, secrets};
 use serde_json::{Value, json};
 
 /// What functions_twin_check.py printed, for files it read from `_dir`.
@@ -142,6 +143,65 @@ fn python_twins_return_what_the_rust_functions_return() {
         "the bundle"
     );
     assert_eq!(certificates[3], json!([]), "a missing file");
+}
+
+/// planguard.secrets takes documents, not strings: its inputs and results are
+/// compared as JSON, document by document.
+#[test]
+fn the_secret_scanner_and_its_twin_agree_on_every_document() {
+    let twin = Twin::run();
+    let documents = twin.report["input"]["secrets"]
+        .as_array()
+        .expect("documents are a list");
+    let rust: Vec<Value> = documents
+        .iter()
+        .map(|doc| {
+            let found = secrets::secrets(&regorus::Value::from(doc.clone()));
+            serde_json::from_str(&found.to_json_str().expect("JSON")).expect("JSON")
+        })
+        .collect();
+    let differences: Vec<String> = documents
+        .iter()
+        .zip(
+            rust.iter()
+                .zip(twin.report["python"]["secrets"].as_array().expect("list")),
+        )
+        .filter(|(_, (r, p))| r != p)
+        .map(|(doc, (r, p))| format!("  {doc}:\n    Rust   {r}\n    Python {p}"))
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "Rust and Python secrets differ:\n{}",
+        differences.join("\n")
+    );
+    // The table reaches both outcomes and many kinds, or agreement proves little.
+    let kinds: std::collections::BTreeSet<&str> = rust
+        .iter()
+        .flat_map(|rows| rows.as_array().expect("rows").iter())
+        .filter_map(|row| row[1]["kind"].as_str())
+        .collect();
+    assert!(kinds.len() >= 25, "{kinds:?}");
+    assert!(rust.iter().any(|rows| rows == &json!([])));
+    // And OPA, through the same policy, with regorus.
+    let mut engine = regorus::Engine::new();
+    functions::register(&mut engine).expect("planguard functions register");
+    engine
+        .add_policy(
+            "twins.rego".to_string(),
+            twin.report["policy"].as_str().expect("policy").to_string(),
+        )
+        .expect("regorus parses the twin policy");
+    engine.set_input(regorus::Value::from(twin.report["input"].clone()));
+    let regorus = engine
+        .eval_rule("data.twins.secrets".to_string())
+        .expect("the twin policy evaluates in regorus");
+    let regorus: Value = serde_json::from_str(&regorus.to_json_str().expect("JSON")).expect("JSON");
+    assert_eq!(regorus, json!(rust), "regorus through Rego");
+    assert_eq!(
+        twin.report["opa"]["secrets"],
+        json!(rust),
+        "OPA through Rego"
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! The secret matrix: fixtures/secrets holds secrets in every kind of place
 //! (nested arrays, odd keys, URLs after non-ASCII text, base64, a duplicate
 //! key, a minified one-line plan, a file that does not parse), listed in
-//! fixtures/secrets/secrets.txt. No byte sequence of any of them may appear in
+//! fixtures/secrets/secrets.txt, and the benchmark corpus (corpus/, every
+//! family PG110 knows, listed in corpus/manifest.json). No byte sequence of any of them may appear in
 //! anything planguard writes: every output format, `--output` files,
 //! `--verbose`, the language server's messages, apply's refusal and its audit
 //! log, and error messages.
@@ -14,12 +15,28 @@ use std::process::{Command, Stdio};
 use common::{planguard, root, workspace::Workspace};
 use serde_json::{Value, json};
 
+/// The secrets of the matrix (secrets.txt) and of the benchmark corpus
+/// (corpus/manifest.json: the `text` of every secret item).
 fn secrets() -> Vec<String> {
-    common::read("fixtures/secrets/secrets.txt")
+    let mut all: Vec<String> = common::read("fixtures/secrets/secrets.txt")
         .lines()
         .filter(|l| !l.is_empty())
         .map(str::to_string)
-        .collect()
+        .collect();
+    all.extend(
+        corpus_items()
+            .into_iter()
+            .filter_map(|i| i["text"].as_str().map(str::to_string)),
+    );
+    all
+}
+
+/// The planted items of fixtures/secrets/corpus (scripts/bench/secrets_corpus.py).
+fn corpus_items() -> Vec<Value> {
+    let manifest: Value =
+        serde_json::from_str(&common::read("fixtures/secrets/corpus/manifest.json"))
+            .expect("the manifest is JSON");
+    manifest["items"].as_array().expect("items").clone()
 }
 
 /// Fails naming the first secret found in `bytes`, and where.
@@ -51,10 +68,15 @@ fn output(cmd: &mut Command) -> (i32, Vec<u8>) {
 fn the_fixture_holds_what_the_secret_rules_find() {
     let (code, report) = common::check_json(&["fixtures/secrets"]);
     assert_eq!(code, 1);
-    let rules: Vec<&str> = report["diagnostics"]
-        .as_array()
-        .expect("array")
+    let diagnostics = report["diagnostics"].as_array().expect("array");
+    let in_corpus = |d: &&Value| {
+        d["file"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("fixtures/secrets/corpus/"))
+    };
+    let rules: Vec<&str> = diagnostics
         .iter()
+        .filter(|d| !in_corpus(d))
         .filter_map(|d| d["rule"].as_str())
         .collect();
     assert_eq!(
@@ -62,6 +84,34 @@ fn the_fixture_holds_what_the_secret_rules_find() {
         9,
         "{rules:?}"
     );
+    // The corpus: a finding at each secret, none at a clean look-alike or
+    // anywhere else.
+    let mut found: Vec<String> = diagnostics
+        .iter()
+        .filter(in_corpus)
+        .filter(|d| d["rule"] == "PG110")
+        .map(|d| {
+            format!(
+                "{}{}",
+                d["file"].as_str().unwrap_or_default(),
+                d["pointer"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    let mut planted: Vec<String> = corpus_items()
+        .iter()
+        .filter(|i| i["secret"] == true)
+        .map(|i| {
+            format!(
+                "fixtures/secrets/corpus/{}{}",
+                i["file"].as_str().unwrap_or_default(),
+                i["pointer"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    found.sort();
+    planted.sort();
+    assert_eq!(found, planted);
     assert!(rules.contains(&"PG001"), "the broken file: {rules:?}");
     assert!(rules.contains(&"PG002"), "the duplicate key: {rules:?}");
     // And the raw files do hold them.
@@ -70,6 +120,12 @@ fn the_fixture_holds_what_the_secret_rules_find() {
         .into_iter()
         .chain(walkdir::WalkDir::new(
             root().join("fixtures/secrets/orchestration_plans"),
+        ))
+        .chain(walkdir::WalkDir::new(
+            root().join("fixtures/secrets/corpus/conf"),
+        ))
+        .chain(walkdir::WalkDir::new(
+            root().join("fixtures/secrets/corpus/orchestration_plans"),
         ))
     {
         let entry = entry.expect("walk");
@@ -305,4 +361,25 @@ fn the_language_server_shows_no_secret() {
     assert!(status.success(), "{}", String::from_utf8_lossy(&stderr));
     assert_clean("the language server's messages", &raw);
     assert_clean("the language server's log", &stderr);
+}
+
+/// The benchmark (scripts/bench/secrets --ci) against the real detect-secrets
+/// and whispers: planguard finds at least 95 % of the corpus's secrets and
+/// flags none of its clean look-alikes.
+#[test]
+fn the_secret_benchmark_meets_its_targets() {
+    let out = Command::new(common::python())
+        .arg(root().join("scripts/bench/secrets"))
+        .args(["--ci", "--planguard", env!("CARGO_BIN_EXE_planguard")])
+        .current_dir(root())
+        .output()
+        .expect("the benchmark runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("detect-secrets"), "{stdout}");
+    assert_clean("the benchmark's report", &out.stdout);
 }

@@ -537,3 +537,23 @@ fn status_with_the_server_unreachable_is_one_line_and_exit_two() {
     let nothing = planguard_at("127.0.0.1:1", &ws, &["status"]);
     assert_eq!(nothing.code, 2, "{}", nothing.stderr);
 }
+
+/// Regression: `status --namespace X` over the plans of several environments
+/// looked for every environment's schedule in X. It is refused, before the
+/// server is asked anything.
+#[test]
+fn a_namespace_over_plans_of_several_environments_is_refused() {
+    let ws = workspace("st-envs");
+    let out = planguard_at(
+        "127.0.0.1:1",
+        &ws,
+        &["status", "--namespace", NS, "orchestration_plans"],
+    );
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("--namespace would apply to the plans of 3 environments (dev, prod, uat)"),
+        "{}",
+        out.stderr
+    );
+}

@@ -125,3 +125,90 @@ test_clean_document_passes if {
 		"memo": {"runbook": "https://wiki.salam.internal/data/ingestion/customer-orders"},
 	})) == 0
 }
+
+# The first report: four secrets in spark.conf and a source's options that
+# only `_`/`-`-separated key patterns missed.
+test_dotted_spark_and_hadoop_keys_are_denied if {
+	conf := {"spark": {"conf": {
+		"spark.hadoop.fs.s3a.secret.key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKEKEY01",
+		"spark.ssl.keyStorePassword": "Ks-Pa55-fake",
+		"spark.authenticate.secret": "auth-fake-7f3a",
+		"spark.sql.shuffle.partitions": "64",
+		"spark.ssl.keyStore": "/etc/spark/ssl/keystore.jks",
+		"fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+	}}}
+	locations := {f.location | some f in findings(conf)}
+	locations == {
+		["spark", "conf", "spark.hadoop.fs.s3a.secret.key"],
+		["spark", "conf", "spark.ssl.keyStorePassword"],
+		["spark", "conf", "spark.authenticate.secret"],
+	}
+}
+
+test_kafka_jaas_password_is_denied if {
+	jaas := `org.apache.kafka.common.security.scram.ScramLoginModule required username="ingest" password="Jaas-Fake-9q";`
+	found_once({"options": {"sasl.jaas.config": jaas}}, ["options", "sasl.jaas.config"], jaas, "Jaas-Fake-9q")
+}
+
+test_jaas_placeholder_passes if {
+	jaas := `org.apache.kafka.common.security.plain.PlainLoginModule required username="ingest" password="${KAFKA_PASSWORD}";`
+	count(findings({"options": {"sasl.jaas.config": jaas}})) == 0
+}
+
+test_camel_and_screaming_case_keys_are_denied if {
+	found_once({"options": {"sfPassword": "Snow-Fake-22"}}, ["options", "sfPassword"], "Snow-Fake-22", "Snow-Fake-22")
+	found_once({"env": {"DB_PASSWORD": "Env-Fake-8"}}, ["env", "DB_PASSWORD"], "Env-Fake-8", "Env-Fake-8")
+}
+
+test_name_value_pairs_are_read_as_one_key if {
+	found_once({"env": [{"name": "DB_PASSWORD", "value": "Env-Fake-8"}]}, ["env", 0, "value"], "Env-Fake-8", "Env-Fake-8")
+}
+
+test_jdbc_urls_of_every_driver_are_denied if {
+	every pair in [
+		["jdbc:mysql://ingest:My-Fake-2@db:3306/orders", "My-Fake-2"],
+		["jdbc:sqlserver://db:1433;databaseName=orders;user=ingest;password=Ms-Fake-3;encrypt=true", "Ms-Fake-3"],
+		["jdbc:oracle:thin:ingest/Ora-Fake-4@//db:1521/ORCL", "Ora-Fake-4"],
+		["mongodb+srv://ingest:Mongo-Fake-5@cluster0.example.net/orders", "Mongo-Fake-5"],
+		["jdbc:redshift://rs.example:5439/dev?user=ingest&password=Rs-Fake-6", "Rs-Fake-6"],
+		["jdbc:snowflake://acct.snowflakecomputing.com/?user=INGEST&password=Sf-Fake-7", "Sf-Fake-7"],
+	] {
+		found_once({"url": pair[0]}, ["url"], pair[0], pair[1])
+	}
+}
+
+test_azure_connection_string_key_is_denied if {
+	cs := "DefaultEndpointsProtocol=https;AccountName=salamdev;AccountKey=bm90LWEtcmVhbC1henVyZS1rZXktZmFrZTAxMjM0NTY3ODk=;EndpointSuffix=core.windows.net"
+	found_once({"cs": cs}, ["cs"], cs, "bm90LWEtcmVhbC1henVyZS1rZXktZmFrZTAxMjM0NTY3ODk=")
+}
+
+test_service_tokens_are_denied if {
+	tokens := [
+		"ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0123",
+		"xoxb-000000000000-000000000000-FAKEfakeFAKEfake",
+		"dapi0123456789abcdef0123456789abcdef",
+		"sk_live_FAKEfakeFAKEfake01234567",
+		"AIzaFAKEfakeFAKEfakeFAKEfakeFAKEfake012",
+		"glpat-FAKEfake01234567890a",
+	]
+	fs := findings({"memo": {"tokens": tokens}})
+	count(fs) == count(tokens)
+	every f in fs {
+		covered(f, tokens[f.location[2]]) == tokens[f.location[2]]
+	}
+}
+
+test_look_alikes_pass if {
+	count(findings({"spark": {"conf": {
+		"spark.authenticate": "true",
+		"spark.ssl.keyStoreType": "JKS",
+		"fs.s3a.encryption.key": "arn:aws:kms:me-central-1:123456789012:key/0f0e0d0c-0b0a-0908-0706-050403020100",
+		"spark.kubernetes.authenticate.oauthTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token",
+		"access_token": "0f0e0d0c-0b0a-0908-0706-050403020100",
+		"session_token_ttl": "1h",
+		"client_secret": "{{ oidc_client_secret }}",
+		"image_digest": "sha256:af0ecef63fc7a8b78888ce31d14f35345dd79ffe4b8c1033c9c2d465749a0f76",
+		"api_key": "ingestion-service-account-01",
+		"oracle": "jdbc:oracle:thin:@//db:1521/ORCL",
+	}}})) == 0
+}

@@ -22,21 +22,44 @@ pub struct Record {
     pub build: Option<String>,
     pub git_sha: Option<String>,
     pub approved_by: Option<String>,
+    /// Where the settings the gate used came from: a trusted source for an
+    /// environment that requires approval (`origin/main:planguard.toml`).
+    pub gate_settings: Option<String>,
     pub message: String,
+}
+
+/// The variables CI systems name their users in: who started the run (and,
+/// on GitHub, who re-ran it).
+const CI_ACTORS: &[&str] = &[
+    "GITHUB_ACTOR",
+    "GITHUB_TRIGGERING_ACTOR",
+    "GITLAB_USER_LOGIN",
+    "BUILDKITE_BUILD_CREATOR",
+];
+
+/// The CI system's users of this run; empty outside CI.
+pub fn ci_actors() -> Vec<String> {
+    let mut actors: Vec<String> = CI_ACTORS
+        .iter()
+        .filter_map(|var| std::env::var(var).ok())
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    actors.dedup();
+    actors
 }
 
 /// Who is acting: the CI system's user when there is one, else the login.
 pub fn actor() -> String {
-    [
-        "GITHUB_ACTOR",
-        "GITLAB_USER_LOGIN",
-        "BUILDKITE_BUILD_CREATOR",
-        "USER",
-        "USERNAME",
-    ]
-    .iter()
-    .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
-    .unwrap_or_else(|| "unknown".to_string())
+    ci_actors()
+        .into_iter()
+        .next()
+        .or_else(|| {
+            ["USER", "USERNAME"]
+                .iter()
+                .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        })
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 pub fn now() -> String {
@@ -93,6 +116,7 @@ mod tests {
             build: None,
             git_sha: None,
             approved_by: None,
+            gate_settings: None,
             message: message.into(),
         }
     }

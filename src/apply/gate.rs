@@ -13,7 +13,7 @@ use crate::check::Checker;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::discover::{self, Kind};
 use crate::load::{self, Document};
-use crate::settings::Environment;
+use crate::settings::{Environment, Settings};
 
 /// A plan that passed the gate, ready to send.
 // A private field, not #[non_exhaustive]: that would still let the rest of
@@ -26,6 +26,7 @@ pub struct Cleared {
     pub desired: Desired,
     pub plan_sha256: String,
     pub environment: Environment,
+    /// The approver, when one was named (trimmed; never empty).
     pub approved_by: Option<String>,
     /// Warnings the check found; they do not stop an apply.
     pub warnings: Vec<Diagnostic>,
@@ -37,24 +38,96 @@ pub struct Cleared {
 pub enum Refused {
     /// The check found errors in the plan, its config, or across them.
     Findings(Vec<Diagnostic>),
-    /// The environment needs an approver and none was named.
+    /// The environment needs an approver and none was named (an empty or
+    /// blank name is none).
     Unapproved { environment: String },
+    /// The approver is the one applying: an approval needs a second person.
+    SelfApproved {
+        environment: String,
+        approver: String,
+    },
+    /// The environment needs an approver, and so settings from outside the
+    /// change under review; none were named.
+    Untrusted { environment: String },
+    /// The change's own settings weaken the gate for the environment,
+    /// compared with the trusted settings.
+    Weakened {
+        environment: String,
+        changes: Vec<String>,
+    },
     /// The file is not something `apply` can send.
     NotAPlan(String),
 }
 
-/// Command-line overrides injected by CI (spec §2.3), applied before the check.
+/// Command-line overrides injected by CI (spec §2.3), applied before the
+/// check. They are given for one environment's plan: apply takes one plan,
+/// and drift and status refuse them over plans of several environments.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub namespace: Option<String>,
     pub task_queue: Option<String>,
 }
 
+impl Overrides {
+    pub fn is_empty(&self) -> bool {
+        self.namespace.is_none() && self.task_queue.is_none()
+    }
+
+    /// The flags given, as typed: `--namespace` and/or `--task-queue`.
+    pub fn flags(&self) -> String {
+        let given: Vec<&str> = [
+            self.namespace.as_ref().map(|_| "--namespace"),
+            self.task_queue.as_ref().map(|_| "--task-queue"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        given.join(" and ")
+    }
+
+    /// Put the overrides into a plan document, as if the plan said them.
+    pub fn apply_to(&self, plan: &mut Value) {
+        if let Some(object) = plan.as_object_mut() {
+            if let Some(namespace) = &self.namespace {
+                object.insert("namespace".to_string(), Value::from(namespace.clone()));
+            }
+            if let Some(queue) = &self.task_queue {
+                object.insert("task_queue".to_string(), Value::from(queue.clone()));
+            }
+        }
+    }
+}
+
+/// Who approves, and who acts.
+#[derive(Debug, Clone, Default)]
+pub struct Approval {
+    /// As given (`--approved-by`, PLANGUARD_APPROVED_BY).
+    pub approver: Option<String>,
+    /// The CI system's users of this run, when there is one (see
+    /// `audit::ci_actors`): none of them may approve their own apply.
+    pub actors: Vec<String>,
+}
+
+impl Approval {
+    /// The approver's name, trimmed; blank is no approver.
+    pub fn approver(&self) -> Option<String> {
+        self.approver
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+    }
+}
+
+/// Check exactly what would be sent. `change`, when the checker runs with
+/// trusted settings, is the change's own settings: what they weaken for the
+/// plan's environment is refused.
 pub fn gate(
     checker: &Checker,
     plan_path: &Path,
     overrides: &Overrides,
-    approved_by: Option<String>,
+    approval: &Approval,
+    change: Option<&Settings>,
 ) -> Result<Cleared, Refused> {
     let settings = &checker.settings;
     let Some((Kind::Plan, captures)) = discover::classify(plan_path, settings) else {
@@ -83,7 +156,7 @@ pub fn gate(
         diagnostics.extend(found);
         if let Some(mut document) = document {
             if same_file(&candidate.path, plan_path) {
-                apply_overrides(&mut document.value, overrides);
+                overrides.apply_to(&mut document.value);
                 plan_index = Some(documents.len());
             }
             documents.push(document);
@@ -107,6 +180,17 @@ pub fn gate(
             d.kind == Some(Kind::Config) && d.env == plan.env && d.workspace == plan.workspace
         })
         .map(|d| d.file.path().to_path_buf());
+    if let (Some(change), Some(env)) = (change, plan.env.as_deref()) {
+        let mut files = vec![plan.file.path()];
+        files.extend(config.as_deref());
+        let changes = super::trust::weakenings(settings, change, env, &files);
+        if !changes.is_empty() {
+            return Err(Refused::Weakened {
+                environment: env.to_string(),
+                changes,
+            });
+        }
+    }
     let relevant = relevant(diagnostics, plan_path, config.as_deref(), &others);
     let (errors, warnings): (Vec<_>, Vec<_>) = relevant
         .into_iter()
@@ -120,10 +204,24 @@ pub fn gate(
         .and_then(|env| settings.environments.get(env))
         .cloned()
         .ok_or_else(|| Refused::NotAPlan("the plan's environment is not configured".to_string()))?;
-    if environment.approval_required && approved_by.is_none() {
-        return Err(Refused::Unapproved {
-            environment: environment.name.clone(),
-        });
+    let approved_by = approval.approver();
+    if environment.approval_required {
+        let Some(approver) = &approved_by else {
+            return Err(Refused::Unapproved {
+                environment: environment.name.clone(),
+            });
+        };
+        // Logins are case-insensitive on the CI systems that name them.
+        if approval
+            .actors
+            .iter()
+            .any(|actor| actor.trim().eq_ignore_ascii_case(approver))
+        {
+            return Err(Refused::SelfApproved {
+                environment: environment.name.clone(),
+                approver: approver.clone(),
+            });
+        }
     }
     let plan_sha256: String = Sha256::digest(plan.file.text().as_bytes())
         .iter()
@@ -140,17 +238,6 @@ pub fn gate(
         warnings,
         _sealed: (),
     })
-}
-
-fn apply_overrides(plan: &mut Value, overrides: &Overrides) {
-    if let Some(object) = plan.as_object_mut() {
-        if let Some(namespace) = &overrides.namespace {
-            object.insert("namespace".to_string(), Value::from(namespace.clone()));
-        }
-        if let Some(queue) = &overrides.task_queue {
-            object.insert("task_queue".to_string(), Value::from(queue.clone()));
-        }
-    }
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

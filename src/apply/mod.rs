@@ -5,7 +5,9 @@
 pub mod audit;
 pub mod gate;
 pub mod model;
+pub mod rollback;
 pub mod temporal;
+pub mod trust;
 
 use std::collections::BTreeMap;
 
@@ -191,33 +193,132 @@ pub fn newest_plans(discovery: &discover::Discovery) -> Vec<&discover::Candidate
     newest.into_values().map(|(_, c)| c).collect()
 }
 
+/// Why a deploy command could not do its work (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error(transparent)]
+    Temporal(#[from] TemporalError),
+    #[error(transparent)]
+    Discover(#[from] discover::DiscoverError),
+    /// `--namespace`/`--task-queue` name one environment's namespace or
+    /// queue; over plans of several they would send each to the wrong place.
+    #[error(
+        "{flags} would apply to the plans of {} environments ({}); name the plans of one environment, or leave {flags} out (each plan is then compared in its own environment's namespace)",
+        environments.len(),
+        environments.join(", ")
+    )]
+    OverrideAcrossEnvironments {
+        flags: String,
+        environments: Vec<String>,
+    },
+    /// A plan that cannot be read or names no schedule.
+    #[error("{0}")]
+    Plan(String),
+    #[error(transparent)]
+    Rollback(#[from] rollback::RollbackError),
+}
+
+/// The newest plan of one environment, as drift and status look at it.
+#[derive(Debug)]
+pub struct OwnedPlan {
+    pub document: load::Document,
+    pub environment: Option<String>,
+    /// The plan with the overrides applied, and its environment's namespace
+    /// (planguard.toml) filled in when it names none.
+    pub value: serde_json::Value,
+}
+
+/// The plans drift and status look at, and what stood in the way of the rest.
+#[derive(Debug, Default)]
+pub struct PlanSet {
+    pub plans: Vec<OwnedPlan>,
+    /// Why a plan could not be read (located in it).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Plans that could not be read at all.
+    pub unreadable: Vec<std::path::PathBuf>,
+}
+
+/// The newest plan of each environment under `paths`, each in its own
+/// environment's namespace. Overrides apply only to the plans of one
+/// environment: over several, they are refused.
+pub fn owned_plans(
+    settings: &crate::settings::Settings,
+    paths: &[std::path::PathBuf],
+    overrides: &gate::Overrides,
+) -> Result<PlanSet, DeployError> {
+    let discovery = discover::discover(paths, settings)?;
+    let mut set = PlanSet::default();
+    for candidate in newest_plans(&discovery) {
+        let (document, found) = load::load(candidate, settings.max_file_size);
+        set.diagnostics.extend(found);
+        let Some(document) = document else {
+            set.unreadable.push(candidate.path.clone());
+            continue;
+        };
+        let environment = document.env.clone().or_else(|| {
+            document
+                .value
+                .get("environment")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        });
+        let mut value = document.value.clone();
+        if let (Some(object), Some(env)) = (
+            value.as_object_mut(),
+            environment
+                .as_ref()
+                .and_then(|e| settings.environments.get(e)),
+        ) && !object
+            .get("namespace")
+            .is_some_and(serde_json::Value::is_string)
+        {
+            object.insert("namespace".to_string(), env.namespace.clone().into());
+        }
+        overrides.apply_to(&mut value);
+        set.plans.push(OwnedPlan {
+            document,
+            environment,
+            value,
+        });
+    }
+    if !overrides.is_empty() {
+        let environments: std::collections::BTreeSet<String> = set
+            .plans
+            .iter()
+            .map(|p| {
+                p.environment
+                    .clone()
+                    .unwrap_or_else(|| "an unknown one".to_string())
+            })
+            .collect();
+        if environments.len() > 1 {
+            return Err(DeployError::OverrideAcrossEnvironments {
+                flags: overrides.flags(),
+                environments: environments.into_iter().collect(),
+            });
+        }
+    }
+    Ok(set)
+}
+
 /// Compare the newest plan of each environment under `paths` with what is
-/// deployed; each difference is a diagnostic located in the plan. With
-/// `unmanaged_in`, schedules of that namespace that no plan owns are reported
-/// too.
+/// deployed in its environment's namespace; each difference is a diagnostic
+/// located in the plan, at the severity planguard.toml gives its rule. With
+/// a `--namespace` override, schedules of that namespace that no plan owns
+/// are reported too.
 pub fn drift(
     checker: &Checker,
     paths: &[std::path::PathBuf],
     endpoint: &Endpoint,
-    namespace_override: Option<&str>,
-) -> Result<(Vec<Diagnostic>, usize), TemporalError> {
-    let settings = &checker.settings;
-    let discovery =
-        discover::discover(paths, settings).map_err(|e| TemporalError::Rejected(e.to_string()))?;
-    let mut diagnostics = Vec::new();
-    let mut owned: std::collections::BTreeMap<String, Vec<String>> =
-        std::collections::BTreeMap::new();
-    let mut checked = 0;
-    for candidate in newest_plans(&discovery) {
-        let (document, found) = load::load(candidate, settings.max_file_size);
-        diagnostics.extend(found);
-        let Some(document) = document else { continue };
-        checked += 1;
-        let mut value = document.value.clone();
-        if let (Some(ns), Some(object)) = (namespace_override, value.as_object_mut()) {
-            object.insert("namespace".to_string(), ns.into());
-        }
-        let desired = match model::desired(&value, "") {
+    overrides: &gate::Overrides,
+) -> Result<(Vec<Diagnostic>, usize), DeployError> {
+    let set = owned_plans(&checker.settings, paths, overrides)?;
+    let mut diagnostics = set.diagnostics;
+    let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let checked = set.plans.len();
+    for plan in &set.plans {
+        let document = &plan.document;
+        let desired = match model::desired(&plan.value, "") {
             Ok(desired) => desired,
             Err(message) => {
                 let target = document.locate("");
@@ -276,7 +377,7 @@ pub fn drift(
             }
         }
     }
-    if let Some(namespace) = namespace_override {
+    if let Some(namespace) = &overrides.namespace {
         let mut client = Client::connect(endpoint, namespace)?;
         let known = owned.get(namespace).cloned().unwrap_or_default();
         for id in client.list()? {
@@ -288,7 +389,8 @@ pub fn drift(
             }
         }
     }
-    Ok((diagnostics, checked))
+    // [rules] and [[ignore]] hold for drift as for every other rule.
+    Ok((checker.settle(diagnostics), checked))
 }
 
 /// Whether two memos differ only in what planguard records about the plan file.

@@ -1,6 +1,7 @@
 //! The `planguard.*` Rego functions: checks the built-in policy pack needs
 //! that Rego lacks (Temporal cron syntax, IANA zones, secret-like entropy,
-//! file digests, Go durations), registered as regorus extensions.
+//! file digests, Go durations, certificates, the secrets in a document),
+//! registered as regorus extensions.
 //!
 //! tests/support/planguard_functions.py is the Python twin that OPA uses in
 //! the cross-check tests; any change to a result or message here must be
@@ -35,6 +36,7 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
     FILE_SHA256,
     DURATION_NS,
     CERTIFICATES,
+    SECRETS,
 ];
 
 const CRON_ERROR: FunctionDoc = FunctionDoc {
@@ -88,6 +90,16 @@ pub const CERTIFICATES: FunctionDoc = FunctionDoc {
                   [] when the file cannot be read, exceeds 64 MiB or holds no certificate.",
 };
 
+pub const SECRETS: FunctionDoc = FunctionDoc {
+    name: "planguard.secrets",
+    arity: 1,
+    signature: "planguard.secrets(doc: any) -> array",
+    description: "The secrets in doc (PG110's detectors), one row per string that holds any: \
+                  [path, {\"kind\": what was found, \"start\", \"end\": the characters of the \
+                  string they cover, \"length\": that of the secret kind names}], sorted by path; \
+                  [] for a document without secrets or a value that is not a container or string.",
+};
+
 /// Registers every `planguard.*` function on an engine.
 pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
     add(engine, &CRON_ERROR, |s| Value::from(cron_error(s)))?;
@@ -96,6 +108,17 @@ pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
     add(engine, &FILE_SHA256, |s| Value::from(file_sha256(s)))?;
     add(engine, &DURATION_NS, |s| Value::from(duration_ns(s)))?;
     add(engine, &CERTIFICATES, |s| Value::from(certificates(s)))?;
+    let name = SECRETS.name;
+    engine
+        .add_extension(
+            name.to_string(),
+            SECRETS.arity,
+            Box::new(move |params: Vec<Value>| match params.as_slice() {
+                [doc] => Ok(super::secrets::secrets(doc)),
+                _ => bail!("{name} expects 1 argument, got {}", params.len()),
+            }),
+        )
+        .with_context(|| format!("cannot register the Rego function {name}"))?;
     Ok(())
 }
 
@@ -942,6 +965,7 @@ mod tests {
                 "planguard.file_sha256",
                 "planguard.duration_ns",
                 "planguard.certificates",
+                "planguard.secrets",
             ]
         );
         for doc in FUNCTIONS {

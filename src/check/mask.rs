@@ -14,7 +14,7 @@ use crate::source::Span;
 static PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
         // "…password": "value" and the other secret-holding keys.
-        r#"(?i)"(?:[^"\\\n]|\\.)*?(?:password|passwd|pwd|secret|passphrase|token|api_?key|access_key|private_key|signing_key|auth_key|routing_key|integration_key|webhook_url|credentials?)"\s*:\s*"((?:[^"\\\n]|\\.)+)""#,
+        r#"(?i)"(?:[^"\\\n]|\\.)*?(?:password|passwd|pwd|secret|passphrase|token|api_?key|access_?key|private_?key|signing_key|auth_key|routing_key|integration_key|webhook_url|credentials?|secret\.key|access\.key|account\.key[^"]*)"\s*:\s*"((?:[^"\\\n]|\\.)+)""#,
         // A password in a URL's user information.
         r#"[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9+.-]+:)?//[^/:@\s"]+:([^/@\s"]+)@"#,
         // A password in a query string.
@@ -39,6 +39,16 @@ static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
 /// The byte ranges of everything in `text` that looks like a secret.
 pub fn likely_secrets(text: &str) -> Vec<Span> {
     let mut spans = Vec::new();
+    // Service tokens (GitHub, Slack, Databricks…): their text has no JSON
+    // escapes, so PG110's patterns apply to the raw file as they are.
+    for pattern in super::secrets::token_patterns() {
+        spans.extend(
+            pattern
+                .captures_iter(text)
+                .filter_map(|c| c.get(1))
+                .map(|m| m.range()),
+        );
+    }
     for pattern in PATTERNS.iter() {
         for captures in pattern.captures_iter(text) {
             if let Some(secret) = captures.get(1)
@@ -48,6 +58,8 @@ pub fn likely_secrets(text: &str) -> Vec<Span> {
             }
         }
     }
+    spans.sort_by_key(|s| (s.start, s.end));
+    spans.dedup();
     spans
 }
 
@@ -57,6 +69,19 @@ mod tests {
 
     fn masked(text: &str) -> Vec<&str> {
         likely_secrets(text).into_iter().map(|s| &text[s]).collect()
+    }
+
+    #[test]
+    fn finds_service_tokens_and_dotted_keys() {
+        assert_eq!(
+            masked(r#""ci": "ghp_FAKEq8Zt3LmW0pR7xYv2Kc9Nfake0123abcd""#),
+            ["ghp_FAKEq8Zt3LmW0pR7xYv2Kc9Nfake0123abcd"]
+        );
+        assert_eq!(
+            masked(r#""spark.hadoop.fs.s3a.secret.key": "q7Rk2FAKEs3a" "#),
+            ["q7Rk2FAKEs3a"]
+        );
+        assert_eq!(masked(r#""spark.ssl.keyStorePassword": "Pw-1""#), ["Pw-1"]);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod functions;
 pub mod mask;
 pub mod policy;
 pub mod schema;
+pub mod secrets;
 
 use std::collections::HashMap;
 
@@ -399,7 +400,7 @@ impl Checker {
     }
 
     /// Severity overrides and ignores.
-    fn settle(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    pub(crate) fn settle(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
         diagnostics
             .into_iter()
             .filter_map(|mut d| {

@@ -9,11 +9,11 @@ use std::time::Instant;
 
 use super::{
     ApplyArgs, CliError, ConnectArgs, DriftArgs, EXIT_CLEAN, EXIT_FINDINGS, Preview, RollbackArgs,
-    TriggerArgs, load_settings,
+    TriggerArgs, TrustArgs, load_settings,
 };
 use crate::apply::audit::{self, Record};
-use crate::apply::gate::{self, Cleared, Overrides, Refused};
-use crate::apply::{self, Applied, ApplyError, model};
+use crate::apply::gate::{self, Approval, Cleared, Overrides, Refused};
+use crate::apply::{self, Applied, ApplyError, model, rollback, trust};
 use crate::check::Checker;
 use crate::diagnostic::{Diagnostic, Report};
 use crate::log::{Fields, Level, Log};
@@ -95,6 +95,7 @@ fn record(action: &str, outcome: &str, plan: &Path, message: String) -> Record {
         build: None,
         git_sha: None,
         approved_by: None,
+        gate_settings: None,
         message,
     }
 }
@@ -119,6 +120,14 @@ fn cleared_record(action: &str, outcome: &str, cleared: &Cleared, message: Strin
     }
 }
 
+/// The audit record of a cleared plan, with where the gate's settings came from.
+fn gated_record(action: &str, outcome: &str, gated: &Gated, message: String) -> Record {
+    Record {
+        gate_settings: Some(gated.source.clone()),
+        ..cleared_record(action, outcome, &gated.cleared, message)
+    }
+}
+
 fn write_audit(connect: &ConnectArgs, record: &Record) -> Result<(), CliError> {
     audit::append(&connect.audit_log, record).map_err(|e| {
         CliError::Usage(format!(
@@ -128,41 +137,83 @@ fn write_audit(connect: &ConnectArgs, record: &Record) -> Result<(), CliError> {
     })
 }
 
+/// A plan the gate cleared, the checker that cleared it (its settings say
+/// how findings are reported), and where those settings came from.
+struct Gated {
+    cleared: Cleared,
+    checker: Checker,
+    source: String,
+}
+
+/// What a deploy command asks of the gate besides the plan.
+struct GateArgs<'a> {
+    connect: &'a ConnectArgs,
+    trust: &'a TrustArgs,
+    overrides: Overrides,
+    approved_by: Option<String>,
+}
+
 /// Run the gate; on refusal print why, audit it, and give the exit code.
-// The run's handles (colour, output, log) travel beside the work's own arguments.
-#[allow(clippy::too_many_arguments)]
 fn pass_gate(
     action: &str,
     plan: &Path,
-    connect: &ConnectArgs,
-    overrides: &Overrides,
-    approved_by: Option<String>,
+    args: GateArgs,
     style: Style,
     out: &mut dyn Write,
     log: &mut Log,
-) -> Result<Result<Cleared, ExitCode>, CliError> {
+) -> Result<Result<Gated, ExitCode>, CliError> {
     let started = Instant::now();
-    let settings = load_settings(
+    let connect = args.connect;
+    let working = load_settings(
         connect.config.as_ref(),
         connect.isolated,
         &[plan.to_path_buf()],
     )?;
-    let checker = Checker::new(settings)?;
-    let refusal = match gate::gate(&checker, plan, overrides, approved_by) {
-        Ok(cleared) => {
+    let trusted = match args.trust.source() {
+        Some(source) => Some(trust::load(&source, &working).map_err(|e| match e {
+            trust::TrustError::Settings(e) => CliError::Settings(e),
+            e => CliError::Trust(e),
+        })?),
+        None => None,
+    };
+    let approval = Approval {
+        approver: args.approved_by.clone(),
+        actors: audit::ci_actors(),
+    };
+    let outcome = match trust::choose(working, trusted, connect.isolated, plan) {
+        Ok(chosen) => {
+            let checker = Checker::new(chosen.settings)?;
+            gate::gate(
+                &checker,
+                plan,
+                &args.overrides,
+                &approval,
+                chosen.change.as_ref(),
+            )
+            .map(|cleared| Gated {
+                cleared,
+                checker,
+                source: chosen.source,
+            })
+        }
+        Err(refusal) => Err(refusal),
+    };
+    let refusal = match outcome {
+        Ok(gated) => {
+            let cleared = &gated.cleared;
             for warning in &cleared.warnings {
                 log_finding(log, "finding", warning)?;
             }
             log.info(
                 "cleared",
                 "the check passed; the plan may be sent",
-                &cleared_fields(&cleared),
+                &cleared_fields(cleared),
             )?;
             if !cleared.warnings.is_empty() {
                 let report = Report::new(cleared.warnings.clone(), 1, started.elapsed());
                 out.write_all(&report::render(&report, style.format(), style.color))?;
             }
-            return Ok(Ok(cleared));
+            return Ok(Ok(gated));
         }
         Err(refusal) => refusal,
     };
@@ -182,6 +233,22 @@ fn pass_gate(
         Refused::Unapproved { environment } => format!(
             "refused: {environment} requires an approver (--approved-by or PLANGUARD_APPROVED_BY); nothing was sent"
         ),
+        Refused::SelfApproved {
+            environment,
+            approver,
+        } => format!(
+            "refused: {environment} requires an approver other than the one applying, and `{approver}` is the CI user of this run; nothing was sent"
+        ),
+        Refused::Untrusted { environment } => format!(
+            "refused: {environment} requires approval, so its gate settings must come from outside the change under review (--settings-from-ref origin/main or --trusted-settings FILE); nothing was sent"
+        ),
+        Refused::Weakened {
+            environment,
+            changes,
+        } => format!(
+            "refused: this change weakens the gate for {environment} compared with the trusted settings: {}; nothing was sent",
+            changes.join("; ")
+        ),
         Refused::NotAPlan(reason) => return Err(CliError::Usage(reason)),
     };
     if style.markdown {
@@ -199,7 +266,11 @@ fn pass_gate(
             ..Fields::default()
         },
     )?;
-    write_audit(connect, &record(action, "refused", plan, message))?;
+    let entry = Record {
+        approved_by: approval.approver(),
+        ..record(action, "refused", plan, message)
+    };
+    write_audit(connect, &entry)?;
     Ok(Err(ExitCode::from(EXIT_FINDINGS)))
 }
 
@@ -229,7 +300,7 @@ fn describe_changes(differences: &[model::Difference]) -> String {
 #[allow(clippy::too_many_arguments)]
 fn run_apply(
     action: &str,
-    cleared: &Cleared,
+    gated: &Gated,
     connect: &ConnectArgs,
     dry_run: bool,
     unpause: bool,
@@ -237,6 +308,7 @@ fn run_apply(
     out: &mut dyn Write,
     log: &mut Log,
 ) -> Result<ExitCode, CliError> {
+    let (cleared, checker) = (&gated.cleared, &gated.checker);
     let id = &cleared.desired.schedule_id;
     let ns = &cleared.desired.namespace;
     match apply::apply(cleared, &connect.endpoint(), dry_run, unpause) {
@@ -286,7 +358,7 @@ fn run_apply(
                 .with("changed", changed),
             )?;
             if !dry_run {
-                let mut entry = cleared_record(action, applied.outcome(), cleared, message);
+                let mut entry = gated_record(action, applied.outcome(), gated, message);
                 entry.previous_plan_sha256 = before.as_ref().and_then(apply::deployed_plan_sha256);
                 write_audit(connect, &entry)?;
             }
@@ -306,7 +378,7 @@ fn run_apply(
             )?;
             let message = ApplyError::Conflict(left).to_string();
             writeln!(out, "planguard {action}: {message}")?;
-            write_audit(connect, &cleared_record(action, "failed", cleared, message))?;
+            write_audit(connect, &gated_record(action, "failed", gated, message))?;
             Ok(ExitCode::from(EXIT_FINDINGS))
         }
         Err(ApplyError::Temporal(error)) => {
@@ -321,15 +393,19 @@ fn run_apply(
             )?;
             write_audit(
                 connect,
-                &cleared_record(action, "failed", cleared, error.to_string()),
+                &gated_record(action, "failed", gated, error.to_string()),
             )?;
             // A schedule the server rejects is shown at the plan field the
-            // server names, as any finding is.
+            // server names, as any finding is, at the severity planguard.toml
+            // gives PG304 (the apply failed all the same).
             if let crate::apply::temporal::TemporalError::Rejected(message) = &error
                 && let Some(diagnostic) = rejection(cleared, message)
             {
-                let report = Report::new(vec![diagnostic], 1, std::time::Duration::ZERO);
-                out.write_all(&report::render(&report, style.format(), style.color))?;
+                let shown = checker.settle(vec![diagnostic]);
+                if !shown.is_empty() {
+                    let report = Report::new(shown, 1, std::time::Duration::ZERO);
+                    out.write_all(&report::render(&report, style.format(), style.color))?;
+                }
             }
             Err(error.into())
         }
@@ -487,36 +563,30 @@ pub fn apply(
     out: &mut dyn Write,
     log: &mut Log,
 ) -> Result<ExitCode, CliError> {
-    let overrides = Overrides {
-        namespace: args.namespace.clone(),
-        task_queue: args.task_queue.clone(),
+    let style = Style {
+        color,
+        markdown: args.format == Preview::Markdown,
     };
-    let cleared = match pass_gate(
-        "apply",
-        &args.plan,
-        &args.connect,
-        &overrides,
-        args.approved_by.clone(),
-        Style {
-            color,
-            markdown: args.format == Preview::Markdown,
+    let gate_args = GateArgs {
+        connect: &args.connect,
+        trust: &args.trust,
+        overrides: Overrides {
+            namespace: args.namespace.clone(),
+            task_queue: args.task_queue.clone(),
         },
-        out,
-        log,
-    )? {
-        Ok(cleared) => cleared,
+        approved_by: args.approved_by.clone(),
+    };
+    let gated = match pass_gate("apply", &args.plan, gate_args, style, out, log)? {
+        Ok(gated) => gated,
         Err(code) => return Ok(code),
     };
     run_apply(
         "apply",
-        &cleared,
+        &gated,
         &args.connect,
         args.dry_run,
         args.unpause,
-        Style {
-            color,
-            markdown: args.format == Preview::Markdown,
-        },
+        style,
         out,
         log,
     )
@@ -536,12 +606,12 @@ pub fn drift(
     };
     let settings = load_settings(args.connect.config.as_ref(), args.connect.isolated, &paths)?;
     let checker = Checker::new(settings)?;
-    let (diagnostics, checked) = apply::drift(
-        &checker,
-        &paths,
-        &args.connect.endpoint(),
-        args.namespace.as_deref(),
-    )?;
+    let overrides = Overrides {
+        namespace: args.namespace.clone(),
+        task_queue: args.task_queue.clone(),
+    };
+    let (diagnostics, checked) =
+        apply::drift(&checker, &paths, &args.connect.endpoint(), &overrides)?;
     let report = Report::new(diagnostics, checked, started.elapsed());
     let format = args.format;
     for d in &report.diagnostics {
@@ -577,86 +647,58 @@ pub fn rollback(
 ) -> Result<ExitCode, CliError> {
     // Invalid settings end the run before the server is asked anything; the
     // gate loads them again for the plan it checks.
-    load_settings(
+    let settings = load_settings(
         args.connect.config.as_ref(),
         args.connect.isolated,
         std::slice::from_ref(&args.workspace),
     )?;
-    let folder = args
-        .workspace
-        .join("orchestration_plans")
-        .join(&args.environment);
-    let mut builds: Vec<(u64, PathBuf)> = std::fs::read_dir(&folder)
-        .map_err(|e| {
-            CliError::Usage(format!(
-                "cannot read the plan store {}: {e}",
-                folder.display()
-            ))
-        })?
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let path = e.path();
-            let build = path.file_stem()?.to_str()?.parse::<u64>().ok()?;
-            (path.extension()? == "json").then_some((build, path))
-        })
-        .collect();
-    builds.sort();
-    let target = match &args.to {
-        Some(to) => builds
-            .iter()
-            .find(|(b, _)| b.to_string() == *to)
-            .map(|(_, p)| p.clone())
-            .ok_or_else(|| {
-                CliError::Usage(format!("no plan for build {to} in {}", folder.display()))
-            })?,
-        None => {
-            // The build before the deployed one; the deployed build is what the
-            // schedule's workflows record, or else the newest plan.
-            let newest = builds.last().map(|(b, _)| *b).unwrap_or(0);
-            let deployed = deployed_build(&builds, &args.connect).unwrap_or(newest);
-            builds
-                .iter()
-                .rev()
-                .find(|(b, _)| *b < deployed)
-                .map(|(_, p)| p.clone())
-                .ok_or_else(|| {
-                    CliError::Usage(format!(
-                        "no build before {deployed} in {}",
-                        folder.display()
-                    ))
-                })?
-        }
+    let store = rollback::store(&settings, &args.workspace, &args.environment)?;
+    let (history, current) = if args.to.is_some() {
+        (Vec::new(), None)
+    } else {
+        (
+            rollback::history(&args.connect.audit_log, &store)?,
+            rollback::deployed(&store, &args.connect.endpoint())?,
+        )
     };
+    let target = rollback::target(&store, &history, current.as_ref(), args.to.as_deref());
+    if args.list {
+        list_history(&store, &history, current.as_ref(), &target, out)?;
+        return Ok(ExitCode::from(EXIT_CLEAN));
+    }
+    let target = target?;
+    let path = target.plan.path.clone();
     writeln!(
         out,
-        "planguard rollback: to {}",
-        crate::source::display_path(&target)
+        "planguard rollback: to {} (build {}: {})",
+        crate::source::display_path(&path),
+        target.plan.build.as_deref().unwrap_or("?"),
+        target.reason
     )?;
     log.info(
         "target",
         "rolling back to an earlier plan",
         &Fields {
             environment: Some(args.environment.clone()),
-            plan: Some(crate::source::display_path(&target)),
+            plan: Some(crate::source::display_path(&path)),
+            build: target.plan.build.clone(),
+            plan_sha256: Some(target.plan.sha256.clone()),
             ..Fields::default()
         },
     )?;
-    let cleared = match pass_gate(
-        "rollback",
-        &target,
-        &args.connect,
-        &Overrides::default(),
-        args.approved_by.clone(),
-        Style::plain(color),
-        out,
-        log,
-    )? {
-        Ok(cleared) => cleared,
+    let gate_args = GateArgs {
+        connect: &args.connect,
+        trust: &args.trust,
+        overrides: Overrides::default(),
+        approved_by: args.approved_by.clone(),
+    };
+    let gated = match pass_gate("rollback", &path, gate_args, Style::plain(color), out, log)? {
+        Ok(gated) => gated,
         Err(code) => return Ok(code),
     };
     run_apply(
         "rollback",
-        &cleared,
+        &gated,
         &args.connect,
         args.dry_run,
         false,
@@ -666,17 +708,109 @@ pub fn rollback(
     )
 }
 
-/// The build the deployed schedule of an environment records, if it can be told.
-fn deployed_build(builds: &[(u64, PathBuf)], connect: &ConnectArgs) -> Option<u64> {
-    let (_, newest) = builds.last()?;
-    let value: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(newest).ok()?).ok()?;
-    let namespace = value.get("namespace")?.as_str()?;
-    let id = value.get("schedule_id")?.as_str()?;
-    let mut client =
-        crate::apply::temporal::Client::connect(&connect.endpoint(), namespace).ok()?;
-    let deployed = client.describe(id).ok()??;
-    apply::deployed_build(&deployed)?.parse().ok()
+/// `rollback --list`: the environment's deployments, oldest first, the
+/// deployed one marked, and where a rollback would go.
+fn list_history(
+    store: &rollback::Store,
+    history: &[rollback::Entry],
+    current: Option<&rollback::Current>,
+    target: &Result<rollback::Target, apply::DeployError>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    writeln!(
+        out,
+        "planguard rollback: {} — schedule `{}` in {}",
+        store.environment, store.schedule_id, store.namespace
+    )?;
+    let short =
+        |sha: Option<&str>| sha.map_or("-".to_string(), |s| s.get(..12).unwrap_or(s).to_string());
+    // The row that made the current deployment: the last deployment of its plan.
+    let marked = current.and_then(|c| {
+        history
+            .iter()
+            .rposition(|e| e.deployed() && e.plan_sha256.as_deref() == Some(c.sha256.as_str()))
+    });
+    if history.is_empty() {
+        writeln!(
+            out,
+            "no applies or rollbacks of {} in the audit log",
+            store.environment
+        )?;
+    } else {
+        let rows: Vec<[String; 5]> = history
+            .iter()
+            .map(|e| {
+                [
+                    e.build.clone().unwrap_or_else(|| "-".to_string()),
+                    short(e.plan_sha256.as_deref()),
+                    e.time.clone(),
+                    rollback::who(e),
+                    format!("{} {}", e.action, e.outcome),
+                ]
+            })
+            .collect();
+        let header = ["BUILD", "SHA256", "WHEN", "WHO", "OUTCOME"];
+        let widths: Vec<usize> = (0..5)
+            .map(|i| {
+                rows.iter()
+                    .map(|r| r[i].chars().count())
+                    .chain([header[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: [&str; 5], note: &str| {
+            let mut text = String::new();
+            for (i, cell) in cells.iter().enumerate() {
+                text.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            }
+            format!(
+                "{}{note}",
+                if note.is_empty() {
+                    text.trim_end()
+                } else {
+                    &text
+                }
+            )
+        };
+        writeln!(out, "{}", line(header, ""))?;
+        for (i, row) in rows.iter().enumerate() {
+            let note = if Some(i) == marked {
+                "← deployed"
+            } else {
+                ""
+            };
+            let cells = [
+                row[0].as_str(),
+                row[1].as_str(),
+                row[2].as_str(),
+                row[3].as_str(),
+                row[4].as_str(),
+            ];
+            writeln!(out, "{}", line(cells, note))?;
+        }
+    }
+    match current {
+        Some(c) => writeln!(
+            out,
+            "deployed: build {} (sha256 {})",
+            c.build.as_deref().unwrap_or("?"),
+            short(Some(&c.sha256))
+        )?,
+        None => writeln!(out, "deployed: nothing")?,
+    }
+    match target {
+        Ok(t) => writeln!(
+            out,
+            "rollback would go to: {} (build {}, sha256 {}; {})",
+            crate::source::display_path(&t.plan.path),
+            t.plan.build.as_deref().unwrap_or("?"),
+            short(Some(&t.plan.sha256)),
+            t.reason
+        )?,
+        Err(e) => writeln!(out, "rollback would go nowhere: {e}")?,
+    }
+    Ok(())
 }
 
 pub fn trigger(
@@ -685,20 +819,25 @@ pub fn trigger(
     out: &mut dyn Write,
     log: &mut Log,
 ) -> Result<ExitCode, CliError> {
-    let cleared = match pass_gate(
+    let gate_args = GateArgs {
+        connect: &args.connect,
+        trust: &args.trust,
+        overrides: Overrides::default(),
+        approved_by: args.approved_by.clone(),
+    };
+    let gated = match pass_gate(
         "trigger",
         &args.plan,
-        &args.connect,
-        &Overrides::default(),
-        args.approved_by.clone(),
+        gate_args,
         Style::plain(color),
         out,
         log,
     )? {
-        Ok(cleared) => cleared,
+        Ok(gated) => gated,
         Err(code) => return Ok(code),
     };
-    match apply::trigger(&cleared, &args.connect.endpoint()) {
+    let cleared = &gated.cleared;
+    match apply::trigger(cleared, &args.connect.endpoint()) {
         Ok((workflow_id, run_id)) => {
             let message = format!(
                 "started workflow `{workflow_id}` (run {run_id}) in {}",
@@ -711,13 +850,13 @@ pub fn trigger(
                 &Fields {
                     workflow_id: Some(workflow_id.clone()),
                     outcome: Some("started".to_string()),
-                    ..cleared_fields(&cleared)
+                    ..cleared_fields(cleared)
                 }
                 .with("run_id", run_id.as_str()),
             )?;
             write_audit(
                 &args.connect,
-                &cleared_record("trigger", "started", &cleared, message),
+                &gated_record("trigger", "started", &gated, message),
             )?;
             Ok(ExitCode::from(EXIT_CLEAN))
         }
@@ -728,12 +867,12 @@ pub fn trigger(
                 "the Temporal call failed (the fatal event says why)",
                 &Fields {
                     outcome: Some("failed".to_string()),
-                    ..cleared_fields(&cleared)
+                    ..cleared_fields(cleared)
                 },
             )?;
             write_audit(
                 &args.connect,
-                &cleared_record("trigger", "failed", &cleared, error.to_string()),
+                &gated_record("trigger", "failed", &gated, error.to_string()),
             )?;
             Err(error.into())
         }

@@ -171,6 +171,36 @@ impl ConnectArgs {
     }
 }
 
+/// Where the gate's settings come from for an environment that requires
+/// approval, instead of the change under review.
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    /// Gate environments that require approval with this settings file, kept
+    /// outside the change (the change's planguard.toml may not weaken it).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "PLANGUARD_TRUSTED_SETTINGS",
+        conflicts_with = "settings_from_ref"
+    )]
+    pub trusted_settings: Option<PathBuf>,
+    /// Gate environments that require approval with planguard.toml as this
+    /// git ref has it (e.g. origin/main), read with `git show`.
+    #[arg(long, value_name = "REF", env = "PLANGUARD_SETTINGS_FROM_REF")]
+    pub settings_from_ref: Option<String>,
+}
+
+impl TrustArgs {
+    fn source(&self) -> Option<crate::apply::trust::Source> {
+        use crate::apply::trust::Source;
+        match (&self.trusted_settings, &self.settings_from_ref) {
+            (Some(file), _) => Some(Source::File(file.clone())),
+            (None, Some(reference)) => Some(Source::GitRef(reference.clone())),
+            (None, None) => None,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// The plan, orchestration_plans/<env>/<build>.json.
@@ -183,9 +213,12 @@ pub struct ApplyArgs {
     /// Use this task queue instead of the plan's (checked like the plan's own).
     #[arg(long)]
     pub task_queue: Option<String>,
-    /// Who approved this change; required where the environment demands approval (prod).
+    /// Who approved this change; required where the environment demands
+    /// approval (prod), and not the CI user applying it.
     #[arg(long, env = "PLANGUARD_APPROVED_BY")]
     pub approved_by: Option<String>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
     /// Say what would change, field by field, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -210,9 +243,15 @@ pub struct DriftArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// Compare in this namespace, and report its schedules that no plan owns.
+    /// Compare in this namespace instead of the plans' own, and report its
+    /// schedules that no plan owns (the plans of one environment only, as
+    /// with apply).
     #[arg(long)]
     pub namespace: Option<String>,
+    /// Compare with this task queue instead of the plans' own, as an apply
+    /// with the same override sent it (the plans of one environment only).
+    #[arg(long)]
+    pub task_queue: Option<String>,
     /// Output format of the drift report (`markdown` for a pull request preview).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -223,16 +262,27 @@ pub struct RollbackArgs {
     /// The environment whose schedule goes back.
     #[arg(long = "env")]
     pub environment: String,
-    /// The build to go back to (default: the one before the deployed build).
+    /// The build to go back to, matched as a number (`041` is build 41);
+    /// default: the plan deployed before the current one (by the audit log).
     #[arg(long)]
     pub to: Option<String>,
-    /// The workspace holding orchestration_plans/ (default: the current folder).
+    /// Show the environment's deployments (build, sha256, when, who,
+    /// outcome) and where a rollback would go; change nothing.
+    #[arg(long, conflicts_with_all = ["to", "dry_run"])]
+    pub list: bool,
+    /// The workspace holding the plan store, the environment's plans by
+    /// `[files] plans` (default: the current folder).
     #[arg(default_value = ".")]
     pub workspace: PathBuf,
     #[command(flatten)]
     pub connect: ConnectArgs,
+    /// Who approved this change; required where the environment demands
+    /// approval (prod), and not the CI user applying it.
     #[arg(long, env = "PLANGUARD_APPROVED_BY")]
     pub approved_by: Option<String>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Say what would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -242,8 +292,12 @@ pub struct TriggerArgs {
     pub plan: PathBuf,
     #[command(flatten)]
     pub connect: ConnectArgs,
+    /// Who approved this run; required where the environment demands
+    /// approval (prod), and not the CI user starting it.
     #[arg(long, env = "PLANGUARD_APPROVED_BY")]
     pub approved_by: Option<String>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
 }
 
 #[derive(Debug, Args)]
@@ -362,6 +416,10 @@ pub enum CliError {
     Test(#[from] crate::policy_test::TestError),
     #[error(transparent)]
     Temporal(#[from] crate::apply::temporal::TemporalError),
+    #[error(transparent)]
+    Deploy(#[from] crate::apply::DeployError),
+    #[error(transparent)]
+    Trust(crate::apply::trust::TrustError),
     #[error(transparent)]
     Init(#[from] crate::init::InitError),
     #[error("{0}")]

@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 
 use super::{CliError, ConnectArgs, EXIT_CLEAN, EXIT_FINDINGS, load_settings};
 use crate::log::{Fields, Level, Log};
-use crate::status::{self, Options, Target};
+use crate::status::{self, Options};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StatusFormat {
@@ -28,8 +28,9 @@ pub struct StatusArgs {
     /// Plans, or folders of them: the schedules the newest plan of each
     /// environment owns (a schedule a plan owns that is not deployed is unhealthy).
     pub paths: Vec<PathBuf>,
-    /// Every schedule in this namespace (with plans, also the namespace their
-    /// schedules are looked for in, as with drift).
+    /// Every schedule in this namespace (with the plans of one environment,
+    /// also the namespace their schedules are looked for in, as with drift;
+    /// plans of several environments are each looked for in their own).
     #[arg(long)]
     pub namespace: Option<String>,
     #[command(flatten)]
@@ -49,93 +50,24 @@ pub struct StatusArgs {
     pub allow_paused: bool,
 }
 
-fn targets(args: &StatusArgs) -> Result<Vec<Target>, CliError> {
-    let settings = load_settings(
-        args.connect.config.as_ref(),
-        args.connect.isolated,
-        &args.paths,
-    )?;
-    let environment_of = |namespace: &str| {
-        settings
-            .environments
-            .values()
-            .find(|e| e.namespace == namespace)
-            .map(|e| e.name.clone())
-    };
-    let mut targets = Vec::new();
-    if !args.paths.is_empty() {
-        let discovery = crate::discover::discover(&args.paths, &settings)?;
-        for candidate in crate::apply::newest_plans(&discovery) {
-            let (document, _) = crate::load::load(candidate, settings.max_file_size);
-            let plan = crate::source::display_path(&candidate.path);
-            let value = document
-                .map(|d| d.value)
-                .ok_or_else(|| CliError::Usage(format!("cannot read the plan {plan}")))?;
-            let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_string);
-            let namespace = args
-                .namespace
-                .clone()
-                .or_else(|| text("namespace"))
-                .ok_or_else(|| CliError::Usage(format!("the plan {plan} names no namespace")))?;
-            let schedule_id = text("schedule_id")
-                .ok_or_else(|| CliError::Usage(format!("the plan {plan} names no schedule_id")))?;
-            targets.push(Target {
-                environment: text("environment")
-                    .or_else(|| candidate.env.clone())
-                    .or_else(|| environment_of(&namespace)),
-                namespace,
-                schedule_id,
-                plan: Some(plan),
-            });
-        }
-        if targets.is_empty() {
-            return Err(CliError::Usage(
-                "no plans found: a check of nothing would pass; give plans or --namespace"
-                    .to_string(),
-            ));
-        }
-    }
-    if let Some(namespace) = &args.namespace {
-        let mut client =
-            crate::apply::temporal::Client::connect(&args.connect.endpoint(), namespace)?;
-        for id in client.list()? {
-            if !targets
-                .iter()
-                .any(|t| t.namespace == *namespace && t.schedule_id == id)
-            {
-                targets.push(Target {
-                    namespace: namespace.clone(),
-                    schedule_id: id,
-                    environment: environment_of(namespace),
-                    plan: None,
-                });
-            }
-        }
-    } else if args.paths.is_empty() {
-        return Err(CliError::Usage(
-            "say which schedules: --namespace NS, or plans (or folders of them)".to_string(),
-        ));
-    }
-    Ok(targets)
-}
-
 pub fn status(
     args: StatusArgs,
     color: bool,
     out: &mut dyn Write,
     log: &mut Log,
 ) -> Result<ExitCode, CliError> {
-    let targets = targets(&args)?;
+    let settings = load_settings(
+        args.connect.config.as_ref(),
+        args.connect.isolated,
+        &args.paths,
+    )?;
+    let endpoint = args.connect.endpoint();
+    let targets = status::targets(&settings, &args.paths, args.namespace.as_deref(), &endpoint)?;
     let options = Options {
         max_lag: args.max_lag,
         allow_paused: args.allow_paused,
     };
-    let report = status::gather(
-        &args.connect.endpoint(),
-        &targets,
-        &options,
-        chrono::Utc::now(),
-    )?;
+    let report = status::gather(&endpoint, &targets, &options, chrono::Utc::now())?;
     for s in &report.schedules {
         let fields = Fields {
             environment: s.environment.clone(),

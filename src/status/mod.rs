@@ -12,7 +12,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use temporalio_common::protos::temporal::api::enums::v1::WorkflowExecutionStatus;
 
+use std::path::PathBuf;
+
+use crate::apply::DeployError;
+use crate::apply::gate::Overrides;
 use crate::apply::temporal::{Client, Deployed, Endpoint, TemporalError};
+use crate::settings::Settings;
 
 /// The schedules to look at, with what is known of them beforehand.
 #[derive(Debug, Clone)]
@@ -197,6 +202,90 @@ fn time(t: &prost_wkt_types::Timestamp) -> Option<DateTime<Utc>> {
 
 fn span(from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
     (to - from).to_std().unwrap_or(Duration::ZERO)
+}
+
+/// The schedules to look at: those the newest plan of each environment under
+/// `paths` owns, each in its own environment's namespace (or in `namespace`,
+/// when the plans are of one environment), and every schedule of
+/// `namespace`.
+pub fn targets(
+    settings: &Settings,
+    paths: &[PathBuf],
+    namespace: Option<&str>,
+    endpoint: &Endpoint,
+) -> Result<Vec<Target>, DeployError> {
+    let environment_of = |namespace: &str| {
+        settings
+            .environments
+            .values()
+            .find(|e| e.namespace == namespace)
+            .map(|e| e.name.clone())
+    };
+    let mut targets = Vec::new();
+    if !paths.is_empty() {
+        let overrides = Overrides {
+            namespace: namespace.map(str::to_string),
+            task_queue: None,
+        };
+        let set = crate::apply::owned_plans(settings, paths, &overrides)?;
+        if let Some(plan) = set.unreadable.first() {
+            return Err(DeployError::Plan(format!(
+                "cannot read the plan {}",
+                crate::source::display_path(plan)
+            )));
+        }
+        for owned in set.plans {
+            let plan = owned.document.file.display_path();
+            let text = |key: &str| {
+                owned
+                    .value
+                    .get(key)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            };
+            let namespace = text("namespace")
+                .ok_or_else(|| DeployError::Plan(format!("the plan {plan} names no namespace")))?;
+            let schedule_id = text("schedule_id").ok_or_else(|| {
+                DeployError::Plan(format!("the plan {plan} names no schedule_id"))
+            })?;
+            targets.push(Target {
+                environment: owned
+                    .environment
+                    .clone()
+                    .or_else(|| environment_of(&namespace)),
+                namespace,
+                schedule_id,
+                plan: Some(plan),
+            });
+        }
+        if targets.is_empty() {
+            return Err(DeployError::Plan(
+                "no plans found: a check of nothing would pass; give plans or --namespace"
+                    .to_string(),
+            ));
+        }
+    }
+    if let Some(namespace) = namespace {
+        let mut client = Client::connect(endpoint, namespace)?;
+        for id in client.list()? {
+            if !targets
+                .iter()
+                .any(|t| t.namespace == namespace && t.schedule_id == id)
+            {
+                targets.push(Target {
+                    namespace: namespace.to_string(),
+                    schedule_id: id,
+                    environment: environment_of(namespace),
+                    plan: None,
+                });
+            }
+        }
+    } else if paths.is_empty() {
+        return Err(DeployError::Plan(
+            "say which schedules: --namespace NS, or plans (or folders of them)".to_string(),
+        ));
+    }
+    Ok(targets)
 }
 
 /// Describe every target (one connection per namespace), then judge each.

@@ -9,6 +9,8 @@ usage: functions_twin_check.py DIR
 prints JSON: {"policy": str, "input": {function: [argument, ...]},
               "python": {function: [result, ...]}, "opa": {...},
               "type_errors": {function: OPA's error for a number argument}}
+planguard.secrets takes any value: its inputs are documents, not strings, and
+it has no type error.
 Entropy results are printed as repr() strings so no JSON float parser stands
 between the two sides.
 """
@@ -192,6 +194,100 @@ DURATIONS = [
     "2h45m30.5s",
 ]
 
+# Documents for planguard.secrets: every family of detector, the look-alikes
+# it must pass, and the places where Python's defaults and Rust's differ.
+SECRETS = [
+    {},
+    "a bare string",
+    "password=Bare-Str1ng-Fake",
+    [1, None, True, 2.5],
+    {
+        "spark": {
+            "conf": {
+                "spark.hadoop.fs.s3a.secret.key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAKEKEY01",
+                "spark.hadoop.fs.s3a.access.key": "AKIAIOSFODNN7PLANGRD",
+                "spark.ssl.keyStorePassword": "Ks-Pa55-fake",
+                "spark.ssl.keyStore": "/etc/spark/ssl/keystore.jks",
+                "spark.authenticate.secret": "auth-fake-7f3a",
+                "spark.authenticate": "true",
+                "fs.s3a.aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+                "fs.azure.account.key.salamdev.dfs.core.windows.net": "bm90LWEtcmVhbC1henVyZS1rZXktZmFrZTAxMjM0NTY3ODk=",
+                "spark.driver.extraJavaOptions": "-Djavax.net.ssl.trustStorePassword=Trust-Fake-1 -Dfile.encoding=UTF-8",
+            }
+        },
+        "options": {
+            "sasl.jaas.config": 'org.apache.kafka.common.security.plain.PlainLoginModule required username="ingest" password="Jaas-Fake-9q";',
+            "sasl.jaas.ref": 'org.apache.kafka.common.security.plain.PlainLoginModule required username="ingest" password="${KAFKA_PASSWORD}";',
+            "sfPassword": "Snow-Fake-22",
+            "SECRET_KEY": "Zx9-fake-Qw3-secret-key",
+            "apiKey": "0f0e0d0c-0b0a-0908-0706-050403020100",
+        },
+        "env": [
+            {"name": "DB_PASSWORD", "value": "Env-Fake-8"},
+            {"name": "DB_HOST", "value": "orders-db"},
+            {"key": "X_API_KEY", "value": "q8Zt3LmW0pR7xYv2Kc9N"},
+        ],
+        "alerts": {"PagerDuty": {"routing": "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"}},
+        "http_headers": {"Authorization": "Basic aW5nZXN0OmZha2UtcGFzcw==", "Accept": "Basic text"},
+        "schema.registry.basic.auth.user.info": "ingest:Fake-Registry-1",
+    },
+    {
+        "urls": [
+            "jdbc:postgresql://db:5432/orders?user=ingest&password=Pg-Fake-1",
+            "jdbc:mysql://ingest:My-Fake-2@db:3306/orders",
+            "jdbc:sqlserver://db:1433;databaseName=orders;user=ingest;password=Ms-Fake-3;encrypt=true",
+            "jdbc:oracle:thin:ingest/Ora-Fake-4@//db:1521/ORCL",
+            "jdbc:oracle:thin:@//db:1521/ORCL",
+            "mongodb+srv://ingest:Mongo-Fake-5@cluster0.example.net/orders",
+            "jdbc:redshift://rs.example:5439/dev?user=ingest&password=Rs-Fake-6",
+            "jdbc:snowflake://acct.snowflakecomputing.com/?user=INGEST&password=Sf-Fake-7&warehouse=W",
+            "DefaultEndpointsProtocol=https;AccountName=salamdev;AccountKey=bm90LWEtcmVhbC1henVyZS1rZXktZmFrZTAxMjM0NTY3ODk=;EndpointSuffix=core.windows.net",
+            "Endpoint=sb://salam.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=ZmFrZS1zaGFyZWQtYWNjZXNzLWtleS0wMTIz=",
+            "https://salamdev.blob.core.windows.net/landing?sv=2022-11-02&sp=rl&sig=ZmFrZS1zaWduYXR1cmUtMDEyMzQ1Njc4OQ%3D%3D",
+            "kafka://ingest:${KAFKA_PASSWORD}@kafka-1:9093",
+            "naïve ünïcödé 🎉 https://ex/?password=Un1code-Fake&x=1",
+            "é x://u:pw1@h?password=pw2",
+        ],
+        "headers": [
+            "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
+            "authorization: basic aW5nZXN0OmZha2UtcGFzcw==",
+            "the bearer authentication uses vault",
+            "BEARER abcdefgh12345678",
+        ],
+        "tokens": [
+            "ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0123",
+            "glpat-FAKEfake01234567890a",
+            "xoxb-000000000000-000000000000-FAKEfakeFAKEfake",
+            "https://hooks.slack.com/services/T0000PLAN/B0000GUARD/XyZfakeWebhookValue1",
+            "dapi0123456789abcdef0123456789abcdef",
+            "sk_live_FAKEfakeFAKEfake01234567",
+            "AIzaFAKEfakeFAKEfakeFAKEfakeFAKEfake012",
+            "ya29.FAKEfakeFAKEfakeFAKEfakeFAKEfake0123",
+            "GOCSPX-FAKEfakeFAKEfakeFAKEfake0123",
+            "abc8Q~FAKEfakeFAKEfakeFAKEfakeFAKEfake01",
+            "hvs.FAKEfakeFAKEfakeFAKEfake0123",
+            "npm_FAKEfakeFAKEfakeFAKEfakeFAKEfake0123",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----",
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA",
+            "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----",
+            "sha256:af0ecef63fc7a8b78888ce31d14f35345dd79ffe4b8c1033c9c2d465749a0f76",
+        ],
+    },
+    {
+        # Where Python's defaults and Rust's differ; the twin must follow Rust.
+        "\u017fecret": "not a key named secret",  # "ſecret": no ASCII folding
+        "pa\u00dfword": "Scharfes-S-1",
+        "password": "\u00a0Nbsp-Lead1",
+        "api_key": "\uff11\uff12\uff13abcdefghijklmnopq",
+        "token": "*" * 3,
+        "client_secret": "$CLIENT_SECRET",
+        "db_pwd": "$\u00e9t\u00e9",
+        "access_token": "AKIA\u0130OSFODNN7PLANGRD",
+        "KEY": "BEARER\u00a0abcdefgh12345678",
+        "x": {"\u212aey": "not a key"},
+    },
+]
+
 POLICY = """package twins
 
 import rego.v1
@@ -207,6 +303,8 @@ file_sha256 := [planguard.file_sha256(x) | some x in input.file_sha256]
 duration_ns := [planguard.duration_ns(x) | some x in input.duration_ns]
 
 certificates := [planguard.certificates(x) | some x in input.certificates]
+
+secrets := [planguard.secrets(x) | some x in input.secrets]
 
 type_error_cron_error := planguard.cron_error(61)
 
@@ -238,6 +336,7 @@ def main():
             os.path.join(directory, "abc"),
             "",
         ],
+        "secrets": SECRETS,
     }
     python = {
         name: [planguard_functions.FUNCTIONS[f"planguard.{name}"](x) for x in values]
@@ -249,6 +348,8 @@ def main():
     opa = {name: engine.eval_document(f"twins.{name}", inputs) for name in inputs}
     type_errors = {}
     for name in inputs:
+        if name == "secrets":
+            continue  # it takes any value
         try:
             value = engine.eval_document(f"twins.type_error_{name}", inputs)
             type_errors[name] = f"no error: {value!r}"

@@ -168,16 +168,7 @@ def timezone_valid(name):
 
 def entropy(text):
     _expect_string("planguard.entropy", text)
-    counts = {}
-    for c in text:
-        counts[c] = counts.get(c, 0) + 1
-    total = float(len(text))
-    bits = 0.0
-    # Code point order, as the Rust side's BTreeMap<char, _>.
-    for c in sorted(counts):
-        p = counts[c] / total
-        bits -= p * math.log2(p)
-    return bits
+    return _entropy(text)
 
 
 FILE_SHA256_MAX_BYTES = 64 * 1024 * 1024
@@ -293,6 +284,361 @@ def duration_ns(text):
     return nanos
 
 
+# ------------------------------------------------------------------ secrets
+# src/check/secrets.rs, step for step. Patterns are compiled with re.ASCII,
+# so that \d-free, \w-free ASCII classes mean what they mean to Rust's regex;
+# case-insensitive matches run on an ASCII-lowercased copy of the text.
+
+_PASSWORD_WORDS = {"password", "passwd", "pwd", "passphrase", "passcode", "secret"}
+_TOKEN_WORDS = {
+    "token", "apikey", "accesskey", "secretkey", "privatekey", "credential", "credentials", "sig",
+}
+_KEY_QUALIFIERS = {
+    "api", "access", "secret", "private", "signing", "auth", "account", "routing",
+    "integration", "master", "client", "app", "shared", "storage", "subscription",
+    "license", "encryption", "webhook", "sas", "ssh", "deploy", "service",
+}
+
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+
+def _ascii_lower(text):
+    return text.translate(_ASCII_LOWER)
+
+
+def _is_lower(c):
+    return "a" <= c <= "z"
+
+
+def _is_upper(c):
+    return "A" <= c <= "Z"
+
+
+def _is_digit(c):
+    return "0" <= c <= "9"
+
+
+def _is_alnum(c):
+    return _is_lower(c) or _is_upper(c) or _is_digit(c)
+
+
+def key_words(key):
+    words, word = [], ""
+    for i, c in enumerate(key):
+        if not _is_alnum(c):
+            if word:
+                words.append(word)
+                word = ""
+            continue
+        if word:
+            p = key[i - 1]
+            next_lower = i + 1 < len(key) and _is_lower(key[i + 1])
+            boundary = (
+                (_is_upper(c) and (_is_lower(p) or _is_digit(p)))
+                or (_is_upper(c) and _is_upper(p) and next_lower)
+                or (_is_digit(c) != _is_digit(p))
+            )
+            if boundary:
+                words.append(word)
+                word = ""
+        word += c
+    if word:
+        words.append(word)
+    return [_ascii_lower(w) for w in words if not all(_is_digit(c) for c in w)]
+
+
+def key_class(key):
+    words = key_words(key)
+    if not words:
+        return None
+    last = words[-1]
+    before = words[-2] if len(words) >= 2 else None
+    if last in _PASSWORD_WORDS:
+        return "password"
+    if last in _TOKEN_WORDS:
+        return "token"
+    if last == "key" and before in _KEY_QUALIFIERS:
+        return "token"
+    if last == "url" and before == "webhook":
+        return "webhook"
+    if last == "authorization":
+        return "authorization"
+    if words[-3:] == ["auth", "user", "info"]:
+        return "password"
+    if any(a == "account" and b == "key" for a, b in zip(words, words[1:])):
+        return "token"
+    return None
+
+
+_TOKENS = [
+    ("an AWS access key id", r"(?:^|[^A-Za-z0-9])((?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})"),
+    ("a Google API key", r"(?:^|[^A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})"),
+    ("a Google OAuth token", r"(?:^|[^A-Za-z0-9_-])(ya29\.[0-9A-Za-z_-]{30,})"),
+    ("a Google OAuth client secret", r"(?:^|[^A-Za-z0-9_-])(GOCSPX-[0-9A-Za-z_-]{28})"),
+    (
+        "an Azure client secret",
+        r"(?:^|[^A-Za-z0-9_~.-])([A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34})",
+    ),
+    (
+        "a GitHub token",
+        r"(?:^|[^A-Za-z0-9_])((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})",
+    ),
+    ("a GitLab token", r"(?:^|[^A-Za-z0-9_-])(glpat-[A-Za-z0-9_-]{20})"),
+    (
+        "a Slack token",
+        r"(?:^|[^A-Za-z0-9_-])(xox[abposr]-[A-Za-z0-9-]{10,}|xapp-[0-9]-[A-Za-z0-9-]{10,})",
+    ),
+    (
+        "a Slack webhook URL",
+        r"(https://hooks\.slack\.com/services/[A-Za-z0-9]+/[A-Za-z0-9]+/[A-Za-z0-9]+)",
+    ),
+    ("a Databricks token", r"(?:^|[^A-Za-z0-9_])(dapi[0-9a-f]{32}(?:-[0-9]+)?)"),
+    ("a Stripe key", r"(?:^|[^A-Za-z0-9_])((?:sk|rk)_(?:live|test)_[0-9A-Za-z]{24,})"),
+    (
+        "a JSON web token",
+        r"(?:^|[^A-Za-z0-9_-])(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})",
+    ),
+    ("a HashiCorp Vault token", r"(?:^|[^A-Za-z0-9_])(hv[sb]\.[A-Za-z0-9_-]{24,})"),
+    ("an npm token", r"(?:^|[^A-Za-z0-9_])(npm_[A-Za-z0-9]{36})"),
+    (
+        "a SendGrid API key",
+        r"(?:^|[^A-Za-z0-9_])(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})",
+    ),
+    ("a PyPI token", r"(?:^|[^A-Za-z0-9_])(pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,})"),
+]
+_TOKEN_PATTERNS = [(kind, re.compile(p, re.ASCII)) for kind, p in _TOKENS]
+_USERINFO = re.compile(
+    r"(?:^|[^A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9+.-]+:)?//[^/:@ \t\r\n]+:([^/@ \t\r\n]+)@",
+    re.ASCII,
+)
+_ORACLE = re.compile(r"jdbc:oracle:[a-z0-9]+:[A-Za-z0-9_#]+/([^@/ \t\r\n]+)@", re.ASCII)
+_ASSIGNMENT = re.compile(
+    r"""(^|[ \t\r\n?&;,])(-D|--)?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*=[ \t]*(?:"([^"]*)"|'([^']*)'|([^ \t\r\n;&,"']+))""",
+    re.ASCII,
+)
+_BEARER = re.compile(r"(?:^|[^a-z0-9_])bearer[ \t]+([a-z0-9._~+/-]{8,}=*)", re.ASCII)
+_AUTHORIZATION = re.compile(
+    r"authorization[ \t]*[:=][ \t]*(?:basic|token|apikey)[ \t]+([a-z0-9._~+/-]{8,}=*)", re.ASCII
+)
+_AUTHORIZATION_VALUE = re.compile(
+    r"^(?:basic|bearer|token|apikey|digest)[ \t]+([a-z0-9._~+/-]{8,}=*)", re.ASCII
+)
+_PRIVATE_KEY = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", re.ASCII)
+
+_REFERENCE_PREFIXES = ("vault://", "aws-sm://", "gcp-sm://", "azure-kv://")
+_SPACE = " \t\n\r\x0b\x0c"
+
+
+def _not_a_value(text):
+    lower = _ascii_lower(text)
+    if (
+        text == ""
+        or lower.startswith(_REFERENCE_PREFIXES)
+        or lower.startswith("arn:")
+        or text.startswith(("${", "{{", "#{", "%{", "$("))
+        or (text.startswith("<") and text.endswith(">"))
+        or (len(text.encode("utf-8")) >= 3 and all(c == "*" for c in text))
+    ):
+        return True
+    return (
+        len(text) >= 2
+        and text[0] == "$"
+        and (("a" <= _ascii_lower(text[1]) <= "z") or text[1] == "_")
+        and all(_is_alnum(c) or c == "_" for c in text[2:])
+    )
+
+
+def _literal(text):
+    if _not_a_value(text):
+        return False
+    lower = _ascii_lower(text)
+    path = text.startswith(("/", "./", "~/")) or lower.startswith("file:")
+    path = path and not any(c in _SPACE for c in text)
+    return not path and lower not in ("true", "false", "none", "null")
+
+
+def _uuid(text):
+    if len(text.encode("utf-8")) != 36:
+        return False
+    for i, c in enumerate(text):
+        if i in (8, 13, 18, 23):
+            if c != "-":
+                return False
+        elif not (_is_digit(c) or "a" <= _ascii_lower(c) <= "f"):
+            return False
+    return True
+
+
+def _dotted_identifier(text):
+    parts = text.split(".")
+    return len(parts) >= 2 and all(
+        p != ""
+        and (_is_lower(p[0]) or _is_upper(p[0]) or p[0] == "_")
+        and all(_is_alnum(c) or c in "_-" for c in p)
+        for p in parts
+    )
+
+
+def _lowercase_identifier(text):
+    parts = re.split(r"[-_.]", text)
+    return len(parts) >= 2 and all(
+        p != "" and (all(_is_lower(c) for c in p) or all(_is_digit(c) for c in p))
+        for p in parts
+    )
+
+
+def _random_looking(text, url):
+    if not _literal(text) or len(text) < 16 or any(c in _SPACE for c in text):
+        return False
+    lower = _ascii_lower(text)
+    if "://" in text:
+        return url and _entropy(text) >= 3.5
+    if (
+        lower.startswith(("sha1:", "sha256:", "sha384:", "sha512:", "md5:"))
+        or _uuid(text)
+        or _dotted_identifier(text)
+        or _lowercase_identifier(text)
+    ):
+        return False
+    return (
+        any(_is_digit(c) for c in text)
+        and any(_is_lower(c) or _is_upper(c) for c in text)
+        and _entropy(text) >= 3.0
+    )
+
+
+def _value_secret(name, value):
+    kind = key_class(name)
+    if kind == "password":
+        return _literal(value)
+    if kind == "token":
+        return _random_looking(value, False)
+    if kind == "webhook":
+        return _random_looking(value, True)
+    return False
+
+
+def _scan_string(text, key, under_pagerduty):
+    """[(rank, kind, start, end)] in characters, as scan_string in Rust."""
+    if text == "":
+        return []
+    hits = []
+    if "-----BEGIN " in text:
+        m = _PRIVATE_KEY.search(text)
+        if m:
+            end = len(text)
+            i = text.find("-----END ", m.end())
+            if i >= 0:
+                after = i + len("-----END ")
+                j = text.find("-----", after)
+                if j >= 0:
+                    end = j + len("-----")
+            hits.append((1, "a private key", m.start(), end))
+    for kind, pattern in _TOKEN_PATTERNS:
+        for m in pattern.finditer(text):
+            hits.append((2, kind, m.start(1), m.end(1)))
+    if "@" in text:
+        for pattern, kind in (
+            (_USERINFO, "a password in a URL's user information"),
+            (_ORACLE, "a password in an Oracle connect string"),
+        ):
+            for m in pattern.finditer(text):
+                if not _not_a_value(m.group(1)):
+                    hits.append((3, kind, m.start(1), m.end(1)))
+    if "=" in text:
+        for m in _ASSIGNMENT.finditer(text):
+            name = m.group(3)
+            group = next((g for g in (4, 5, 6) if m.group(g) is not None), None)
+            if group is None or not _value_secret(name, m.group(group)):
+                continue
+            if "LoginModule" in text:
+                place = "a JAAS configuration"
+            elif m.group(2) == "-D":
+                place = "a JVM option"
+            elif m.group(1) in ("?", "&"):
+                place = "a URL query"
+            else:
+                place = "a connection string"
+            what = "a password" if key_class(name) == "password" else f"a secret (`{name}`)"
+            hits.append((4, f"{what} in {place}", m.start(group), m.end(group)))
+    lower = _ascii_lower(text)
+    cls = key_class(key) if key is not None else None
+    headers = [
+        (_BEARER, "a bearer token"),
+        (_AUTHORIZATION, "an Authorization header credential"),
+    ]
+    if cls == "authorization":
+        headers.append((_AUTHORIZATION_VALUE, "an Authorization header credential"))
+    for pattern, kind in headers:
+        for m in pattern.finditer(lower):
+            if not all(_is_lower(c) for c in m.group(1)):
+                hits.append((5, kind, m.start(1), m.end(1)))
+    if cls == "password" and _literal(text):
+        hits.append((6, f"a literal value under `{key}`", 0, len(text)))
+    elif cls in ("token", "webhook") and _random_looking(text, cls == "webhook"):
+        hits.append((8, f"a random-looking value under `{key}`", 0, len(text)))
+    if (
+        under_pagerduty
+        and len(text.encode("utf-8")) == 32
+        and all(_is_alnum(c) or c in "+_-" for c in text)
+    ):
+        hits.append((7, "a PagerDuty integration key", 0, len(text)))
+    return hits
+
+
+def _walk(value, path, key, pagerduty, found):
+    if isinstance(value, str):
+        hits = _scan_string(value, key, pagerduty > 0)
+        if hits:
+            best = min(hits, key=lambda h: (h[0], h[2]))
+            found.append(
+                [
+                    list(path),
+                    {
+                        "kind": best[1],
+                        "start": min(h[2] for h in hits),
+                        "end": max(h[3] for h in hits),
+                        "length": best[3] - best[2],
+                    },
+                ]
+            )
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _walk(item, path + [i], None, pagerduty, found)
+    elif isinstance(value, dict):
+        named = None
+        for k in ("name", "key"):
+            if isinstance(value.get(k), str) and isinstance(value.get("value"), str):
+                named = value[k]
+                break
+        for k, v in value.items():
+            if not isinstance(k, str):
+                continue
+            mention = 1 if "pagerduty" in _ascii_lower(k) else 0
+            member_key = named if (named is not None and k == "value") else k
+            _walk(v, path + [k], member_key, pagerduty + mention, found)
+
+
+def secrets(doc):
+    found = []
+    _walk(doc, [], None, 0, found)
+    found.sort(key=lambda row: [(0, p) if isinstance(p, int) else (1, p) for p in row[0]])
+    return found
+
+
+def _entropy(text):
+    counts = {}
+    for c in text:
+        counts[c] = counts.get(c, 0) + 1
+    total = float(len(text))
+    bits = 0.0
+    # Code point order, as the Rust side's BTreeMap<char, _>.
+    for c in sorted(counts):
+        p = counts[c] / total
+        bits -= p * math.log2(p)
+    return bits
+
+
 # ---------------------------------------------------------------- wiring
 
 _TYPE_NAMES = {
@@ -319,6 +665,7 @@ FUNCTIONS = {
     "planguard.file_sha256": file_sha256,
     "planguard.duration_ns": duration_ns,
     "planguard.certificates": certificates,
+    "planguard.secrets": secrets,
 }
 
 
