@@ -908,6 +908,45 @@ fn certificate_verdicts_follow_the_clock_and_the_file_with_a_warm_cache() {
     assert_eq!(pg119(&renewed), [], "a renewed certificate");
 }
 
+/// A policy of the user's that reads the clock: its verdicts are never
+/// reused, so moving the clock changes them with a cache in place; a
+/// `PLANGUARD_NOW` that is no time is a tool failure naming the variable.
+#[test]
+fn user_policies_that_read_the_clock_are_never_cached() {
+    let ws = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = ws.dir.path();
+    let policy = dir.join("policy");
+    std::fs::create_dir(&policy).expect("mkdir");
+    std::fs::write(
+        policy.join("deadline.rego"),
+        "package main\nimport rego.v1\n\nwarn contains \"past the freeze\" if {\n\tinput.environment == \"prod\"\n\ttime.now_ns() > 2000000000 * 1000000000\n}\n",
+    )
+    .expect("write");
+    let check = |now: &str| {
+        let out = run(planguard()
+            .current_dir(dir)
+            .env("PLANGUARD_NOW", now)
+            .args(["check", "--format", "concise", "--policy", "policy", "."]));
+        (out.code, out.stdout + &out.stderr)
+    };
+    for (now, frozen) in [
+        ("1999999999", false),
+        ("2033-05-18T04:00:00Z", true),
+        ("1999999999", false),
+    ] {
+        let (code, printed) = check(now);
+        assert!(code <= 1, "{printed}");
+        assert_eq!(
+            printed.contains("past the freeze"),
+            frozen,
+            "{now}: {printed}"
+        );
+    }
+    let (code, printed) = check("next tuesday");
+    assert_eq!(code, 2, "{printed}");
+    assert!(printed.contains("PLANGUARD_NOW"), "{printed}");
+}
+
 /// Regression: PG113 verdicts that read a Spark configuration were never
 /// cached, and are now cached with its digest: editing the file alone, with
 /// a warm cache, changes the verdict both ways.
@@ -934,11 +973,17 @@ fn checksum_verdicts_follow_the_file_with_a_warm_cache() {
     let index = std::fs::read_dir(dir.join(".planguard/cache"))
         .expect("the cache exists")
         .map(|e| e.expect("entry").path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("index-")))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("index-"))
+        })
         .expect("an index");
     let index: Value = serde_json::from_str(&read(&index)).expect("JSON");
     let reads = index["files"]["conf/dev.json"]["reads"].to_string();
-    assert!(reads.contains("planguard.file_sha256") && reads.contains(&sha), "{index}");
+    assert!(
+        reads.contains("planguard.file_sha256") && reads.contains(&sha),
+        "{index}"
+    );
     std::fs::write(&conf, "spark.sql.shuffle.partitions 65\n").expect("write");
     let (edited, _) = check_in(dir, None);
     assert_eq!(pg113(&edited), 1, "{edited:?}");
@@ -959,7 +1004,8 @@ fn files_outside_the_workspace_are_reported_and_never_read() {
     let outside = tempfile::tempdir().expect("temp dir");
     let target = outside.path().join("spark-defaults.conf");
     std::fs::write(&target, "spark.secret.thing outside\n").expect("write");
-    let digest = planguard::check::cache::hex(&sha2::Sha256::digest("spark.secret.thing outside\n"));
+    let digest =
+        planguard::check::cache::hex(&sha2::Sha256::digest("spark.secret.thing outside\n"));
     let pem = outside.path().join("ca.pem");
     certificate(&pem, "outside-the-workspace", 3);
     let absolute = |p: &std::path::Path| p.to_str().expect("UTF-8").to_string();

@@ -567,7 +567,7 @@ impl Reads {
                     }
                     _ => return false,
                 };
-                again.to_string() == call.result
+                serde_json::to_string(&again).ok().as_deref() == Some(call.result.as_str())
             })
         })
         .0

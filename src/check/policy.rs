@@ -1100,6 +1100,23 @@ pub fn coalesce_failures(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
 mod tests {
     use super::*;
 
+    /// The cache keeps a built-in verdict judged by the date for that day,
+    /// knowing that PG119 reads the clock only about certificates it read
+    /// (`Reads::dated`). Another built-in rule that reads the clock, or
+    /// anything else run-dependent, must be taught to the cache first.
+    #[test]
+    fn only_the_certificate_rule_reads_the_clock() {
+        let readers: Vec<&str> = BUILTIN_POLICIES
+            .iter()
+            .filter(|(path, text)| !path.ends_with("_test.rego") && VOLATILE_CALL.is_match(text))
+            .map(|(path, _)| *path)
+            .collect();
+        assert_eq!(readers, ["certificate_expiry/certificate_expiry.rego"]);
+        assert!(VOLATILE_CALL.is_match("x := time.now_ns()"));
+        assert!(VOLATILE_CALL.is_match("n := rand.intn(\"k\", 10)"));
+        assert!(!VOLATILE_CALL.is_match("x := time.parse_rfc3339_ns(y)"));
+    }
+
     #[test]
     fn rule_heads_are_found_like_conftest_finds_them() {
         let text = "package main\ndeny contains msg if { true }\ndeny_latest[msg] {\n}\nwarn_x_y := {\"a\"}\ndefault violation := []\ndenyall contains 1 if { true }\nhelper(x) := x\n";
