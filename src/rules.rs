@@ -94,6 +94,8 @@ rules! {
         "A plan's audit trail is unusable: its generation time is not a time, or it names another environment's config.";
     CERTIFICATE_EXPIRY = "PG119", "certificate-expiry", Warning, Policy,
         "A Temporal TLS certificate committed to the repository expires within 30 days (an error within 7, or once expired).";
+    FILE_OUTSIDE_WORKSPACE = "PG120", "file-outside-workspace", Error, Policy,
+        "A file a rule would read (a Spark configuration, a certificate) leads out of the workspace, so it is not read.";
     PLAN_LAYOUT = "PG201", "plan-store-layout", Error, Policy,
         "A plan under orchestration_plans/<env>/<build>.json declares another environment or build.";
     PLAN_CONFIG = "PG202", "plan-config-mismatch", Error, Project,

@@ -743,6 +743,28 @@ fn markdown_output_renders_as_a_table() {
     assert_eq!(clean.stdout, "### ✅ planguard: no problems in 12 files\n");
 }
 
+/// A certificate for `{name}.salam.internal`, made now by openssl, that
+/// expires in `days` days.
+fn certificate(path: &std::path::Path, name: &str, days: u32) {
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-keyout", "/dev/null", "-days", &days.to_string()])
+        .args(["-subj", &format!("/CN={name}.salam.internal")])
+        .arg("-out")
+        .arg(path)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl runs");
+    assert!(status.success());
+}
+
 /// PG119 on certificates made now by openssl: one expiring in 3 days (an
 /// error), one in 20 (a warning), one in 400 (nothing), each named with its
 /// subject and date at the config field that names it.
@@ -752,23 +774,7 @@ fn committed_certificates_are_watched_for_expiry() {
     let certs = ws.dir.path().join("certs");
     std::fs::create_dir_all(&certs).expect("mkdir");
     for (name, days) in [("soon", 3), ("month", 20), ("year", 400)] {
-        let status = std::process::Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-            ])
-            .args(["-nodes", "-keyout", "/dev/null", "-days", &days.to_string()])
-            .args(["-subj", &format!("/CN={name}.salam.internal")])
-            .arg("-out")
-            .arg(certs.join(format!("{name}.pem")))
-            .stderr(std::process::Stdio::null())
-            .status()
-            .expect("openssl runs");
-        assert!(status.success());
+        certificate(&certs.join(format!("{name}.pem")), name, days);
     }
     let auth = |file: &str, key: &str, pem: &str| {
         ws.edit(file, |c| {
@@ -804,12 +810,289 @@ fn committed_certificates_are_watched_for_expiry() {
     assert!(
         message.starts_with("the certificate \"soon.salam.internal\" in ")
             && message.contains("certs/soon.pem expires on ")
-            && message.ends_with(", in 2 days"),
+            && message.ends_with(", in 3 days"),
         "{message}"
     );
     let (rule, severity, _, message) = &found[1];
     assert_eq!((rule.as_str(), severity.as_str()), ("PG119", "warning"));
-    assert!(message.ends_with(", in 19 days"), "{message}");
+    assert!(message.ends_with(", in 20 days"), "{message}");
+}
+
+// ------------------------------------------------ cache soundness and reads
+
+/// `planguard check --format json` in `dir` (so the cache is the
+/// workspace's own), with `PLANGUARD_NOW` when given: (rule, severity,
+/// pointer, message) of each finding, and all that was printed.
+fn check_in(dir: &std::path::Path, now: Option<i64>) -> (Vec<[String; 4]>, String) {
+    let mut cmd = planguard();
+    cmd.current_dir(dir)
+        .args(["check", "--format", "json", "."]);
+    if let Some(now) = now {
+        cmd.env("PLANGUARD_NOW", now.to_string());
+    }
+    let out = run(&mut cmd);
+    assert!(out.code <= 1, "exit {}: {}", out.code, out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let found = report["diagnostics"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|d| {
+            ["rule", "severity", "pointer", "message"]
+                .map(|k| d[k].as_str().unwrap_or_default().to_string())
+        })
+        .collect();
+    (found, out.stdout + &out.stderr)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
+const DAY: i64 = 86_400;
+
+/// Regression: PG119 verdicts were cached by the config's content alone, so
+/// a certificate crossing the warning threshold went unreported until the
+/// config changed. With a warm cache, moving the clock (PLANGUARD_NOW) or
+/// replacing the certificate file changes the verdict.
+#[test]
+fn certificate_verdicts_follow_the_clock_and_the_file_with_a_warm_cache() {
+    let ws = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = ws.dir.path();
+    std::fs::create_dir_all(dir.join("certs")).expect("mkdir");
+    let pem = dir.join("certs/client.pem");
+    certificate(&pem, "worker", 40);
+    ws.edit("conf/prod.json", |c| {
+        c["runtime"]["orchestration"]["temporal"]["auth"]["client_cert_file"] =
+            Value::from("certs/client.pem");
+    });
+    let now = unix_now();
+    let pg119 = |found: &[[String; 4]]| -> Vec<(String, String)> {
+        found
+            .iter()
+            .filter(|[rule, ..]| rule == "PG119")
+            .map(|[_, severity, _, message]| (severity.clone(), message.clone()))
+            .collect()
+    };
+    let (cold, _) = check_in(dir, Some(now));
+    assert_eq!(pg119(&cold), [], "40 days left: quiet");
+    assert!(
+        dir.join(".planguard/cache").is_dir(),
+        "the run filled the cache"
+    );
+    // The clock moves on: the same warm cache, another verdict.
+    let (later, _) = check_in(dir, Some(now + 15 * DAY));
+    let later = pg119(&later);
+    assert_eq!(later.len(), 1, "{later:?}");
+    assert_eq!(later[0].0, "warning");
+    assert!(later[0].1.ends_with(", in 25 days"), "{later:?}");
+    let (last_week, _) = check_in(dir, Some(now + 36 * DAY));
+    let last_week = pg119(&last_week);
+    assert_eq!(last_week.len(), 1, "{last_week:?}");
+    assert_eq!(last_week[0].0, "error");
+    assert!(last_week[0].1.ends_with(", in 4 days"), "{last_week:?}");
+    // The same day again reuses the verdict: still the warning.
+    let (again, _) = check_in(dir, Some(now + 15 * DAY));
+    assert_eq!(pg119(&again), later);
+    // The certificate is rotated in place; the config does not change.
+    certificate(&pem, "worker", 20);
+    let (rotated, _) = check_in(dir, Some(now));
+    let rotated = pg119(&rotated);
+    assert_eq!(rotated.len(), 1, "{rotated:?}");
+    assert!(rotated[0].1.ends_with(", in 20 days"), "{rotated:?}");
+    certificate(&pem, "worker", 400);
+    let (renewed, _) = check_in(dir, Some(now));
+    assert_eq!(pg119(&renewed), [], "a renewed certificate");
+}
+
+/// A policy of the user's that reads the clock: its verdicts are never
+/// reused, so moving the clock changes them with a cache in place; a
+/// `PLANGUARD_NOW` that is no time is a tool failure naming the variable.
+#[test]
+fn user_policies_that_read_the_clock_are_never_cached() {
+    let ws = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = ws.dir.path();
+    let policy = dir.join("policy");
+    std::fs::create_dir(&policy).expect("mkdir");
+    std::fs::write(
+        policy.join("deadline.rego"),
+        "package main\nimport rego.v1\n\nwarn contains \"past the freeze\" if {\n\tinput.environment == \"prod\"\n\ttime.now_ns() > 2000000000 * 1000000000\n}\n",
+    )
+    .expect("write");
+    let check = |now: &str| {
+        let out = run(planguard()
+            .current_dir(dir)
+            .env("PLANGUARD_NOW", now)
+            .args(["check", "--format", "concise", "--policy", "policy", "."]));
+        (out.code, out.stdout + &out.stderr)
+    };
+    for (now, frozen) in [
+        ("1999999999", false),
+        ("2033-05-18T04:00:00Z", true),
+        ("1999999999", false),
+    ] {
+        let (code, printed) = check(now);
+        assert!(code <= 1, "{printed}");
+        assert_eq!(
+            printed.contains("past the freeze"),
+            frozen,
+            "{now}: {printed}"
+        );
+    }
+    let (code, printed) = check("next tuesday");
+    assert_eq!(code, 2, "{printed}");
+    assert!(printed.contains("PLANGUARD_NOW"), "{printed}");
+}
+
+/// Regression: PG113 verdicts that read a Spark configuration were never
+/// cached, and are now cached with its digest: editing the file alone, with
+/// a warm cache, changes the verdict both ways.
+#[test]
+fn checksum_verdicts_follow_the_file_with_a_warm_cache() {
+    use sha2::Digest;
+    let ws = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = ws.dir.path();
+    std::fs::create_dir_all(dir.join("spark")).expect("mkdir");
+    let conf = dir.join("spark/spark-defaults.conf");
+    let text = "spark.sql.shuffle.partitions 64\n";
+    std::fs::write(&conf, text).expect("write");
+    let sha = planguard::check::cache::hex(&sha2::Sha256::digest(text));
+    ws.edit("conf/dev.json", |c| {
+        c["spark"]["config_ref"] =
+            serde_json::json!({"uri": "spark/spark-defaults.conf", "sha256": sha});
+    });
+    let pg113 = |found: &[[String; 4]]| found.iter().filter(|f| f[0] == "PG113").count();
+    let (cold, _) = check_in(dir, None);
+    assert_eq!(pg113(&cold), 0, "{cold:?}");
+    let (warm, _) = check_in(dir, None);
+    assert_eq!(pg113(&warm), 0, "{warm:?}");
+    // The verdict is kept, with the digest it was judged by.
+    let index = std::fs::read_dir(dir.join(".planguard/cache"))
+        .expect("the cache exists")
+        .map(|e| e.expect("entry").path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("index-"))
+        })
+        .expect("an index");
+    let index: Value = serde_json::from_str(&read(&index)).expect("JSON");
+    let reads = index["files"]["conf/dev.json"]["reads"].to_string();
+    assert!(
+        reads.contains("planguard.file_sha256") && reads.contains(&sha),
+        "{index}"
+    );
+    std::fs::write(&conf, "spark.sql.shuffle.partitions 65\n").expect("write");
+    let (edited, _) = check_in(dir, None);
+    assert_eq!(pg113(&edited), 1, "{edited:?}");
+    std::fs::write(&conf, text).expect("write");
+    let (restored, _) = check_in(dir, None);
+    assert_eq!(pg113(&restored), 0, "{restored:?}");
+}
+
+/// Regression: a config naming `../../../../../etc/hostname` or an absolute
+/// path made planguard read that file and print its checksum or its
+/// certificates' names. Every way out of the workspace (absolute, `..`,
+/// `file://`, a symbolic link) is a PG120 error at the field naming it, and
+/// nothing of the file reaches any output; in-workspace paths still work.
+#[cfg(unix)]
+#[test]
+fn files_outside_the_workspace_are_reported_and_never_read() {
+    use sha2::Digest;
+    let outside = tempfile::tempdir().expect("temp dir");
+    let target = outside.path().join("spark-defaults.conf");
+    std::fs::write(&target, "spark.secret.thing outside\n").expect("write");
+    let digest =
+        planguard::check::cache::hex(&sha2::Sha256::digest("spark.secret.thing outside\n"));
+    let pem = outside.path().join("ca.pem");
+    certificate(&pem, "outside-the-workspace", 3);
+    let absolute = |p: &std::path::Path| p.to_str().expect("UTF-8").to_string();
+    let climb = |p: &std::path::Path| {
+        format!(
+            "{}{}",
+            "../".repeat(30),
+            absolute(p).trim_start_matches('/')
+        )
+    };
+    let ws = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = ws.dir.path();
+    std::fs::create_dir_all(dir.join("spark/shared")).expect("mkdir");
+    std::os::unix::fs::symlink(&target, dir.join("spark/link.conf")).expect("symlink");
+    std::os::unix::fs::symlink(outside.path(), dir.join("spark/away")).expect("symlink");
+    std::os::unix::fs::symlink(&pem, dir.join("ca-link.pem")).expect("symlink");
+    for (uri, ca_file) in [
+        (absolute(&target), absolute(&pem)),
+        (climb(&target), climb(&pem)),
+        (
+            format!("file://{}", absolute(&target)),
+            "ca-link.pem".to_string(),
+        ),
+        (
+            "spark/link.conf".to_string(),
+            "spark/away/ca.pem".to_string(),
+        ),
+        (
+            "file://spark/away/spark-defaults.conf".to_string(),
+            "./spark/../ca-link.pem".to_string(),
+        ),
+    ] {
+        ws.edit("conf/dev.json", |c| {
+            c["spark"]["config_ref"] = serde_json::json!({"uri": uri, "sha256": "0".repeat(64)});
+            c["runtime"]["orchestration"]["temporal"]["auth"]["ca_file"] =
+                Value::from(ca_file.as_str());
+        });
+        for cache in [false, true] {
+            let (found, printed) = check_in(dir, None);
+            // The schema also refuses an absolute uri (PG010): its own view.
+            let mut rules: Vec<(&str, &str)> = found
+                .iter()
+                .filter(|f| f[0] != "PG010")
+                .map(|f| (f[0].as_str(), f[2].as_str()))
+                .collect();
+            rules.sort();
+            assert_eq!(
+                rules,
+                [
+                    ("PG120", "/runtime/orchestration/temporal/auth/ca_file"),
+                    ("PG120", "/spark/config_ref/uri"),
+                ],
+                "{uri} / {ca_file} (cache warm: {cache}): {found:?}"
+            );
+            assert!(
+                !printed.contains(&digest),
+                "the outside file was hashed: {printed}"
+            );
+            assert!(
+                !printed.contains("outside-the-workspace.salam.internal"),
+                "the outside certificate was read: {printed}"
+            );
+        }
+    }
+    // A `..` that stays inside, and a link inside the workspace, are followed.
+    std::fs::write(dir.join("spark/shared/defaults.conf"), "x\n").expect("write");
+    std::os::unix::fs::symlink("shared/defaults.conf", dir.join("spark/alias.conf"))
+        .expect("symlink");
+    certificate(&dir.join("ca.pem"), "inside", 3);
+    let sha = planguard::check::cache::hex(&sha2::Sha256::digest("x\n"));
+    for uri in [
+        "spark/../spark/shared/defaults.conf",
+        "file://spark/alias.conf",
+    ] {
+        ws.edit("conf/dev.json", |c| {
+            c["spark"]["config_ref"] = serde_json::json!({"uri": uri, "sha256": sha});
+            c["runtime"]["orchestration"]["temporal"]["auth"]["ca_file"] =
+                Value::from("spark/../ca.pem");
+        });
+        let (found, _) = check_in(dir, None);
+        let rules: Vec<&str> = found.iter().map(|f| f[0].as_str()).collect();
+        assert_eq!(rules, ["PG119"], "{uri}: {found:?}");
+        assert!(
+            found[0][3].contains("\"inside.salam.internal\""),
+            "{found:?}"
+        );
+    }
 }
 
 #[test]

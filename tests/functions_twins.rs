@@ -13,12 +13,14 @@ use serde_json::{Value, json};
 /// What functions_twin_check.py printed, for files it read from `_dir`.
 struct Twin {
     _dir: tempfile::TempDir,
+    _outside: tempfile::TempDir,
     report: Value,
 }
 
 impl Twin {
     fn run() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        // Inside the working folder, the file functions' sandbox.
+        let dir = tempfile::tempdir_in(common::root().join("target")).expect("temp dir");
         std::fs::write(dir.path().join("abc"), "abc").expect("write abc");
         std::fs::write(dir.path().join("empty"), "").expect("write empty");
         let binary: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
@@ -27,6 +29,12 @@ impl Twin {
         std::fs::File::create(dir.path().join("big"))
             .and_then(|f| f.set_len(functions::FILE_SHA256_MAX_BYTES + 1))
             .expect("create big");
+        // Links: one leading out of the sandbox to a readable file, one inside.
+        let outside = tempfile::tempdir().expect("temp dir");
+        std::fs::write(outside.path().join("abc"), "abc").expect("write outside");
+        std::os::unix::fs::symlink(outside.path().join("abc"), dir.path().join("outside"))
+            .expect("symlink");
+        std::os::unix::fs::symlink("abc", dir.path().join("abc-alias")).expect("symlink");
         let output = Command::new(common::python())
             .arg(common::root().join("tests/support/functions_twin_check.py"))
             .arg(dir.path())
@@ -39,7 +47,11 @@ impl Twin {
             String::from_utf8_lossy(&output.stderr)
         );
         let report = serde_json::from_slice(&output.stdout).expect("the script prints JSON");
-        Self { _dir: dir, report }
+        Self {
+            _dir: dir,
+            _outside: outside,
+            report,
+        }
     }
 
     fn inputs(&self, function: &str) -> Vec<&str> {
@@ -67,13 +79,14 @@ impl Twin {
     }
 }
 
-const FUNCTIONS: [&str; 6] = [
+const FUNCTIONS: [&str; 7] = [
     "cron_error",
     "timezone_valid",
     "entropy",
     "file_sha256",
     "duration_ns",
     "certificates",
+    "path_error",
 ];
 
 /// The Rust function's result, in the same JSON shape the script prints.
@@ -85,6 +98,7 @@ fn rust(function: &str, input: &str) -> Value {
         "file_sha256" => json!(functions::file_sha256(input)),
         "duration_ns" => json!(functions::duration_ns(input)),
         "certificates" => functions::certificates(input),
+        "path_error" => json!(functions::path_error(input)),
         other => panic!("no function {other}"),
     }
 }
@@ -143,6 +157,17 @@ fn python_twins_return_what_the_rust_functions_return() {
         "the bundle"
     );
     assert_eq!(certificates[3], json!([]), "a missing file");
+    // Both sides refuse what leads out, and read what stays in.
+    let errors = twin.results("python", "path_error");
+    let refused = |e: &&Value| e.as_str().is_some_and(|e| !e.is_empty());
+    assert_eq!(errors.iter().filter(refused).count(), 3, "{errors:?}");
+    let digests = twin.results("python", "file_sha256");
+    let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    assert_eq!(
+        digests.iter().filter(|d| *d == abc).count(),
+        3,
+        "{digests:?}"
+    );
 }
 
 /// planguard.secrets takes documents, not strings: its inputs and results are

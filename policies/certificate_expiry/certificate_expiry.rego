@@ -1,10 +1,14 @@
 # PG119 certificate-expiry: the Temporal TLS certificates a config names as
 # repository files (the public client certificate, the CA bundle) do not
 # expire unnoticed (spec §4 "Temporal certificates: rotate quarterly"): a
-# warning 30 days before, an error from 7 days before and once expired.
+# warning 30 days before, an error from 7 days before and once expired. Days
+# are whole UTC days, so a verdict changes only at midnight UTC (which lets
+# the cache keep it for the day). A file that leads out of the workspace is
+# not read: PG120.
 package planguard.rules.certificate_expiry
 
 import data.planguard.lib.fields
+import data.planguard.lib.files
 import rego.v1
 
 # [certificates] in planguard.toml (warn-days, error-days) may change the limits.
@@ -14,14 +18,19 @@ configured := data.planguard.certificates
 
 limits := object.union({"warn_days": 30, "error_days": 7}, configured)
 
-# [key under auth, path from the working folder] of each named certificate file.
-certificate_files contains [key, path] if {
+# [key under auth, the file as named] of each named certificate file.
+named_files contains [key, relative] if {
 	data.planguard.file.kind == "config"
 	auth := fields.value(input, "config", "auth")
 	some key in ["client_cert_file", "ca_file"]
 	relative := auth[key]
 	is_string(relative)
-	path := concat("/", [p | some p in [object.get(data.planguard.file, "workspace", ""), relative]; p != ""])
+}
+
+# [key under auth, path from the working folder] of each certificate file to read.
+certificate_files contains [key, files.path(relative)] if {
+	some [key, relative] in named_files
+	files.problem(relative) == ""
 }
 
 certificates contains [key, path, certificate] if {
@@ -29,7 +38,8 @@ certificates contains [key, path, certificate] if {
 	some certificate in planguard.certificates(path)
 }
 
-days_left(certificate) := floor((certificate.not_after_s - (time.now_ns() / 1000000000)) / 86400)
+# Whole days from today to the day of expiry, both UTC.
+days_left(certificate) := floor(certificate.not_after_s / 86400) - floor(time.now_ns() / 86400000000000)
 
 location(key) := array.concat(fields.temporal, ["auth", key])
 
@@ -71,6 +81,22 @@ message(path, certificate) := sprintf("the certificate \"%v\" in %v expired on %
 	days_left(certificate) < 0
 }
 
+message(path, certificate) := sprintf("the certificate \"%v\" in %v expires today (%v)", [certificate.subject, path, certificate.not_after]) if {
+	days_left(certificate) == 0
+}
+
 message(path, certificate) := sprintf("the certificate \"%v\" in %v expires on %v, in %v days", [certificate.subject, path, certificate.not_after, days_left(certificate)]) if {
-	days_left(certificate) >= 0
+	days_left(certificate) > 0
+}
+
+deny contains finding if {
+	some [key, relative] in named_files
+	problem := files.problem(relative)
+	problem != ""
+	finding := {
+		"rule": "PG120",
+		"msg": sprintf("the certificate file %v %v: planguard reads only files inside the workspace, so its expiry is not watched", [relative, problem]),
+		"location": location(key),
+		"help": "name a PEM file of the repository, relative to the workspace (the folder holding conf/)",
+	}
 }

@@ -74,3 +74,45 @@ test_plans_are_not_concerned if {
 		with data.planguard.file as {"kind": "plan", "environment": "prod", "workspace": "fixtures"}
 		with time.now_ns as now(-3)
 }
+
+test_expiry_day_is_an_error_saying_today if {
+	errors := certificate_expiry.deny with input as config({"client_cert_file": "certs/client.pem"})
+		with data.planguard.file as file
+		with time.now_ns as now(0)
+	some e in errors
+	e.msg == "the certificate \"ingestion-worker.dev.salam.internal\" in fixtures/certs/client.pem expires today (2027-11-27T06:33:50Z)"
+}
+
+# Whole UTC days: an hour after the expiry is still the day of expiry, and
+# the day before counts one day whatever the hour.
+test_days_are_calendar_days if {
+	after := certificate_expiry.deny with input as config({"client_cert_file": "certs/client.pem"})
+		with data.planguard.file as file
+		with time.now_ns as (expiry + 3600) * 1000000000
+	some a in after
+	contains(a.msg, "expires today")
+	before := certificate_expiry.deny with input as config({"client_cert_file": "certs/client.pem"})
+		with data.planguard.file as file
+		with time.now_ns as ((expiry - 86400) + 20000) * 1000000000
+	some b in before
+	endswith(b.msg, "in 1 days")
+}
+
+# A PG120 error at the field, and no certificate read.
+outside(auth, key) if {
+	errors := certificate_expiry.deny with input as config(auth)
+		with data.planguard.file as file
+		with time.now_ns as now(90)
+	count(errors) == 1
+	some e in errors
+	e.rule == "PG120"
+	e.location == ["runtime", "orchestration", "temporal", "auth", key]
+	count(certificate_expiry.warn) == 0 with input as config(auth)
+		with data.planguard.file as file
+		with time.now_ns as now(90)
+}
+
+test_files_outside_the_workspace_are_not_read if {
+	outside({"client_cert_file": "/etc/passwd"}, "client_cert_file")
+	outside({"ca_file": "../../../../../etc/ssl/certs/ca-certificates.crt"}, "ca_file")
+}

@@ -62,11 +62,34 @@ test_unreadable_file_is_reported if {
 	contains(f.msg, "cannot be read")
 }
 
-test_remote_and_absolute_uris_are_not_checked if {
+test_remote_uris_are_not_checked if {
 	count(findings(config("s3://salam-dev-spark-conf/customer-orders/spark-defaults.conf", wrong_sha256), "")) == 0
 	count(findings(config("configmap://spark-defaults", wrong_sha256), "")) == 0
-	count(findings(config("/etc/hostname", wrong_sha256), "")) == 0
-	count(findings(config("file:///etc/hostname", wrong_sha256), "")) == 0
+}
+
+# PG120 at the uri, and no PG113: nothing outside the workspace is read.
+outside(uri, workspace) if {
+	fs := findings(config(uri, wrong_sha256), workspace)
+	count(fs) == 1
+	some f in fs
+	f.rule == "PG120"
+	f.location == ["spark", "config_ref", "uri"]
+	startswith(f.msg, sprintf("the Spark configuration %v ", [uri]))
+}
+
+test_absolute_paths_are_not_read if {
+	outside("/etc/hostname", "")
+	outside("/etc/hostname", "fixtures")
+	outside("file:///etc/hostname", "")
+}
+
+test_paths_out_of_the_workspace_are_not_read if {
+	outside("../../../../../etc/hostname", "")
+	outside("file://../../../../../etc/hostname", "fixtures")
+}
+
+test_dots_that_stay_inside_are_followed if {
+	count(findings(config("hostile/../hostile/files/bom.json", bom_sha256), "fixtures")) == 0
 }
 
 test_reference_without_checksum_is_not_checked if {

@@ -8,8 +8,13 @@
 //! reading it), and its diagnostics without their text (spans and pointers,
 //! the text is the file's own); beside it `facts/<hash>.json`, each file's
 //! entry for the cross-file rules, read only when those rules must run
-//! again. Results that mention a secret, name another file or depend on
-//! another file's content are never stored. Writes go to a temporary file
+//! again. A file's entry also holds what the policies' file functions
+//! returned (checksums, certificates, refusals) and, when its verdict was
+//! judged by the date (a certificate's expiry), that day: it is reused only
+//! while every function returns the same and on that day. Results that
+//! mention a secret or name another file are never stored, nor any result
+//! when a user policy reads the clock (or other built-ins that change from
+//! run to run). Writes go to a temporary file
 //! renamed into place, so concurrent runs never see half a file; an entry
 //! that cannot be read is a miss.
 
@@ -20,11 +25,12 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::functions::Reads;
 use crate::diagnostic::{Diagnostic, Location, Related, Severity};
 use crate::source::SourceFile;
 
 /// Bump when what is stored changes meaning.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// A location without its text: the file's path as shown, the span and pointer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,6 +62,11 @@ pub struct FileEntry {
     /// When the file loaded: the hash of its entry for the cross-file
     /// rules, stored as facts/<hash>.json.
     pub facts: Option<String>,
+    /// What the policies' file functions returned while checking it.
+    pub reads: Reads,
+    /// The day (UTC, days since the epoch) its verdict was judged on, when
+    /// it depends on the date.
+    pub day: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

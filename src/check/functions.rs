@@ -1,18 +1,24 @@
 //! The `planguard.*` Rego functions: checks the built-in policy pack needs
 //! that Rego lacks (Temporal cron syntax, IANA zones, secret-like entropy,
 //! file digests, Go durations, certificates, the secrets in a document),
-//! registered as regorus extensions.
+//! registered as regorus extensions. The file functions read only inside the
+//! workspace of the document being checked, and report what they returned so
+//! that a cached verdict is reused only while they would return the same (see
+//! [`within`]).
 //!
 //! tests/support/planguard_functions.py is the Python twin that OPA uses in
 //! the cross-check tests; any change to a result or message here must be
 //! made there too (tests/functions_twins.rs fails until it is).
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{ErrorKind, Read};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, bail};
 use regorus::{Engine, Value};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// What `planguard explain` and the docs say about one function.
@@ -37,6 +43,7 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
     DURATION_NS,
     CERTIFICATES,
     SECRETS,
+    PATH_ERROR,
 ];
 
 const CRON_ERROR: FunctionDoc = FunctionDoc {
@@ -69,7 +76,8 @@ const FILE_SHA256: FunctionDoc = FunctionDoc {
     arity: 1,
     signature: "planguard.file_sha256(path: string) -> string",
     description: "Lowercase hex SHA-256 of the file at path (relative to the working \
-                  directory), or \"\" when it cannot be read or exceeds 64 MiB.",
+                  directory), or \"\" when it cannot be read, exceeds 64 MiB or lies \
+                  outside the workspace (see planguard.path_error).",
 };
 
 const DURATION_NS: FunctionDoc = FunctionDoc {
@@ -87,7 +95,18 @@ pub const CERTIFICATES: FunctionDoc = FunctionDoc {
     description: "The X.509 certificates of the PEM file at path (relative to the working \
                   directory), in file order, each {\"subject\": its common name (or whole \
                   subject), \"not_after\": RFC 3339 UTC, \"not_after_s\": Unix seconds}; \
-                  [] when the file cannot be read, exceeds 64 MiB or holds no certificate.",
+                  [] when the file cannot be read, exceeds 64 MiB, holds no certificate \
+                  or lies outside the workspace (see planguard.path_error).",
+};
+
+pub const PATH_ERROR: FunctionDoc = FunctionDoc {
+    name: "planguard.path_error",
+    arity: 1,
+    signature: "planguard.path_error(path: string) -> string",
+    description: "\"\" when path (relative to the working directory) stays inside the \
+                  workspace (the folder of planguard.toml, else the document's workspace), \
+                  else why the file functions will not read it: \"leads out of the \
+                  workspace\" or \"leads out of the workspace through a symbolic link\".",
 };
 
 pub const SECRETS: FunctionDoc = FunctionDoc {
@@ -119,6 +138,7 @@ pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
             }),
         )
         .with_context(|| format!("cannot register the Rego function {name}"))?;
+    add(engine, &PATH_ERROR, |s| Value::from(path_error(s)))?;
     Ok(())
 }
 
@@ -503,25 +523,174 @@ pub fn entropy(text: &str) -> f64 {
 pub const FILE_SHA256_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Lowercase hex SHA-256 of the file at `path`, or `""` when it cannot be
-/// read or is larger than [`FILE_SHA256_MAX_BYTES`]. Never an error: the
-/// policy decides what a missing file means.
+/// read, is larger than [`FILE_SHA256_MAX_BYTES`] or lies outside the
+/// workspace. Never an error: the policy decides what a missing file means.
 pub fn file_sha256(path: &str) -> String {
-    READ_FILES.with(|read| read.set(true));
-    sha256_of(path).unwrap_or_default()
+    let digest = match confine(path) {
+        Ok(Some(real)) => sha256_of(&real).unwrap_or_default(),
+        Ok(None) | Err(_) => String::new(),
+    };
+    record(&FILE_SHA256, path, &serde_json::json!(digest));
+    digest
+}
+
+// ---------------------------------------------------------------- the sandbox
+
+/// Why a path is not read.
+const OUTSIDE: &str = "leads out of the workspace";
+const OUTSIDE_BY_LINK: &str = "leads out of the workspace through a symbolic link";
+
+/// `""` when `path` (from the working folder) stays inside the workspace,
+/// else why the file functions will not read it. A path that leads nowhere
+/// is inside: reading it then finds nothing.
+pub fn path_error(path: &str) -> String {
+    let error = confine(path).err().unwrap_or_default().to_string();
+    record(&PATH_ERROR, path, &serde_json::json!(error));
+    error
+}
+
+/// What one evaluation's file functions returned, call by call: its verdict
+/// holds while every call would return the same again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reads(BTreeSet<Call>);
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+struct Call {
+    function: String,
+    argument: String,
+    /// The result, as JSON text.
+    result: String,
+}
+
+impl Reads {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether a certificate was read: PG119 compares its expiry with the
+    /// day of the check, so the verdict holds for that day only.
+    pub fn dated(&self) -> bool {
+        self.0
+            .iter()
+            .any(|c| c.function == CERTIFICATES.name && c.result != "[]")
+    }
+
+    /// Whether every call returns what it returned, in the sandbox `root`:
+    /// the same digest, the same certificates, the same refusal.
+    pub fn unchanged(&self, root: &Path) -> bool {
+        within(root, || {
+            self.0.iter().all(|call| {
+                let again = match call.function.as_str() {
+                    name if name == FILE_SHA256.name => {
+                        serde_json::json!(file_sha256(&call.argument))
+                    }
+                    name if name == CERTIFICATES.name => certificates(&call.argument),
+                    name if name == PATH_ERROR.name => {
+                        serde_json::json!(path_error(&call.argument))
+                    }
+                    _ => return false,
+                };
+                serde_json::to_string(&again).ok().as_deref() == Some(call.result.as_str())
+            })
+        })
+        .0
+    }
+}
+
+struct Sandbox {
+    /// Canonical; None when the workspace cannot be resolved (nothing is read).
+    root: Option<PathBuf>,
+    reads: Reads,
 }
 
 thread_local! {
-    /// Whether a policy read a file on this thread (planguard.file_sha256):
-    /// such a result depends on more than the document, so it is not cached.
-    static READ_FILES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The sandbox of the evaluation running on this thread, from [`within`]
+    /// and only for its duration: regorus hands an extension its arguments
+    /// and nothing else, so this is how the file functions learn where they
+    /// may read, and report what they returned.
+    static SANDBOX: RefCell<Option<Sandbox>> = const { RefCell::new(None) };
 }
 
-/// Whether a policy read a file on this thread since the last call.
-pub fn take_read_files() -> bool {
-    READ_FILES.with(|read| read.replace(false))
+/// Run `evaluate` (a policy evaluation) with the file functions confined to
+/// `root` and recorded. Outside of it they are confined to the working folder
+/// and record nothing.
+pub fn within<T>(root: &Path, evaluate: impl FnOnce() -> T) -> (T, Reads) {
+    /// Puts back the enclosing sandbox, even should `evaluate` panic.
+    struct Restore(Option<Sandbox>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let enclosing = self.0.take();
+            SANDBOX.with(|s| *s.borrow_mut() = enclosing);
+        }
+    }
+    let sandbox = Sandbox {
+        root: root.canonicalize().ok(),
+        reads: Reads::default(),
+    };
+    let restore = Restore(SANDBOX.with(|s| s.replace(Some(sandbox))));
+    let value = evaluate();
+    let reads = SANDBOX
+        .with(|s| {
+            s.borrow_mut()
+                .as_mut()
+                .map(|s| std::mem::take(&mut s.reads))
+        })
+        .unwrap_or_default();
+    drop(restore);
+    (value, reads)
 }
 
-fn sha256_of(path: &str) -> Option<String> {
+fn record(function: &FunctionDoc, argument: &str, result: &serde_json::Value) {
+    SANDBOX.with(|s| {
+        if let Some(sandbox) = s.borrow_mut().as_mut() {
+            sandbox.reads.0.insert(Call {
+                function: function.name.to_string(),
+                argument: argument.to_string(),
+                result: result.to_string(),
+            });
+        }
+    });
+}
+
+/// Where `path` (from the working folder) leads when that is inside the
+/// sandbox: `Ok(None)` when nothing is there to read. Outside is an error,
+/// whether the path says so (absolute, `..`) or a symbolic link on the way
+/// does; the file is then never opened. Callers open the returned path, in
+/// which no link is left to follow.
+fn confine(path: &str) -> Result<Option<PathBuf>, &'static str> {
+    let cwd = std::env::current_dir().and_then(|d| d.canonicalize()).ok();
+    let root = SANDBOX
+        .with(|s| s.borrow().as_ref().map(|s| s.root.clone()))
+        .unwrap_or_else(|| cwd.clone());
+    let (Some(root), Some(cwd)) = (root, cwd) else {
+        return Err(OUTSIDE);
+    };
+    if !lexically_normal(&cwd.join(path)).starts_with(&root) {
+        return Err(OUTSIDE);
+    }
+    match Path::new(path).canonicalize() {
+        Err(_) => Ok(None),
+        Ok(real) if real.starts_with(&root) => Ok(Some(real)),
+        Ok(_) => Err(OUTSIDE_BY_LINK),
+    }
+}
+
+/// `path` with `.` and `..` resolved by name alone (`a/b/../c` is `a/c`).
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
+}
+
+fn sha256_of(path: &Path) -> Option<String> {
     let mut file = File::open(path).ok()?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 64 * 1024];
@@ -561,11 +730,20 @@ pub fn duration_ns(text: &str) -> i64 {
 /// the expiry rule. Only public parts are read; a private key block is
 /// skipped, never decoded.
 pub fn certificates(path: &str) -> serde_json::Value {
-    let Some(bytes) = read_small(path) else {
-        return serde_json::json!([]);
+    let found = match confine(path) {
+        Ok(Some(real)) => {
+            read_small(&real).map_or_else(Vec::new, |bytes| parse_certificates(&bytes))
+        }
+        Ok(None) | Err(_) => Vec::new(),
     };
+    let found = serde_json::Value::Array(found);
+    record(&CERTIFICATES, path, &found);
+    found
+}
+
+fn parse_certificates(bytes: &[u8]) -> Vec<serde_json::Value> {
     let mut found = Vec::new();
-    for pem in x509_parser::pem::Pem::iter_from_buffer(&bytes) {
+    for pem in x509_parser::pem::Pem::iter_from_buffer(bytes) {
         let Ok(pem) = pem else { break };
         if pem.label != "CERTIFICATE" {
             continue;
@@ -589,10 +767,10 @@ pub fn certificates(path: &str) -> serde_json::Value {
             "not_after_s": not_after,
         }));
     }
-    serde_json::Value::Array(found)
+    found
 }
 
-fn read_small(path: &str) -> Option<Vec<u8>> {
+fn read_small(path: &Path) -> Option<Vec<u8>> {
     let file = File::open(path).ok()?;
     let mut bytes = Vec::new();
     file.take(FILE_SHA256_MAX_BYTES + 1)
@@ -814,20 +992,31 @@ mod tests {
         let path = dir.path().join("abc.txt");
         std::fs::write(&path, "abc").expect("write temp file");
         let path = path.to_str().expect("temp paths are UTF-8 here");
-        assert_eq!(
-            file_sha256(path),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
         let empty = dir.path().join("empty");
         std::fs::write(&empty, "").expect("write temp file");
-        assert_eq!(
-            file_sha256(empty.to_str().expect("UTF-8")),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
         let missing = dir.path().join("missing");
-        assert_eq!(file_sha256(missing.to_str().expect("UTF-8")), "");
-        assert_eq!(file_sha256(dir.path().to_str().expect("UTF-8")), "");
-        assert_eq!(file_sha256(""), "");
+        let (digests, reads) = within(dir.path(), || {
+            [
+                file_sha256(path),
+                file_sha256(empty.to_str().expect("UTF-8")),
+                file_sha256(missing.to_str().expect("UTF-8")),
+                file_sha256(dir.path().to_str().expect("UTF-8")),
+                file_sha256(""),
+            ]
+        });
+        assert_eq!(
+            digests,
+            [
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                "",
+                "",
+                "",
+            ]
+        );
+        assert!(reads.unchanged(dir.path()));
+        std::fs::write(&missing, "now here").expect("write temp file");
+        assert!(!reads.unchanged(dir.path()), "a file that appeared");
     }
 
     #[test]
@@ -838,7 +1027,60 @@ mod tests {
         // Sparse: no 64 MiB actually written.
         file.set_len(FILE_SHA256_MAX_BYTES + 1)
             .expect("extend temp file");
-        assert_eq!(file_sha256(path.to_str().expect("UTF-8")), "");
+        let (digest, _) = within(dir.path(), || file_sha256(path.to_str().expect("UTF-8")));
+        assert_eq!(digest, "");
+    }
+
+    /// Regression: a config naming `../../../../etc/hostname` or
+    /// `/etc/passwd` made planguard read files of the machine it ran on.
+    #[cfg(unix)]
+    #[test]
+    fn reads_stay_inside_the_sandbox() {
+        let outside = tempfile::tempdir().expect("temp dir");
+        std::fs::write(outside.path().join("secret"), "abc").expect("write");
+        let workspace = tempfile::tempdir().expect("temp dir");
+        let inside = workspace.path().join("certs");
+        std::fs::create_dir(&inside).expect("mkdir");
+        std::fs::write(inside.join("own"), "abc").expect("write");
+        std::os::unix::fs::symlink(outside.path().join("secret"), inside.join("link"))
+            .expect("symlink");
+        std::os::unix::fs::symlink(outside.path(), inside.join("folder")).expect("symlink");
+        std::os::unix::fs::symlink("own", inside.join("alias")).expect("symlink");
+        let at = |p: &Path| p.to_str().expect("UTF-8").to_string();
+        let secret = at(&outside.path().join("secret"));
+        // Up to / (and beyond, which stays there), then down to the secret.
+        let dotted = format!(
+            "{}/{}{}",
+            at(&inside),
+            "../".repeat(20),
+            secret.trim_start_matches('/')
+        );
+        let cases = [
+            (secret.clone(), OUTSIDE),
+            (dotted, OUTSIDE),
+            (at(&inside.join("link")), OUTSIDE_BY_LINK),
+            (at(&inside.join("folder/secret")), OUTSIDE_BY_LINK),
+            (at(&inside.join("../certs/own")), ""),
+            (at(&inside.join("alias")), ""),
+            (at(&inside.join("nothing-here")), ""),
+        ];
+        let (found, reads) = within(workspace.path(), || {
+            cases
+                .iter()
+                .map(|(path, _)| (path_error(path), file_sha256(path), certificates(path)))
+                .collect::<Vec<_>>()
+        });
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        for ((path, error), (said, digest, certificates)) in cases.iter().zip(found) {
+            assert_eq!(said, *error, "{path}");
+            let readable = error.is_empty() && !path.ends_with("nothing-here");
+            assert_eq!(digest, if readable { abc } else { "" }, "{path}");
+            assert_eq!(certificates, serde_json::json!([]), "{path}");
+        }
+        assert!(!reads.dated());
+        // Outside any sandbox: the working folder is the limit.
+        assert_eq!(file_sha256(&secret), "");
+        assert_eq!(path_error(&secret), OUTSIDE);
     }
 
     #[test]
@@ -920,8 +1162,8 @@ mod tests {
             ("bad_duration", Value::from(true)),
         ];
         for (rule, value) in expected {
-            let got = eval(&mut engine, &format!("data.t.{rule}")).expect("rule evaluates");
-            assert_eq!(got, value, "data.t.{rule}");
+            let (got, _) = within(dir.path(), || eval(&mut engine, &format!("data.t.{rule}")));
+            assert_eq!(got.expect("rule evaluates"), value, "data.t.{rule}");
         }
     }
 
@@ -966,6 +1208,7 @@ mod tests {
                 "planguard.duration_ns",
                 "planguard.certificates",
                 "planguard.secrets",
+                "planguard.path_error",
             ]
         );
         for doc in FUNCTIONS {

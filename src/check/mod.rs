@@ -29,6 +29,8 @@ pub struct Checker {
     pub settings: Settings,
     schemas: Schemas,
     policies: Policies,
+    /// `PLANGUARD_NOW`, when set: the instant every check judges time by.
+    now: Option<i64>,
 }
 
 /// A source of file text that knows one file.
@@ -59,11 +61,23 @@ pub struct Outcome {
 
 impl Checker {
     pub fn new(settings: Settings) -> Result<Self, PolicyError> {
+        let now = policy::fixed_now()?;
         let policies = Policies::load(&settings)?;
         Ok(Self {
             settings,
             schemas: Schemas::builtin(),
             policies,
+            now,
+        })
+    }
+
+    /// The instant policies see as `time.now_ns()`: one per check, so every
+    /// document of a run is judged at the same time.
+    fn now_ns(&self) -> i64 {
+        self.now.unwrap_or_else(|| {
+            chrono::Utc::now()
+                .timestamp_nanos_opt()
+                .expect("the clock reads a time between 1677 and 2262")
         })
     }
 
@@ -94,9 +108,10 @@ impl Checker {
         let candidates = candidates.as_slice();
         let index = cache.load();
         let max_size = self.settings.max_file_size;
+        let now_ns = self.now_ns();
         let per_file: Vec<CachedFile> = candidates
             .par_iter()
-            .map(|candidate| self.check_file_cached(candidate, cache, &index))
+            .map(|candidate| self.check_file_cached(candidate, cache, &index, now_ns))
             .collect();
 
         let mut diagnostics = self.policies.diagnostics.clone();
@@ -135,6 +150,7 @@ impl Checker {
             .as_ref()
             .filter(|p| complete && p.key == project_key)
             .and_then(|p| cache::restore(&p.diagnostics, source));
+        let mut project_reads = functions::Reads::default();
         let project = match reused {
             Some(found) => found,
             None => {
@@ -150,12 +166,14 @@ impl Checker {
                         })
                     })
                     .collect();
-                let found = self.policies.check_project(entries, source);
+                let (found, reads) = self.policies.check_project(entries, source, now_ns);
+                project_reads = reads;
                 changed = true;
                 found
             }
         };
-        let stored_project = complete
+        // A cross-file verdict that read files or the clock is not kept.
+        let stored_project = (complete && project_reads.is_empty() && !self.policies.volatile)
             .then(|| cache::store(&project, |p| by_path.contains_key(p)))
             .flatten()
             .map(|diagnostics| cache::ProjectEntry {
@@ -203,9 +221,17 @@ impl Checker {
         candidate: &Candidate,
         cache: &Cache,
         index: &cache::Index,
+        now_ns: i64,
     ) -> CachedFile {
         let shown = display_path(&candidate.path);
-        let previous = index.files.get(&shown);
+        // A stored verdict holds while the files the policies read are as
+        // they were, and, for one judged by the date, on that day.
+        let today = now_ns.div_euclid(86_400 * 1_000_000_000);
+        let sandbox = || self.policies.sandbox(candidate.workspace.as_deref());
+        let previous = index.files.get(&shown).filter(|p| {
+            p.day.is_none_or(|day| day == today)
+                && (p.reads.is_empty() || p.reads.unchanged(&sandbox()))
+        });
         let stamp = cache::stamp(&candidate.path);
         let shown = shown.as_str();
         // Unchanged size and modification time: trust the stored result.
@@ -267,17 +293,17 @@ impl Checker {
             };
         }
         let (document, mut diagnostics) = load::parse(file.clone(), candidate);
-        functions::take_read_files();
+        let mut reads = functions::Reads::default();
         let entry = document.map(|document| {
-            diagnostics.extend(self.check_document(&document));
+            let (found, read) = self.check_document(&document, now_ns);
+            diagnostics.extend(found);
+            reads = read;
             self.policies.project_entry(&document)
         });
-        // A result that read other files (planguard.file_sha256) is only
-        // good while they do not change: not stored.
-        let independent = !functions::take_read_files();
         // Facts go to disk only with a result that may be stored (not one
-        // about a secret); their hash keys the cross-file rules either way.
-        let stored = cache::store(&diagnostics, |p| p == shown).filter(|_| independent);
+        // about a secret, nor one of a policy that reads the clock at will);
+        // their hash keys the cross-file rules either way.
+        let stored = cache::store(&diagnostics, |p| p == shown).filter(|_| !self.policies.volatile);
         let loaded = match (&entry, &stored) {
             (Some(entry), Some(_)) => cache.save_facts(entry),
             (Some(entry), None) => serde_json::to_vec(entry)
@@ -291,6 +317,8 @@ impl Checker {
             modified,
             diagnostics: stored,
             facts: loaded.clone(),
+            day: reads.dated().then_some(today),
+            reads,
         });
         CachedFile {
             diagnostics,
@@ -311,6 +339,7 @@ impl Checker {
     /// found in them are masked wherever a kept finding shows their text, but
     /// nothing is reported about them.
     pub fn check_in_context(&self, candidates: &[Candidate], context: &[Candidate]) -> Outcome {
+        let now_ns = self.now_ns();
         let per_file: Vec<(Option<Value>, Vec<Diagnostic>)> = candidates
             .par_iter()
             .chain(context.par_iter())
@@ -318,7 +347,7 @@ impl Checker {
                 let (document, mut diagnostics) =
                     load::load(candidate, self.settings.max_file_size);
                 let entry = document.map(|document| {
-                    diagnostics.extend(self.check_document(&document));
+                    diagnostics.extend(self.check_document(&document, now_ns).0);
                     self.policies.project_entry(&document)
                 });
                 (entry, diagnostics)
@@ -341,9 +370,11 @@ impl Checker {
             .chain(context)
             .map(|c| (display_path(&c.path), c))
             .collect();
-        let project = self.policies.check_project(entries, |path| {
-            load::read(by_path.get(path)?, self.settings.max_file_size).ok()
-        });
+        let (project, _) = self.policies.check_project(
+            entries,
+            |path| load::read(by_path.get(path)?, self.settings.max_file_size).ok(),
+            now_ns,
+        );
         Outcome {
             diagnostics: self.keep(kept, project, background, context),
         }
@@ -363,12 +394,13 @@ impl Checker {
         documents: &[Document],
         loading: Vec<Diagnostic>,
     ) -> Vec<Diagnostic> {
+        let now_ns = self.now_ns();
         let mut diagnostics = loading;
         diagnostics.extend(self.policies.diagnostics.iter().cloned());
         diagnostics.extend(
             documents
                 .par_iter()
-                .flat_map(|d| self.check_document(d))
+                .flat_map(|d| self.check_document(d, now_ns).0)
                 .collect::<Vec<_>>(),
         );
         let entries = documents
@@ -381,16 +413,27 @@ impl Checker {
             .collect();
         diagnostics.extend(
             self.policies
-                .check_project(entries, |path| Some(by_path.get(path)?.file.clone())),
+                .check_project(
+                    entries,
+                    |path| Some(by_path.get(path)?.file.clone()),
+                    now_ns,
+                )
+                .0,
         );
         self.finish(diagnostics)
     }
 
-    /// Schema and per-document policies for one loaded document.
-    pub fn check_document(&self, document: &Document) -> Vec<Diagnostic> {
+    /// Schema and per-document policies for one loaded document, judged at
+    /// `now_ns`; with what the policies' file functions returned.
+    pub fn check_document(
+        &self,
+        document: &Document,
+        now_ns: i64,
+    ) -> (Vec<Diagnostic>, functions::Reads) {
         let mut diagnostics = self.schemas.check(document);
-        diagnostics.extend(self.policies.check_document(document));
-        diagnostics
+        let (found, reads) = self.policies.check_document(document, now_ns);
+        diagnostics.extend(found);
+        (diagnostics, reads)
     }
 
     /// Apply severity overrides and ignores from the settings, and mask every

@@ -14,6 +14,7 @@ use regorus::Engine;
 use regorus::utils::limits::ExecutionTimerConfig;
 use serde_json::{Value, json};
 
+use super::functions::{self, Reads};
 use crate::diagnostic::{Diagnostic, Location, Severity};
 use crate::load::{Document, spans};
 use crate::rules;
@@ -37,6 +38,39 @@ pub enum PolicyError {
     },
     #[error("cannot use data file {}: {message}", path.display())]
     Data { path: PathBuf, message: String },
+    #[error("PLANGUARD_NOW={value:?} is not a time: {message}")]
+    Now { value: String, message: String },
+}
+
+/// The variable that sets the instant time-dependent rules judge by, for
+/// reproducible runs and to ask what will fail on a later day.
+pub const NOW_VARIABLE: &str = "PLANGUARD_NOW";
+
+/// The instant in `PLANGUARD_NOW` (RFC 3339, or Unix seconds), in ns since
+/// the epoch; None when it is not set, so each check reads the clock.
+pub fn fixed_now() -> Result<Option<i64>, PolicyError> {
+    let Some(value) = std::env::var_os(NOW_VARIABLE) else {
+        return Ok(None);
+    };
+    let value = value.to_string_lossy().into_owned();
+    let error = |message: String| PolicyError::Now {
+        value: value.clone(),
+        message,
+    };
+    let seconds = match value.trim().parse::<i64>() {
+        Ok(seconds) => seconds,
+        Err(_) => chrono::DateTime::parse_from_rfc3339(value.trim())
+            .map_err(|e| {
+                error(format!(
+                    "{e} (give RFC 3339, such as 2027-11-07T09:00:00Z, or Unix seconds)"
+                ))
+            })?
+            .timestamp(),
+    };
+    seconds
+        .checked_mul(1_000_000_000)
+        .map(Some)
+        .ok_or_else(|| error("it is too far from 1970".to_string()))
 }
 
 /// The deny/warn/violation rules of one package, as conftest finds them.
@@ -76,7 +110,21 @@ pub struct Policies {
     /// Rules (`package.rule`) that exceeded the time limit on some document:
     /// they are not run on the others, which would each wait as long.
     timed_out: std::sync::Mutex<BTreeSet<String>>,
+    /// The folder of planguard.toml, when there is one: files are read only
+    /// below it (else below the workspace of the document being checked).
+    settings_root: Option<PathBuf>,
+    /// Some user policy calls a built-in whose result changes from run to
+    /// run (the clock, randomness, the environment): no verdict can be
+    /// reused. The built-in policies read the clock only through PG119,
+    /// which the cache knows about (see `Reads::dated`).
+    pub volatile: bool,
 }
+
+/// Built-ins whose result is not a function of their arguments.
+static VOLATILE_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:time\.now_ns|rand\.intn|uuid\.rfc4122|opa\.runtime|http\.send)\s*\(")
+        .expect("valid regex")
+});
 
 /// Results of one rule on one document beyond which the rest are counted,
 /// not reported: a rule returning a million findings is a broken rule.
@@ -299,6 +347,9 @@ impl Policies {
             project_facts(&mut engine.clone())
         };
 
+        let volatile = usable
+            .iter()
+            .any(|s| s.user && VOLATILE_CALL.is_match(s.file.text()));
         Ok(Self {
             engine,
             document_packages,
@@ -306,6 +357,14 @@ impl Policies {
             document_query,
             facts,
             fingerprint,
+            settings_root: settings
+                .file
+                .as_ref()
+                .map(|_| match settings.root.as_os_str() {
+                    s if s.is_empty() => PathBuf::from("."),
+                    _ => settings.root.clone(),
+                }),
+            volatile,
             sources: usable
                 .into_iter()
                 .map(|s| (s.file.display_path(), s.file))
@@ -315,15 +374,45 @@ impl Policies {
         })
     }
 
+    /// The folder the file functions may read below while checking a document
+    /// of `workspace`: the folder of planguard.toml when the workspace is in
+    /// it, else the workspace itself.
+    pub fn sandbox(&self, workspace: Option<&str>) -> PathBuf {
+        let workspace = match workspace {
+            Some(w) if !w.is_empty() => PathBuf::from(w),
+            _ => PathBuf::from("."),
+        };
+        let canonical = |p: &Path| p.canonicalize().ok();
+        match &self.settings_root {
+            Some(root)
+                if canonical(&workspace)
+                    .zip(canonical(root))
+                    .is_some_and(|(w, r)| w.starts_with(r)) =>
+            {
+                root.clone()
+            }
+            _ => workspace,
+        }
+    }
+
     /// Run the per-document packages on one document: every package in one
     /// evaluation, so that what rules share (the walk of the document, the
     /// environment's settings) is computed once. Should that evaluation fail,
     /// each rule runs alone, so that a failing rule is one diagnostic and the
     /// others still report.
-    pub fn check_document(&self, document: &Document) -> Vec<Diagnostic> {
+    ///
+    /// Policies see the clock at `now_ns` and read files only inside the
+    /// document's sandbox; what the file functions returned comes back too.
+    pub fn check_document(&self, document: &Document, now_ns: i64) -> (Vec<Diagnostic>, Reads) {
         if self.document_packages.is_empty() {
-            return Vec::new();
+            return (Vec::new(), Reads::default());
         }
+        functions::within(&self.sandbox(document.workspace.as_deref()), || {
+            self.evaluate_document(document, now_ns)
+        })
+    }
+
+    fn evaluate_document(&self, document: &Document, now_ns: i64) -> Vec<Diagnostic> {
         let mut engine = self.engine.clone();
         let mut input = regorus::Value::new_object();
         if let Ok(map) = input.as_object_mut() {
@@ -345,9 +434,10 @@ impl Policies {
         // then each rule runs alone, the slow one skipped.
         let is_object = document.value.is_object();
         let any_timed_out = self.timed_out.lock().map_or(true, |t| !t.is_empty());
+        let clock = format!(" with time.now_ns as {now_ns}");
         if is_object
             && !any_timed_out
-            && let Some(tree) = query(&mut engine, &self.document_query)
+            && let Some(tree) = query(&mut engine, &format!("{}{clock}", self.document_query))
         {
             for (i, package) in self.document_packages.iter().enumerate() {
                 let values = &tree[&regorus::Value::from(i.to_string())];
@@ -363,7 +453,7 @@ impl Policies {
             }
             self.evaluate(package, &document.file, &mut diagnostics, locate, |rule| {
                 let results = engine.eval_query(
-                    format!("x := data.{}.{rule} {WITH_DOCUMENT}", package.name),
+                    format!("x := data.{}.{rule} {WITH_DOCUMENT}{clock}", package.name),
                     false,
                 )?;
                 Ok(binding(&results))
@@ -390,16 +480,30 @@ impl Policies {
     }
 
     /// Run the cross-file packages once over every document's entry
-    /// (`project_entry`). `source` gives the text of a file a finding names,
-    /// to locate it.
+    /// (`project_entry`), with the clock at `now_ns`. `source` gives the text
+    /// of a file a finding names, to locate it. Files are read only inside
+    /// the folder of planguard.toml (else the working folder); what the file
+    /// functions returned comes back too.
     pub fn check_project(
         &self,
         entries: Vec<Value>,
         source: impl Fn(&str) -> Option<SourceFile>,
-    ) -> Vec<Diagnostic> {
+        now_ns: i64,
+    ) -> (Vec<Diagnostic>, Reads) {
         if self.project_packages.is_empty() || entries.is_empty() {
-            return Vec::new();
+            return (Vec::new(), Reads::default());
         }
+        functions::within(&self.sandbox(None), || {
+            self.evaluate_project(entries, source, now_ns)
+        })
+    }
+
+    fn evaluate_project(
+        &self,
+        entries: Vec<Value>,
+        source: impl Fn(&str) -> Option<SourceFile>,
+        now_ns: i64,
+    ) -> Vec<Diagnostic> {
         let mut engine = self.engine.clone();
         // Only objects: a config or plan whose top level is anything else is a
         // schema error, and has no fields to compare across files.
@@ -431,7 +535,16 @@ impl Policies {
                     let file = finding.get("file").and_then(Value::as_str)?;
                     locate_in(&source_of(&display_path(Path::new(file)))?, finding)
                 },
-                |rule| engine.eval_rule(format!("data.{}.{rule}", package.name)),
+                |rule| {
+                    let results = engine.eval_query(
+                        format!(
+                            "x := data.{}.{rule} with time.now_ns as {now_ns}",
+                            package.name
+                        ),
+                        false,
+                    )?;
+                    Ok(binding(&results))
+                },
             );
         }
         diagnostics
@@ -986,6 +1099,23 @@ pub fn coalesce_failures(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The cache keeps a built-in verdict judged by the date for that day,
+    /// knowing that PG119 reads the clock only about certificates it read
+    /// (`Reads::dated`). Another built-in rule that reads the clock, or
+    /// anything else run-dependent, must be taught to the cache first.
+    #[test]
+    fn only_the_certificate_rule_reads_the_clock() {
+        let readers: Vec<&str> = BUILTIN_POLICIES
+            .iter()
+            .filter(|(path, text)| !path.ends_with("_test.rego") && VOLATILE_CALL.is_match(text))
+            .map(|(path, _)| *path)
+            .collect();
+        assert_eq!(readers, ["certificate_expiry/certificate_expiry.rego"]);
+        assert!(VOLATILE_CALL.is_match("x := time.now_ns()"));
+        assert!(VOLATILE_CALL.is_match("n := rand.intn(\"k\", 10)"));
+        assert!(!VOLATILE_CALL.is_match("x := time.parse_rfc3339_ns(y)"));
+    }
 
     #[test]
     fn rule_heads_are_found_like_conftest_finds_them() {

@@ -4,8 +4,10 @@ inputs, so the Rust test can demand the same from its own functions and from
 regorus running the same policy.
 
 usage: functions_twin_check.py DIR
-  DIR holds the files the Rust test wrote for file_sha256: abc, empty,
-  binary, big (over the 64 MiB limit); "missing" must not exist.
+  DIR, inside the working folder (the sandbox of the file functions), holds
+  the files the Rust test wrote for file_sha256: abc, empty, binary, big
+  (over the 64 MiB limit), "outside" (a symbolic link to a file out of the
+  working folder) and "abc-alias" (one to abc); "missing" must not exist.
 prints JSON: {"policy": str, "input": {function: [argument, ...]},
               "python": {function: [result, ...]}, "opa": {...},
               "type_errors": {function: OPA's error for a number argument}}
@@ -151,7 +153,7 @@ ENTROPY = [
 ]
 
 # Names inside DIR; "" and DIR itself are added below.
-FILES = ["abc", "empty", "binary", "big", "missing"]
+FILES = ["abc", "empty", "binary", "big", "missing", "outside", "abc-alias"]
 
 DURATIONS = [
     "30s",
@@ -305,6 +307,7 @@ duration_ns := [planguard.duration_ns(x) | some x in input.duration_ns]
 certificates := [planguard.certificates(x) | some x in input.certificates]
 
 secrets := [planguard.secrets(x) | some x in input.secrets]
+path_error := [planguard.path_error(x) | some x in input.path_error]
 
 type_error_cron_error := planguard.cron_error(61)
 
@@ -317,16 +320,27 @@ type_error_file_sha256 := planguard.file_sha256(61)
 type_error_duration_ns := planguard.duration_ns(61)
 
 type_error_certificates := planguard.certificates(61)
+
+type_error_path_error := planguard.path_error(61)
 """
 
 
 def main():
     (directory,) = sys.argv[1:]
+    paths = [os.path.join(directory, f) for f in FILES] + [
+        directory,
+        "",
+        "/etc/hostname",
+        os.path.join(directory, "../" * 30, "etc/hostname"),
+        os.path.join(directory, "..", os.path.basename(directory), "abc"),
+        "a\x00b",
+    ]
     inputs = {
         "cron_error": CRON,
         "timezone_valid": TIMEZONES,
         "entropy": ENTROPY,
-        "file_sha256": [os.path.join(directory, f) for f in FILES] + [directory, ""],
+        "file_sha256": paths,
+        "path_error": paths,
         "duration_ns": DURATIONS,
         "certificates": [
             "fixtures/certs/client.pem",
@@ -334,6 +348,8 @@ def main():
             "fixtures/certs/bundle.pem",
             "fixtures/certs/missing.pem",
             os.path.join(directory, "abc"),
+            os.path.join(directory, "outside"),
+            "/etc/ssl/certs/ca-certificates.crt",
             "",
         ],
         "secrets": SECRETS,

@@ -304,9 +304,9 @@ def label(path):
     return str(path.relative_to(ROOT))
 
 
-def new_engine(sources, data):
+def new_engine(sources, data, root=None):
     engine = OpaEngine()
-    register(engine)
+    register(engine, root)
     for path, text, _ in sources:
         engine.add_policy(label(path), text)
     engine.add_data(data)
@@ -466,16 +466,33 @@ def main():
     document_packages = sorted((p, t) for p, t in packages.items() if p.startswith(DOCUMENT_PREFIX))
     project_packages = sorted((p, t) for p, t in packages.items() if p.startswith(PROJECT_PREFIX))
     for doc in docs:
-        engine = new_engine(sources, merge({"planguard": {"file": context(doc)}}, base))
+        engine = new_engine(
+            sources,
+            merge({"planguard": {"file": context(doc)}}, base),
+            sandbox(settings, doc["workspace"]),
+        )
         evaluate(engine, DOCUMENT_PREFIX[:-1], document_packages, doc["value"], emitter(doc))
         engine.close()
     if docs and project_packages:
-        engine = new_engine(sources, base)
+        engine = new_engine(sources, base, sandbox(settings, None))
         project_input = [dict(context(d), contents=d["value"]) for d in docs]
         evaluate(engine, PROJECT_PREFIX[:-1], project_packages, project_input, emitter(None))
         engine.close()
 
     print(json.dumps(sorted([list(r[:5]) for r in rows])))
+
+
+def sandbox(settings, workspace):
+    """policy.rs `Policies::sandbox`: where the file functions may read for a
+    document of `workspace`: the folder of planguard.toml when the workspace
+    is in it, else the workspace."""
+    workspace = workspace or "."
+    if settings.get("file"):
+        root = os.path.dirname(settings["file"]) or "."
+        w, r = os.path.realpath(workspace), os.path.realpath(root)
+        if os.path.exists(w) and os.path.exists(r) and (w == r or w.startswith(r.rstrip("/") + "/")):
+            return root
+    return workspace
 
 
 def merge(a, b):

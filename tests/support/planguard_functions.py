@@ -6,11 +6,16 @@ rules that make "identical" hold are copied on purpose: ASCII-only digits,
 whitespace and case folding, Rust's `str::trim` set of white space, sorted
 summation for entropy, int64 nanoseconds for durations.
 
-usage: from planguard_functions import register; register(OpaEngine())
+The file functions read only inside a sandbox folder (the working folder
+unless register() is given another), as planguard's do inside the workspace
+of the document being checked.
+
+usage: from planguard_functions import register; register(OpaEngine(), root)
 """
 
 import hashlib
 import math
+import os
 import re
 import zoneinfo
 
@@ -174,12 +179,50 @@ def entropy(text):
 FILE_SHA256_MAX_BYTES = 64 * 1024 * 1024
 
 
-def file_sha256(path):
+OUTSIDE = "leads out of the workspace"
+OUTSIDE_BY_LINK = "leads out of the workspace through a symbolic link"
+
+
+def _inside(path, root):
+    """Rust's Path::starts_with: whole components."""
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _confine(path, root):
+    """src/check/functions.rs `confine`: (the real path to open or None when
+    nothing is there, "" or why the path is not read)."""
+    try:
+        cwd = os.path.realpath(os.getcwd(), strict=True)
+        root = os.path.realpath(cwd if root is None else root, strict=True)
+    except OSError:
+        return None, OUTSIDE
+    if not _inside(os.path.normpath(os.path.join(cwd, path)), root):
+        return None, OUTSIDE
+    if path == "":
+        return None, ""
+    try:
+        real = os.path.realpath(path, strict=True)
+    except (OSError, ValueError):
+        return None, ""
+    if not _inside(real, root):
+        return None, OUTSIDE_BY_LINK
+    return real, ""
+
+
+def path_error(path, root=None):
+    _expect_string("planguard.path_error", path)
+    return _confine(path, root)[1]
+
+
+def file_sha256(path, root=None):
     _expect_string("planguard.file_sha256", path)
+    real, _ = _confine(path, root)
+    if real is None:
+        return ""
     digest = hashlib.sha256()
     read = 0
     try:
-        with open(path, "rb") as f:
+        with open(real, "rb") as f:
             while chunk := f.read(64 * 1024):
                 read += len(chunk)
                 if read > FILE_SHA256_MAX_BYTES:
@@ -191,7 +234,7 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def certificates(path):
+def certificates(path, root=None):
     """The X.509 certificates of a PEM file: subject common name (or the
     whole subject), not-after as RFC 3339 UTC and Unix seconds; [] when the
     file cannot be read, is too large or holds none. Uses CPython's own
@@ -202,8 +245,11 @@ def certificates(path):
     import tempfile
 
     _expect_string("planguard.certificates", path)
+    real, _ = _confine(path, root)
+    if real is None:
+        return []
     try:
-        with open(path, "rb") as f:
+        with open(real, "rb") as f:
             data = f.read(FILE_SHA256_MAX_BYTES + 1)
     except (OSError, ValueError):
         return []
@@ -658,18 +704,26 @@ def _expect_string(name, value):
         raise TypeError(f"{name} expects a string argument, got {kind}")
 
 
-FUNCTIONS = {
-    "planguard.cron_error": cron_error,
-    "planguard.timezone_valid": timezone_valid,
-    "planguard.entropy": entropy,
-    "planguard.file_sha256": file_sha256,
-    "planguard.duration_ns": duration_ns,
-    "planguard.certificates": certificates,
-    "planguard.secrets": secrets,
-}
+def functions(root=None):
+    """Every planguard.* function by name, the file functions confined to
+    `root` (the working folder when None)."""
+    return {
+        "planguard.cron_error": cron_error,
+        "planguard.timezone_valid": timezone_valid,
+        "planguard.entropy": entropy,
+        "planguard.file_sha256": lambda path: file_sha256(path, root),
+        "planguard.duration_ns": duration_ns,
+        "planguard.certificates": lambda path: certificates(path, root),
+        "planguard.path_error": lambda path: path_error(path, root),
+        "planguard.secrets": secrets,
+    }
 
 
-def register(engine):
-    """Register every planguard.* function on an opa_bindings.OpaEngine."""
-    for name, function in FUNCTIONS.items():
+FUNCTIONS = functions()
+
+
+def register(engine, root=None):
+    """Register every planguard.* function on an opa_bindings.OpaEngine, the
+    file functions confined to `root`."""
+    for name, function in functions(root).items():
         engine.register_function(name, function, arity=1)
