@@ -408,7 +408,12 @@ impl Settings {
             }
             builder.build().unwrap_or_else(|_| GlobSet::empty())
         };
-        let exclude_patterns = raw.files.exclude.iter().map(|g| g.get_ref().clone()).collect();
+        let exclude_patterns = raw
+            .files
+            .exclude
+            .iter()
+            .map(|g| g.get_ref().clone())
+            .collect();
         let exclude = globs(raw.files.exclude);
         let mut foreign_rules = Vec::new();
         let mut ignores = Vec::new();
@@ -693,15 +698,17 @@ fn rule_id(
         Some(near) => format!("{what} `{name}`; did you mean `{near}`?"),
         None => format!("{what} `{name}`; `planguard rules` lists the built-in rules"),
     };
-    let looks_builtin = name.len() >= 3 && name[..2].eq_ignore_ascii_case("PG")
+    let looks_builtin = name.len() >= 3
+        && name[..2].eq_ignore_ascii_case("PG")
         && name[2..].bytes().all(|b| b.is_ascii_digit());
     if looks_builtin || near.is_some() {
         errors.push((given.span(), message("unknown rule")));
         return None;
     }
     let text = format!(
-        "{}; no user policy is configured that could report it (`[policy] paths` or `--policy`)",
-        message("no built-in rule")
+        "no built-in rule `{name}`, and no user policy is configured that could report it (`[policy] paths` or `--policy`){}",
+        near.map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_default()
     );
     foreign.push(match file {
         Some(f) => settings_error(f, given.span(), text),

@@ -9,7 +9,12 @@ where
     let given = given.to_ascii_lowercase();
     known
         .into_iter()
-        .map(|name| (strsim::levenshtein(&given, &name.to_ascii_lowercase()), name))
+        .map(|name| {
+            (
+                strsim::levenshtein(&given, &name.to_ascii_lowercase()),
+                name,
+            )
+        })
         .filter(|(distance, name)| *distance <= 2.max(name.len() / 4))
         .min()
         .map(|(_, name)| name)

@@ -1185,7 +1185,9 @@ struct Outcome {
 
 impl Outcome {
     fn has(&self, rule: &str) -> bool {
-        self.findings.iter().any(|f| f.starts_with(&format!("{rule} ")))
+        self.findings
+            .iter()
+            .any(|f| f.starts_with(&format!("{rule} ")))
     }
 }
 
@@ -1274,7 +1276,8 @@ fn edit_json(dir: &std::path::Path, file: &str, change: impl FnOnce(&mut Value))
 }
 
 const JSON: &[&str] = &["--format", "json"];
-const DENY_TEAM: &str = "package team\n\nimport rego.v1\n\ndeny contains \"team rule\" if input.plan_version == 1\n";
+const DENY_TEAM: &str =
+    "package team\n\nimport rego.v1\n\ndeny contains \"team rule\" if input.plan_version == 1\n";
 
 fn policy_team(dir: &std::path::Path) {
     write_file(dir, "policy/team.rego", DENY_TEAM);
@@ -1313,7 +1316,7 @@ fn policy_slow(dir: &std::path::Path) {
     write_file(
         dir,
         "policy/slow.rego",
-        "package main\n\nimport rego.v1\n\ndeny contains \"slow\" if {\n\tinput.plan_version == 1\n\tcount([x | some x in numbers.range(1, 3000000); x % 7 == 0]) < 0\n}\n",
+        "package main\n\nimport rego.v1\n\ndeny contains \"slow\" if {\n\tinput.plan_version == 1\n\tcount([x | some x in numbers.range(1, 20000); x % 7 == 0]) < 0\n}\n",
     );
 }
 
@@ -1327,6 +1330,22 @@ fn dev_without_auth(dir: &std::path::Path) {
         if let Some(t) = c["runtime"]["orchestration"]["temporal"].as_object_mut() {
             t.remove("auth");
         }
+    });
+}
+
+fn dev_without_alerts(dir: &std::path::Path) {
+    edit_json(dir, "conf/dev.json", |c| {
+        if let Some(config) = c.as_object_mut() {
+            config.remove("alerts");
+        }
+    });
+}
+
+/// dev's newest build records another digest than uat's, so uat's image
+/// was never deployed to dev.
+fn dev_rebuilt_image(dir: &std::path::Path) {
+    edit_json(dir, "orchestration_plans/dev/12.json", |p| {
+        p["image"]["digest"] = Value::from(format!("sha256:{}", "1".repeat(64)));
     });
 }
 
@@ -1358,12 +1377,23 @@ fn dev_unbounded_retries(dir: &std::path::Path) {
     }
 }
 
-fn certificate(dir: &std::path::Path) {
+fn two_month_certificate(dir: &std::path::Path) {
     std::fs::create_dir_all(dir.join("certs")).expect("mkdir");
     let status = std::process::Command::new("openssl")
         .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "/dev/null"])
-        .args(["-days", "60", "-subj", "/CN=two-months.salam.internal", "-out"])
+        .args([
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "/dev/null",
+        ])
+        .args([
+            "-days",
+            "60",
+            "-subj",
+            "/CN=two-months.salam.internal",
+            "-out",
+        ])
         .arg(dir.join("certs/ca.pem"))
         .stderr(std::process::Stdio::null())
         .status()
@@ -1400,7 +1430,10 @@ fn setting_cases() -> Vec<Case> {
             covers: &["files.exclude"],
             setup: no_setup,
             before: ("", JSON),
-            after: ("[files]\nexclude = [\"orchestration_plans/dev/**\"]\n", JSON),
+            after: (
+                "[files]\nexclude = [\"orchestration_plans/dev/**\"]\n",
+                JSON,
+            ),
             effect: Effect::FewerFiles,
         },
         Case {
@@ -1421,49 +1454,98 @@ fn setting_cases() -> Vec<Case> {
             covers: &["policy.paths"],
             setup: policy_main_data,
             before: ("", &["--format", "json", "--data", "policy/data"]),
-            after: ("[policy]\npaths = [\"policy/main.rego\"]\n", &["--format", "json", "--data", "policy/data"]),
+            after: (
+                "[policy]\npaths = [\"policy/main.rego\"]\n",
+                &["--format", "json", "--data", "policy/data"],
+            ),
             effect: Effect::Adds("main.deny"),
         },
         Case {
             covers: &["--policy"],
             setup: policy_main_data,
             before: ("", &["--format", "json", "--data", "policy/data"]),
-            after: ("", &["--format", "json", "--data", "policy/data", "--policy", "policy/main.rego"]),
+            after: (
+                "",
+                &[
+                    "--format",
+                    "json",
+                    "--data",
+                    "policy/data",
+                    "--policy",
+                    "policy/main.rego",
+                ],
+            ),
             effect: Effect::Adds("main.deny"),
         },
         Case {
             covers: &["--data"],
             setup: policy_main_data,
             before: ("", &["--format", "json", "--policy", "policy/main.rego"]),
-            after: ("", &["--format", "json", "--policy", "policy/main.rego", "--data", "policy/data"]),
+            after: (
+                "",
+                &[
+                    "--format",
+                    "json",
+                    "--policy",
+                    "policy/main.rego",
+                    "--data",
+                    "policy/data",
+                ],
+            ),
             effect: Effect::Adds("main.deny"),
         },
         Case {
             covers: &["--namespace"],
             setup: policy_team,
             before: ("", &["--format", "json", "--policy", "policy"]),
-            after: ("", &["--format", "json", "--policy", "policy", "--namespace", "team"]),
+            after: (
+                "",
+                &[
+                    "--format",
+                    "json",
+                    "--policy",
+                    "policy",
+                    "--namespace",
+                    "team",
+                ],
+            ),
             effect: Effect::Adds("team.deny"),
         },
         Case {
             covers: &["--all-namespaces"],
             setup: policy_team,
             before: ("", &["--format", "json", "--policy", "policy"]),
-            after: ("", &["--format", "json", "--policy", "policy", "--all-namespaces"]),
+            after: (
+                "",
+                &["--format", "json", "--policy", "policy", "--all-namespaces"],
+            ),
             effect: Effect::Adds("team.deny"),
         },
         Case {
             covers: &["--rego-version"],
             setup: policy_v0,
             before: ("", &["--format", "json", "--policy", "policy"]),
-            after: ("", &["--format", "json", "--policy", "policy", "--rego-version", "v0"]),
+            after: (
+                "",
+                &[
+                    "--format",
+                    "json",
+                    "--policy",
+                    "policy",
+                    "--rego-version",
+                    "v0",
+                ],
+            ),
             effect: Effect::Adds("main.deny"),
         },
         Case {
             covers: &["--no-builtin"],
             setup: dev_tag_only,
             before: ("[environments.dev]\nrequire-digest = true\n", JSON),
-            after: ("[environments.dev]\nrequire-digest = true\n", &["--format", "json", "--no-builtin"]),
+            after: (
+                "[environments.dev]\nrequire-digest = true\n",
+                &["--format", "json", "--no-builtin"],
+            ),
             effect: Effect::Removes("PG105"),
         },
         Case {
@@ -1477,10 +1559,23 @@ fn setting_cases() -> Vec<Case> {
             covers: &["environments.*.approval-required"],
             setup: no_setup,
             // Unreachable: the gate's verdict comes first, then the connection fails.
-            before: ("", &["apply", "orchestration_plans/dev/12.json", "--address", "127.0.0.1:1"]),
+            before: (
+                "",
+                &[
+                    "apply",
+                    "orchestration_plans/dev/12.json",
+                    "--address",
+                    "127.0.0.1:1",
+                ],
+            ),
             after: (
                 "[environments.dev]\napproval-required = true\n",
-                &["apply", "orchestration_plans/dev/12.json", "--address", "127.0.0.1:1"],
+                &[
+                    "apply",
+                    "orchestration_plans/dev/12.json",
+                    "--address",
+                    "127.0.0.1:1",
+                ],
             ),
             effect: Effect::Exit(2, 1),
         },
@@ -1488,21 +1583,30 @@ fn setting_cases() -> Vec<Case> {
             covers: &["policy.data"],
             setup: policy_main_data,
             before: ("[policy]\npaths = [\"policy/main.rego\"]\n", JSON),
-            after: ("[policy]\npaths = [\"policy/main.rego\"]\ndata = [\"policy/data\"]\n", JSON),
+            after: (
+                "[policy]\npaths = [\"policy/main.rego\"]\ndata = [\"policy/data\"]\n",
+                JSON,
+            ),
             effect: Effect::Adds("main.deny"),
         },
         Case {
             covers: &["policy.namespaces"],
             setup: policy_team,
             before: ("[policy]\npaths = [\"policy\"]\n", JSON),
-            after: ("[policy]\npaths = [\"policy\"]\nnamespaces = [\"team\"]\n", JSON),
+            after: (
+                "[policy]\npaths = [\"policy\"]\nnamespaces = [\"team\"]\n",
+                JSON,
+            ),
             effect: Effect::Adds("team.deny"),
         },
         Case {
             covers: &["policy.all-namespaces"],
             setup: policy_team,
             before: ("[policy]\npaths = [\"policy\"]\n", JSON),
-            after: ("[policy]\npaths = [\"policy\"]\nall-namespaces = true\n", JSON),
+            after: (
+                "[policy]\npaths = [\"policy\"]\nall-namespaces = true\n",
+                JSON,
+            ),
             effect: Effect::Adds("team.deny"),
         },
         Case {
@@ -1519,49 +1623,70 @@ fn setting_cases() -> Vec<Case> {
             covers: &["policy.rego-version"],
             setup: policy_v0,
             before: ("[policy]\npaths = [\"policy\"]\n", JSON),
-            after: ("[policy]\npaths = [\"policy\"]\nrego-version = \"v0\"\n", JSON),
+            after: (
+                "[policy]\npaths = [\"policy\"]\nrego-version = \"v0\"\n",
+                JSON,
+            ),
             effect: Effect::Adds("main.deny"),
         },
         Case {
             covers: &["policy.timeout"],
             setup: policy_slow,
             before: ("[policy]\npaths = [\"policy\"]\nbuiltin = false\n", JSON),
-            after: ("[policy]\npaths = [\"policy\"]\nbuiltin = false\ntimeout = \"1ms\"\n", JSON),
+            after: (
+                "[policy]\npaths = [\"policy\"]\nbuiltin = false\ntimeout = \"1ms\"\n",
+                JSON,
+            ),
             effect: Effect::Adds("PG021"),
         },
         Case {
             covers: &["policy.builtin"],
             setup: dev_tag_only,
             before: ("[environments.dev]\nrequire-digest = true\n", JSON),
-            after: ("[environments.dev]\nrequire-digest = true\n[policy]\nbuiltin = false\n", JSON),
+            after: (
+                "[environments.dev]\nrequire-digest = true\n[policy]\nbuiltin = false\n",
+                JSON,
+            ),
             effect: Effect::Removes("PG105"),
         },
         Case {
             covers: &["environments.*.namespace"],
             setup: no_setup,
             before: ("", JSON),
-            after: ("[environments.dev]\nnamespace = \"ingestion-sandbox\"\n", JSON),
+            after: (
+                "[environments.dev]\nnamespace = \"ingestion-sandbox\"\n",
+                JSON,
+            ),
             effect: Effect::Adds("PG101"),
         },
         Case {
             covers: &["environments.*.task-queues"],
             setup: no_setup,
             before: ("", JSON),
-            after: ("[environments.dev]\ntask-queues = [\"spark-ingest-sandbox\"]\n", JSON),
+            after: (
+                "[environments.dev]\ntask-queues = [\"spark-ingest-sandbox\"]\n",
+                JSON,
+            ),
             effect: Effect::Adds("PG102"),
         },
         Case {
             covers: &["environments.*.registries"],
             setup: no_setup,
             before: ("", JSON),
-            after: ("[environments.dev]\nregistries = [\"registry.elsewhere.example/\"]\n", JSON),
+            after: (
+                "[environments.dev]\nregistries = [\"registry.elsewhere.example/\"]\n",
+                JSON,
+            ),
             effect: Effect::Adds("PG106"),
         },
         Case {
             covers: &["environments.*.secret-stores"],
             setup: no_setup,
             before: ("", JSON),
-            after: ("[environments.dev]\nsecret-stores = [\"vault://vault.elsewhere/\"]\n", JSON),
+            after: (
+                "[environments.dev]\nsecret-stores = [\"vault://vault.elsewhere/\"]\n",
+                JSON,
+            ),
             effect: Effect::Adds("PG111"),
         },
         Case {
@@ -1587,7 +1712,7 @@ fn setting_cases() -> Vec<Case> {
         },
         Case {
             covers: &["environments.*.require-alerts"],
-            setup: no_setup,
+            setup: dev_without_alerts,
             before: ("", JSON),
             after: ("[environments.dev]\nrequire-alerts = true\n", JSON),
             effect: Effect::Adds("PG114"),
@@ -1601,21 +1726,21 @@ fn setting_cases() -> Vec<Case> {
         },
         Case {
             covers: &["promotion"],
-            setup: no_setup,
+            setup: dev_rebuilt_image,
             before: ("", JSON),
-            after: ("promotion = [\"uat\", \"dev\", \"prod\"]\n", JSON),
-            effect: Effect::Adds("PG204"),
+            after: ("promotion = [\"uat\", \"prod\"]\n", JSON),
+            effect: Effect::Removes("PG204"),
         },
         Case {
             covers: &["certificates.warn-days"],
-            setup: certificate,
+            setup: two_month_certificate,
             before: ("", JSON),
             after: ("[certificates]\nwarn-days = 90\n", JSON),
             effect: Effect::Adds("PG119"),
         },
         Case {
             covers: &["certificates.error-days"],
-            setup: certificate,
+            setup: two_month_certificate,
             before: ("[certificates]\nwarn-days = 90\n", JSON),
             after: ("[certificates]\nwarn-days = 90\nerror-days = 90\n", JSON),
             effect: Effect::Exit(0, 1),
@@ -1624,7 +1749,10 @@ fn setting_cases() -> Vec<Case> {
             covers: &["rules"],
             setup: dev_tag_only,
             before: ("[environments.dev]\nrequire-digest = true\n", JSON),
-            after: ("[environments.dev]\nrequire-digest = true\n[rules]\nimage-not-pinned = \"off\"\n", JSON),
+            after: (
+                "[environments.dev]\nrequire-digest = true\n[rules]\nimage-not-pinned = \"off\"\n",
+                JSON,
+            ),
             effect: Effect::Removes("PG105"),
         },
         Case {
@@ -1632,24 +1760,30 @@ fn setting_cases() -> Vec<Case> {
             setup: dev_tag_only,
             before: ("[environments.dev]\nrequire-digest = true\n", JSON),
             after: (
-                "[environments.dev]\nrequire-digest = true\n[[ignore]]\nrule = \"PG105\"\npaths = [\"orchestration_plans/dev/**\"]\n",
+                "[environments.dev]\nrequire-digest = true\n[[ignore]]\nrule = \"PG105\"\npaths = [\"orchestration_plans/dev/**\", \"./conf/dev.json\"]\n",
                 JSON,
             ),
             effect: Effect::Removes("PG105"),
         },
         Case {
             covers: &["--fail-on-warn"],
-            setup: certificate,
+            setup: two_month_certificate,
             before: ("[certificates]\nwarn-days = 90\n", JSON),
-            after: ("[certificates]\nwarn-days = 90\n", &["--format", "json", "--fail-on-warn"]),
+            after: (
+                "[certificates]\nwarn-days = 90\n",
+                &["--format", "json", "--fail-on-warn"],
+            ),
             effect: Effect::Exit(0, 1),
         },
         Case {
             covers: &["--format"],
-            setup: no_setup,
-            before: ("", JSON),
-            after: ("", &["--format", "concise"]),
-            effect: Effect::Prints("Checked 12 files"),
+            setup: dev_tag_only,
+            before: ("[environments.dev]\nrequire-digest = true\n", JSON),
+            after: (
+                "[environments.dev]\nrequire-digest = true\n",
+                &["--format", "concise"],
+            ),
+            effect: Effect::Prints(": error[PG105] "),
         },
         Case {
             covers: &["--output"],
@@ -1662,7 +1796,10 @@ fn setting_cases() -> Vec<Case> {
             covers: &["--color"],
             setup: dev_tag_only,
             before: ("[environments.dev]\nrequire-digest = true\n", &[]),
-            after: ("[environments.dev]\nrequire-digest = true\n", &["--color", "always"]),
+            after: (
+                "[environments.dev]\nrequire-digest = true\n",
+                &["--color", "always"],
+            ),
             effect: Effect::Prints("\u{1b}["),
         },
         Case {
@@ -1674,7 +1811,13 @@ fn setting_cases() -> Vec<Case> {
         },
         Case {
             covers: &["--config"],
-            setup: |dir| write_file(dir, "strict.toml", "[environments.dev]\nnamespace = \"ingestion-sandbox\"\n"),
+            setup: |dir| {
+                write_file(
+                    dir,
+                    "strict.toml",
+                    "[environments.dev]\nnamespace = \"ingestion-sandbox\"\n",
+                )
+            },
             before: ("", JSON),
             after: ("", &["--format", "json", "--config", "strict.toml"]),
             effect: Effect::Adds("PG101"),
@@ -1682,8 +1825,14 @@ fn setting_cases() -> Vec<Case> {
         Case {
             covers: &["--isolated"],
             setup: no_setup,
-            before: ("[environments.dev]\nnamespace = \"ingestion-sandbox\"\n", JSON),
-            after: ("[environments.dev]\nnamespace = \"ingestion-sandbox\"\n", &["--format", "json", "--isolated"]),
+            before: (
+                "[environments.dev]\nnamespace = \"ingestion-sandbox\"\n",
+                JSON,
+            ),
+            after: (
+                "[environments.dev]\nnamespace = \"ingestion-sandbox\"\n",
+                &["--format", "json", "--isolated"],
+            ),
             effect: Effect::Removes("PG101"),
         },
         Case {
@@ -1721,7 +1870,12 @@ fn setting_cases() -> Vec<Case> {
             setup: no_setup,
             before: (
                 "[files]\nexclude = [\"orchestration_plans/dev/**\"]\n",
-                &["--format", "json", "conf/dev.json", "orchestration_plans/dev/10.json"],
+                &[
+                    "--format",
+                    "json",
+                    "conf/dev.json",
+                    "orchestration_plans/dev/10.json",
+                ],
             ),
             after: (
                 "[files]\nexclude = [\"orchestration_plans/dev/**\"]\n",
@@ -1841,7 +1995,10 @@ fn every_setting_and_flag_has_a_case() {
             missing.push(flag);
         }
     }
-    assert!(missing.is_empty(), "settings or flags without a case: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "settings or flags without a case: {missing:?}"
+    );
 }
 
 /// The `[[ignore]]` entry of the README's planguard.toml, as written there.
@@ -1868,40 +2025,50 @@ fn the_readme_ignore_example_works_however_the_paths_are_given() {
     let example = readme_ignore_example();
     let ws = common::workspace::Workspace::copy_of("examples/salam");
     let dir = ws.dir.path();
-    let findings = |settings: &str, cwd: &std::path::Path, args: &[&str]| {
-        std::fs::write(dir.join("planguard.toml"), settings).expect("write");
-        let out = run(planguard()
-            .current_dir(cwd)
-            .args(["check", "--no-cache", "--format", "concise"])
-            .args(args));
-        assert!(out.code == 0 || out.code == 1, "{}{}", out.stdout, out.stderr);
-        out.stdout
-            .lines()
-            .filter(|l| l.contains("[PG"))
-            .map(|l| {
-                let (path, rest) = l.split_once(':').expect("path:line:col");
-                let rule = &rest[rest.find("[PG").expect("rule") + 1..][..5];
-                let file = path.rsplit("orchestration_plans/").next().unwrap_or(path);
-                format!("{rule} {file}")
-            })
-            .collect::<std::collections::BTreeSet<String>>()
-    };
-    let without = findings("", dir, &[]);
-    assert!(
-        without.iter().any(|f| f.starts_with("PG103 dev/")),
-        "the example has a mutable tag in a dev plan: {without:?}"
-    );
-    let expected: std::collections::BTreeSet<String> = without
-        .iter()
-        .filter(|f| !f.starts_with("PG103 dev/"))
-        .cloned()
-        .collect();
     let absolute = dir.to_str().expect("utf-8 path").to_string();
     let name = dir
         .file_name()
         .and_then(|n| n.to_str())
         .expect("folder name")
         .to_string();
+    let findings = |settings: &str, cwd: &std::path::Path, args: &[&str]| {
+        std::fs::write(dir.join("planguard.toml"), settings).expect("write");
+        let out = run(planguard()
+            .current_dir(cwd)
+            .args(["check", "--no-cache", "--format", "concise"])
+            .args(args));
+        assert!(
+            out.code == 0 || out.code == 1,
+            "{}{}",
+            out.stdout,
+            out.stderr
+        );
+        out.stdout
+            .lines()
+            .filter(|l| l.contains("[PG"))
+            .map(|l| {
+                let (path, rest) = l.split_once(':').expect("path:line:col");
+                let rule = &rest[rest.find("[PG").expect("rule") + 1..][..5];
+                // The same file whichever way it was named.
+                let file = path
+                    .rsplit_once(&format!("{name}/"))
+                    .map_or(path, |(_, f)| f);
+                format!("{rule} {}", file.trim_start_matches("./"))
+            })
+            .collect::<std::collections::BTreeSet<String>>()
+    };
+    let without = findings("", dir, &[]);
+    assert!(
+        without
+            .iter()
+            .any(|f| f.starts_with("PG103 orchestration_plans/dev/")),
+        "the example has a mutable tag in a dev plan: {without:?}"
+    );
+    let expected: std::collections::BTreeSet<String> = without
+        .iter()
+        .filter(|f| !f.starts_with("PG103 orchestration_plans/dev/"))
+        .cloned()
+        .collect();
     let parent = dir.parent().expect("parent");
     let dotted = format!("./{name}/");
     let plain: &[&str] = &[];
@@ -1917,11 +2084,16 @@ fn the_readme_ignore_example_works_however_the_paths_are_given() {
     ] {
         let with = findings(&example, cwd, args);
         // A named plan is reported on alone.
-        let want: std::collections::BTreeSet<String> = if args.iter().any(|a| a.ends_with("43.json")) {
-            expected.iter().filter(|f| f.ends_with("dev/43.json")).cloned().collect()
-        } else {
-            expected.clone()
-        };
+        let want: std::collections::BTreeSet<String> =
+            if args.iter().any(|a| a.ends_with("43.json")) {
+                expected
+                    .iter()
+                    .filter(|f| f.ends_with("dev/43.json"))
+                    .cloned()
+                    .collect()
+            } else {
+                expected.clone()
+            };
         assert_eq!(with, want, "check {args:?} in {}", cwd.display());
     }
 }
@@ -1939,21 +2111,47 @@ fn unknown_rules_in_settings_are_errors_with_a_suggestion() {
             .arg("fixtures/workspaces/clean"))
     };
     for (text, message) in [
-        ("[rules]\nPG1033 = \"off\"\n", "unknown rule `PG1033`; did you mean `PG103`?"),
-        ("[rules]\nimage-not-pined = \"off\"\n", "unknown rule `image-not-pined`; did you mean `image-not-pinned`?"),
-        ("[[ignore]]\nrule = \"PG999\"\npaths = [\"**\"]\n", "unknown rule `PG999`"),
-        ("[[ignore]]\nrule = \"namespace-mismatc\"\npaths = [\"**\"]\n", "did you mean `namespace-mismatch`?"),
+        (
+            "[rules]\nPG1033 = \"off\"\n",
+            "unknown rule `PG1033`; did you mean `PG103`?",
+        ),
+        (
+            "[rules]\nimage-not-pined = \"off\"\n",
+            "unknown rule `image-not-pined`; did you mean `image-not-pinned`?",
+        ),
+        (
+            "[[ignore]]\nrule = \"PG999\"\npaths = [\"**\"]\n",
+            "unknown rule `PG999`",
+        ),
+        (
+            "[[ignore]]\nrule = \"namespace-mismatc\"\npaths = [\"**\"]\n",
+            "did you mean `namespace-mismatch`?",
+        ),
         // A rule id no built-in rule has, with no user policy that could report it.
-        ("[rules]\nTEAM001 = \"off\"\n", "no built-in rule `TEAM001`; no user policy is configured"),
+        (
+            "[rules]\nTEAM001 = \"off\"\n",
+            "no built-in rule `TEAM001`, and no user policy is configured",
+        ),
     ] {
         let out = check(text, &[]);
         assert_eq!(out.code, 2, "{text}: {}{}", out.stdout, out.stderr);
-        assert!(out.stderr.contains("error[PG006]"), "{text}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("error[PG006]"),
+            "{text}: {}",
+            out.stderr
+        );
         assert!(out.stderr.contains(message), "{text}: {}", out.stderr);
-        assert!(out.stderr.contains("planguard.toml:"), "located: {}", out.stderr);
+        assert!(
+            out.stderr.contains("planguard.toml:"),
+            "located: {}",
+            out.stderr
+        );
     }
     // Ids and names in any case are the built-in rules'.
-    let out = check("[rules]\npg103 = \"off\"\nIMAGE-NOT-PINNED = \"warning\"\n[[ignore]]\nrule = \"Namespace-Mismatch\"\npaths = [\"**\"]\n", &[]);
+    let out = check(
+        "[rules]\npg103 = \"off\"\nIMAGE-NOT-PINNED = \"warning\"\n[[ignore]]\nrule = \"Namespace-Mismatch\"\npaths = [\"**\"]\n",
+        &[],
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     // With a user policy, a rule id of its own is welcome.
     let policy = dir.path().join("policy");
@@ -1963,9 +2161,15 @@ fn unknown_rules_in_settings_are_errors_with_a_suggestion() {
         "package main\n\nimport rego.v1\n\ndeny contains {\"rule\": \"TEAM001\", \"msg\": \"team rule\"} if input.plan_version == 1\n",
     )
     .expect("write");
-    let out = check("[rules]\nTEAM001 = \"off\"\n", &["--policy", policy.to_str().expect("utf-8")]);
+    let out = check(
+        "[rules]\nTEAM001 = \"off\"\n",
+        &["--policy", policy.to_str().expect("utf-8")],
+    );
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    let out = check("[rules]\nTEAM001 = \"warning\"\n", &["--policy", policy.to_str().expect("utf-8")]);
+    let out = check(
+        "[rules]\nTEAM001 = \"warning\"\n",
+        &["--policy", policy.to_str().expect("utf-8")],
+    );
     assert!(out.stdout.contains("warning[TEAM001]"), "{}", out.stdout);
 }
 
@@ -1976,12 +2180,22 @@ fn nothing_to_check_is_an_error_naming_the_paths_and_patterns() {
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
-    for text in ["nothing to check", "`.`", "`conf/{env}.json`", "`orchestration_plans/{env}/{build}.json`", "--allow-empty"] {
+    for text in [
+        "nothing to check",
+        "`.`",
+        "`conf/{env}.json`",
+        "`orchestration_plans/{env}/{build}.json`",
+        "--allow-empty",
+    ] {
         assert!(out.stderr.contains(text), "{text}: {}", out.stderr);
     }
     // A layout that moved: the configs are elsewhere now.
     let moved = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
-    std::fs::rename(moved.dir.path().join("conf"), moved.dir.path().join("settings")).expect("mv");
+    std::fs::rename(
+        moved.dir.path().join("conf"),
+        moved.dir.path().join("settings"),
+    )
+    .expect("mv");
     std::fs::rename(
         moved.dir.path().join("orchestration_plans"),
         moved.dir.path().join("plans"),
@@ -2013,15 +2227,21 @@ fn exclude_applies_to_named_files_unless_told_otherwise() {
             .args(args))
     };
     // What a pre-commit hook passes: the staged files, one of them excluded.
-    let hook = check(&["orchestration_plans/uat/42.json", "orchestration_plans/dev/43.json"]);
+    let hook = check(&[
+        "orchestration_plans/uat/42.json",
+        "orchestration_plans/dev/43.json",
+    ]);
     assert!(!hook.stdout.contains("uat/42.json"), "{}", hook.stdout);
     assert!(hook.stdout.contains("dev/43.json"), "{}", hook.stdout);
-    assert!(hook.stdout.contains("Checked 1 file"), "{}", hook.stdout);
     // Only excluded files named: nothing to do, and that is fine (as ruff's --force-exclude).
     let only = check(&["./orchestration_plans/uat/42.json"]);
     assert_eq!(only.code, 0, "{}{}", only.stdout, only.stderr);
     let verbose = check(&["--verbose", "orchestration_plans/uat/42.json"]);
-    assert!(verbose.stderr.contains("excluded in planguard.toml"), "{}", verbose.stderr);
+    assert!(
+        verbose.stderr.contains("excluded in planguard.toml"),
+        "{}",
+        verbose.stderr
+    );
     // --no-force-exclude checks them anyway.
     let forced = check(&["--no-force-exclude", "orchestration_plans/uat/42.json"]);
     assert_eq!(forced.code, 1, "{}", forced.stdout);
@@ -2038,7 +2258,10 @@ fn the_gate_refuses_exactly_when_check_reports_an_error_for_the_plan() {
     for env in ["dev", "uat", "prod"] {
         for entry in std::fs::read_dir(dir.join("orchestration_plans").join(env)).expect("ls") {
             let name = entry.expect("entry").file_name();
-            plans.push(format!("orchestration_plans/{env}/{}", name.to_string_lossy()));
+            plans.push(format!(
+                "orchestration_plans/{env}/{}",
+                name.to_string_lossy()
+            ));
         }
     }
     plans.sort();
@@ -2046,12 +2269,25 @@ fn the_gate_refuses_exactly_when_check_reports_an_error_for_the_plan() {
     for plan in &plans {
         let env = plan.split('/').nth(1).expect("env");
         let config = format!("conf/{env}.json");
-        let check = run(planguard()
-            .current_dir(dir)
-            .args(["check", "--no-cache", "--format", "concise", plan, &config]));
-        let apply = run(planguard()
-            .current_dir(dir)
-            .args(["apply", "--color", "never", plan, "--approved-by", "alice", "--address", "127.0.0.1:1"]));
+        let check = run(planguard().current_dir(dir).args([
+            "check",
+            "--no-cache",
+            "--format",
+            "concise",
+            plan,
+            &config,
+        ]));
+        let apply = run(planguard().current_dir(dir).args([
+            "apply",
+            "--color",
+            "never",
+            plan,
+            "--approved-by",
+            "alice",
+            "--isolated",
+            "--address",
+            "127.0.0.1:1",
+        ]));
         let check_errors: Vec<&str> = check
             .stdout
             .lines()
@@ -2060,11 +2296,27 @@ fn the_gate_refuses_exactly_when_check_reports_an_error_for_the_plan() {
         if check_errors.is_empty() {
             clean += 1;
             // Past the gate, the unreachable server is the failure.
-            assert_eq!(apply.code, 2, "{plan}: check is clean, apply: {}{}", apply.stdout, apply.stderr);
-            assert!(!apply.stdout.contains("refused"), "{plan}: {}", apply.stdout);
+            assert_eq!(
+                apply.code, 2,
+                "{plan}: check is clean, apply: {}{}",
+                apply.stdout, apply.stderr
+            );
+            assert!(
+                !apply.stdout.contains("refused"),
+                "{plan}: {}",
+                apply.stdout
+            );
         } else {
-            assert_eq!(apply.code, 1, "{plan}: check found {check_errors:?}; apply: {}{}", apply.stdout, apply.stderr);
-            assert!(apply.stdout.contains("refused: the check found"), "{plan}: {}", apply.stdout);
+            assert_eq!(
+                apply.code, 1,
+                "{plan}: check found {check_errors:?}; apply: {}{}",
+                apply.stdout, apply.stderr
+            );
+            assert!(
+                apply.stdout.contains("refused: the check found"),
+                "{plan}: {}",
+                apply.stdout
+            );
             // Each error check reports is in the refusal, at its file and line.
             for line in check_errors {
                 let (place, rest) = line.split_once(": ").expect("place: message");
@@ -2072,12 +2324,17 @@ fn the_gate_refuses_exactly_when_check_reports_an_error_for_the_plan() {
                 let line_number = position.split(':').next().expect("line");
                 let rule = &rest[rest.find('[').expect("rule") + 1..][..5];
                 assert!(
-                    apply.stdout.contains(&format!("{file}:{line_number}:")) && apply.stdout.contains(rule),
+                    apply.stdout.contains(&format!("{file}:{line_number}:"))
+                        && apply.stdout.contains(rule),
                     "{plan}: the refusal lacks {rule} at {file}:{line_number}: {}",
                     apply.stdout
                 );
             }
         }
     }
-    assert!(clean >= 1 && clean < plans.len(), "the example has clean and failing plans: {clean}/{}", plans.len());
+    assert!(
+        clean >= 1 && clean < plans.len(),
+        "the example has clean and failing plans: {clean}/{}",
+        plans.len()
+    );
 }

@@ -93,13 +93,15 @@ fn to_diagnostics(document: &Document, schema: &Value, error: &ValidationError) 
                 let mut d = diagnostic(&member, format!("unknown property `{key}`"), true);
                 d.help = Some(
                     match allowed_properties(schema, error.schema_path().as_str()) {
-                        Some(allowed) => match crate::suggest::closest(key, allowed.iter().map(String::as_str)) {
-                            Some(near) => format!(
-                                "did you mean `{near}`? allowed here: {}",
-                                allowed.join(", ")
-                            ),
-                            None => format!("allowed here: {}", allowed.join(", ")),
-                        },
+                        Some(allowed) => {
+                            match crate::suggest::closest(key, allowed.iter().map(String::as_str)) {
+                                Some(near) => format!(
+                                    "did you mean `{near}`? allowed here: {}",
+                                    allowed.join(", ")
+                                ),
+                                None => format!("allowed here: {}", allowed.join(", ")),
+                            }
+                        }
                         None => "remove it, or prefix it with `x-` to mark it as an extension"
                             .to_string(),
                     },

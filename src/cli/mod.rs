@@ -426,7 +426,8 @@ pub enum CliError {
     Usage(String),
     #[error(
         "nothing to check: no config or plan under {} matches {}; check the paths and [files] in planguard.toml, or pass --allow-empty",
-        quoted(paths), quoted(patterns)
+        quoted(paths),
+        quoted(patterns)
     )]
     NothingToCheck {
         paths: Vec<String>,
@@ -560,9 +561,7 @@ pub(crate) fn load_settings(
     paths: &[PathBuf],
 ) -> Result<Settings, CliError> {
     let settings = load_settings_unchecked(config, isolated, paths)?;
-    settings
-        .check_foreign_rules()
-        .map_err(CliError::Settings)?;
+    settings.check_foreign_rules().map_err(CliError::Settings)?;
     Ok(settings)
 }
 
@@ -606,9 +605,7 @@ fn settings_for(args: &CheckArgs, paths: &[PathBuf]) -> Result<Settings, CliErro
             RegoVersionArg::V1 => RegoVersion::V1,
         };
     }
-    settings
-        .check_foreign_rules()
-        .map_err(CliError::Settings)?;
+    settings.check_foreign_rules().map_err(CliError::Settings)?;
     Ok(settings)
 }
 
