@@ -1068,6 +1068,17 @@ fn approval_needs_another_person_and_settings_from_outside_the_change() {
         [rules]\nmutable-image-tag = \"warning\"\nPG303 = \"error\"\n\n\
         [[ignore]]\nrule = \"PG105\"\npaths = [\"orchestration_plans/prod/**\"]\n";
     ws.write("planguard.toml", weakened);
+    // Turning approval off for prod does not make prod's gate the change's
+    // own: the built-in defaults protect prod, so a trusted source is needed.
+    let unapproved = ctx.planguard(&["apply", plan]);
+    assert_eq!(unapproved.code, 1, "{}{}", unapproved.stdout, unapproved.stderr);
+    assert!(
+        unapproved
+            .stdout
+            .contains("its gate settings must come from outside the change under review"),
+        "{}",
+        unapproved.stdout
+    );
     let expected = "refused: this change weakens the gate for prod compared with the trusted settings: \
         approval-required is turned off for prod; require-signature is turned off for prod; \
         PG103 is downgraded to warning; PG105 is ignored for orchestration_plans/prod/12.json";

@@ -130,11 +130,12 @@ pub struct GateSettings {
     pub source: String,
 }
 
-/// For an environment that requires approval (by the change's settings or
-/// the trusted ones), the trusted settings, with the change's to compare;
-/// without a trusted source, a refusal (unless `builtin`: the built-in
-/// defaults, which no change can edit). Any other environment is gated by
-/// the change's own settings.
+/// For an environment that requires approval (by the change's settings, the
+/// trusted ones or the built-in defaults), the trusted settings, with the
+/// change's to compare; without a trusted source, a refusal (unless the
+/// settings are the built-in defaults, which no change can edit: `builtin`,
+/// or no planguard.toml at all). Any other environment is gated by the
+/// change's own settings.
 pub fn choose(
     working: Settings,
     trusted: Option<Trusted>,
@@ -149,7 +150,12 @@ pub fn choose(
             .and_then(|env| settings.environments.get(env))
             .is_some_and(|e| e.approval_required)
     };
-    let required = requires(&working) || trusted.as_ref().is_some_and(|t| requires(&t.settings));
+    // The built-in defaults count too: a change that turns approval off in
+    // its own planguard.toml for an environment the defaults protect (prod)
+    // still needs settings from outside the change to be judged against.
+    let required = requires(&working)
+        || requires(&Settings::default())
+        || trusted.as_ref().is_some_and(|t| requires(&t.settings));
     let own_source = if builtin {
         "built-in defaults (--isolated)".to_string()
     } else {
@@ -164,7 +170,9 @@ pub fn choose(
             change: Some(working),
             source: trusted.label,
         }),
-        (true, None) if !builtin => Err(Refused::Untrusted {
+        // Without a planguard.toml the settings are the built-in defaults,
+        // which no change can edit.
+        (true, None) if !builtin && working.file.is_some() => Err(Refused::Untrusted {
             environment: environment.unwrap_or_default(),
         }),
         _ => Ok(GateSettings {
