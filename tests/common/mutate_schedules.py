@@ -8,7 +8,9 @@ Reads JSON from stdin: {"address": ..., "changes": [{"namespace", "schedule_id",
 
 import asyncio
 import json
+import os
 import sys
+import traceback
 import uuid
 
 from google.protobuf.duration_pb2 import Duration
@@ -153,4 +155,13 @@ async def main():
     await asyncio.gather(*(one(item) for item in job["changes"]))
 
 
-asyncio.run(main())
+# The SDK's native client can crash while the interpreter finalizes, after
+# the work is done; leave without finalizing, with the work's own status.
+try:
+    asyncio.run(main())
+except BaseException:
+    traceback.print_exc()
+    sys.stderr.flush()
+    os._exit(1)
+sys.stderr.flush()
+os._exit(0)

@@ -98,7 +98,7 @@ const WORDS: &[&str] = &[
 fn word(rng: &mut Rng) -> String {
     let mut text = String::new();
     for _ in 0..rng.range(1, 3) {
-        text.push_str(rng.pick(WORDS));
+        text.push_str(*rng.pick(WORDS));
     }
     text
 }
@@ -372,7 +372,9 @@ pub fn plan(rng: &mut Rng, schedule_id: &str, namespace: &str, with_retry: bool)
     if want_intervals {
         let list: Vec<Value> = (0..rng.range(1, 3))
             .map(|_| {
-                let (every, every_ns) = duration(rng, 1_000_000_000, 7 * 86_400);
+                // Ten minutes at least: a test server starting workflows
+                // every few seconds for hundreds of schedules slows to a crawl.
+                let (every, every_ns) = duration(rng, 600_000_000_000, 7 * 86_400);
                 let mut interval = Map::new();
                 interval.insert("every".into(), json!(every));
                 let mut offset_ns = 0;
