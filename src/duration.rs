@@ -38,7 +38,10 @@ pub fn parse_nanos(text: &str) -> Result<(u128, bool), String> {
         let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
         if (whole.is_empty() && fraction.is_empty())
             || fraction.contains('.')
-            || !whole.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
+            || !whole
+                .bytes()
+                .chain(fraction.bytes())
+                .all(|b| b.is_ascii_digit())
         {
             return Err(format!("`{text}` has a malformed number"));
         }
@@ -75,7 +78,7 @@ pub fn parse_nanos(text: &str) -> Result<(u128, bool), String> {
             exact = false;
         }
         let part = numerator * per;
-        exact &= part % scale == 0;
+        exact &= part.is_multiple_of(scale);
         total = total.checked_add(part / scale).ok_or_else(too_long)?;
         rest = &rest[unit_len..];
     }
@@ -97,7 +100,10 @@ mod tests {
         assert_eq!(parse("1.1h"), Ok(Duration::from_secs(3960)));
         assert_eq!(parse_nanos("0.3s"), Ok((300_000_000, true)));
         assert_eq!(parse_nanos("1.5ns"), Ok((1, false)));
-        assert_eq!(parse_nanos("1h30m0.000000001s"), Ok((5_400_000_000_001, true)));
+        assert_eq!(
+            parse_nanos("1h30m0.000000001s"),
+            Ok((5_400_000_000_001, true))
+        );
     }
 
     #[test]

@@ -87,8 +87,14 @@ pub const ROUTES: &[(&str, Route)] = &[
     ("/schedule/end_at", Route::Deployed("end_at")),
     ("/policies/x-*", Route::Metadata),
     ("/policies/overlap", Route::Deployed("overlap")),
-    ("/policies/catchup_window", Route::Deployed("catchup_window")),
-    ("/policies/pause_on_failure", Route::Deployed("pause_on_failure")),
+    (
+        "/policies/catchup_window",
+        Route::Deployed("catchup_window"),
+    ),
+    (
+        "/policies/pause_on_failure",
+        Route::Deployed("pause_on_failure"),
+    ),
     ("/retry_policy", Route::Deployed("retry_policy")),
     ("/retry_policy/x-*", Route::Metadata),
     (
@@ -126,9 +132,7 @@ pub const ROUTES: &[(&str, Route)] = &[
 pub const PLAN_RECORD: &str = "plan_sha256";
 
 fn segment_matches(pattern: &str, segment: &str) -> bool {
-    pattern == segment
-        || pattern == "*"
-        || (pattern == "x-*" && segment.starts_with("x-"))
+    pattern == segment || pattern == "*" || (pattern == "x-*" && segment.starts_with("x-"))
 }
 
 /// Where a property goes, by its JSON pointer in a plan (or its path in the
@@ -243,9 +247,9 @@ impl Reader<'_> {
                 return None;
             }
         };
-        let fraction = text
-            .split_once('.')
-            .map_or(0, |(_, rest)| rest.chars().take_while(char::is_ascii_digit).count());
+        let fraction = text.split_once('.').map_or(0, |(_, rest)| {
+            rest.chars().take_while(char::is_ascii_digit).count()
+        });
         if fraction > 9 {
             self.refuse(
                 pointer,
@@ -265,7 +269,9 @@ impl Reader<'_> {
         if seconds <= ZERO_GO_TIME {
             self.refuse(
                 pointer,
-                format!("`{text}` is not after 0001-01-01T00:00:00Z, which Temporal reads as unset"),
+                format!(
+                    "`{text}` is not after 0001-01-01T00:00:00Z, which Temporal reads as unset"
+                ),
             );
             return None;
         }
@@ -342,7 +348,10 @@ impl Reader<'_> {
                 None => {
                     self.refuse(
                         "/retry_policy/maximum_attempts",
-                        format!("{n} is more attempts than Temporal can hold (at most {})", i32::MAX),
+                        format!(
+                            "{n} is more attempts than Temporal can hold (at most {})",
+                            i32::MAX
+                        ),
                     );
                     0
                 }
@@ -393,7 +402,10 @@ impl Reader<'_> {
             }
             memo.insert(key, json_payload(&value));
         }
-        memo.insert(MEMO_PLAN_SHA256.to_string(), json_payload(&json!(plan_sha256)));
+        memo.insert(
+            MEMO_PLAN_SHA256.to_string(),
+            json_payload(&json!(plan_sha256)),
+        );
         for (key, field) in [
             (MEMO_BUILD, "build"),
             (MEMO_GIT_SHA, "git_sha"),
@@ -859,7 +871,9 @@ pub fn differences(planned: &Schedule, deployed: &Schedule) -> Vec<Difference> {
     let retry_presence_differs = planned.get("retry_policy") != deployed.get("retry_policy");
     fields
         .into_iter()
-        .filter(|field| !(retry_presence_differs && field.starts_with("retry_") && *field != "retry_policy"))
+        .filter(|field| {
+            !(retry_presence_differs && field.starts_with("retry_") && *field != "retry_policy")
+        })
         .filter_map(|field| {
             let p = planned.get(field).cloned().unwrap_or(Value::Null);
             let d = deployed.get(field).cloned().unwrap_or(Value::Null);
@@ -1037,12 +1051,18 @@ mod tests {
         let base = desired(&plan(), "abc").expect("valid").schedule;
         let changes: &[(&str, Value)] = &[
             ("/build", json!("13")),
-            ("/git_sha", json!("0000000000000000000000000000000000000000")),
+            (
+                "/git_sha",
+                json!("0000000000000000000000000000000000000000"),
+            ),
             ("/task_queue", json!("other")),
             ("/workflow_type", json!("Other")),
             ("/workflow_id_prefix", json!("other-")),
             ("/schedule/cron", json!(["0 3 * * *"])),
-            ("/schedule/intervals", json!([{"every": "1h", "offset": "5m"}])),
+            (
+                "/schedule/intervals",
+                json!([{"every": "1h", "offset": "5m"}]),
+            ),
             ("/schedule/timezone", json!("UTC")),
             ("/schedule/jitter", json!("1s")),
             ("/schedule/start_at", json!("2025-01-01T00:00:00Z")),
@@ -1090,7 +1110,10 @@ mod tests {
         plan["generated_at"] = json!("2030-01-01T00:00:00Z");
         plan["x-team"] = json!("ingestion");
         let changed = desired(&plan, "def").expect("valid").schedule;
-        let fields: Vec<&str> = differences(&base, &changed).iter().map(|d| d.field).collect();
+        let fields: Vec<&str> = differences(&base, &changed)
+            .iter()
+            .map(|d| d.field)
+            .collect();
         assert_eq!(fields, [PLAN_RECORD]);
     }
 
@@ -1107,7 +1130,8 @@ mod tests {
 
     #[test]
     fn what_temporal_cannot_hold_is_refused_at_its_pointer() {
-        let cases: Vec<(Box<dyn FnOnce(&mut Value)>, &str)> = vec![
+        type Change = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(Change, &str)> = vec![
             (
                 Box::new(|p| p["retry_policy"]["maximum_attempts"] = json!(3_000_000_000u64)),
                 "/retry_policy/maximum_attempts",
@@ -1156,7 +1180,10 @@ mod tests {
         for (change, pointer) in cases {
             let refused = refused(change);
             assert_eq!(
-                refused.iter().map(|u| u.pointer.as_str()).collect::<Vec<_>>(),
+                refused
+                    .iter()
+                    .map(|u| u.pointer.as_str())
+                    .collect::<Vec<_>>(),
                 [pointer],
                 "{refused:?}"
             );
@@ -1178,11 +1205,21 @@ mod tests {
             out.push(format!("{path}{CONTAINER}"));
         }
         for combinator in ["anyOf", "oneOf", "allOf"] {
-            for branch in node.get(combinator).and_then(Value::as_array).into_iter().flatten() {
+            for branch in node
+                .get(combinator)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 schema_paths(schema, branch, path.clone(), out);
             }
         }
-        for (key, child) in node.get("properties").and_then(Value::as_object).into_iter().flatten() {
+        for (key, child) in node
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             let child_path = format!("{path}/{}", escape(key));
             out.push(child_path.clone());
             schema_paths(schema, child, child_path, out);

@@ -72,7 +72,10 @@ pub fn duration(rng: &mut Rng, min: u128, max_seconds: u64) -> (String, u128) {
         let mut total = 0u128;
         for _ in 0..parts {
             let (unit, per) = *rng.pick(UNITS);
-            let whole = u128::from(rng.range(0, (max_seconds * 1_000_000_000 / per as u64 / 2).clamp(1, 5000)));
+            let whole = u128::from(rng.range(
+                0,
+                (max_seconds * 1_000_000_000 / per as u64 / 2).clamp(1, 5000),
+            ));
             text.push_str(&whole.to_string());
             total += whole * per;
             // An exact decimal fraction: up to three digits, of units of a microsecond or more.
@@ -91,14 +94,26 @@ pub fn duration(rng: &mut Rng, min: u128, max_seconds: u64) -> (String, u128) {
 }
 
 const WORDS: &[&str] = &[
-    "orders", "événements", "客户", "ingest", "β-test", "🚀", "a b", "line\nbreak", "quote\"d",
-    "back\\slash", "x", "0", "",
+    "orders",
+    "événements",
+    "客户",
+    "ingest",
+    "β-test",
+    "🚀",
+    "a b",
+    "line\nbreak",
+    "quote\"d",
+    "back\\slash",
+    "x",
+    "0",
+    "",
 ];
 
 fn word(rng: &mut Rng) -> String {
     let mut text = String::new();
     for _ in 0..rng.range(1, 3) {
-        text.push_str(*rng.pick(WORDS));
+        let w: &&str = rng.pick(WORDS);
+        text.push_str(w);
     }
     text
 }
@@ -132,7 +147,11 @@ fn any_value(rng: &mut Rng, depth: u32) -> Value {
         3 => json!((rng.next() % 2_000_000) as f64 / 64.0 - 10_000.0),
         4 => json!(-((rng.next() % 1000) as i64)),
         5 => json!(word(rng)),
-        6 => Value::Array((0..rng.range(0, 3)).map(|_| any_value(rng, depth - 1)).collect()),
+        6 => Value::Array(
+            (0..rng.range(0, 3))
+                .map(|_| any_value(rng, depth - 1))
+                .collect(),
+        ),
         _ => {
             let mut map = Map::new();
             for _ in 0..rng.range(0, 3) {
@@ -175,11 +194,33 @@ fn cron(rng: &mut Rng) -> (String, [BTreeSet<u32>; 6]) {
     let one = |v: u32| BTreeSet::from([v]);
     if rng.chance(10) {
         let (text, sets) = match rng.range(0, 4) {
-            0 => ("@hourly", [one(0), one(0), all(0, 23), all(1, 31), all(1, 12), all(0, 6)]),
-            1 => ("@daily", [one(0), one(0), one(0), all(1, 31), all(1, 12), all(0, 6)]),
-            2 => ("@weekly", [one(0), one(0), one(0), all(1, 31), all(1, 12), one(0)]),
-            3 => ("@monthly", [one(0), one(0), one(0), one(1), all(1, 12), all(0, 6)]),
-            _ => ("@yearly", [one(0), one(0), one(0), one(1), one(1), all(0, 6)]),
+            0 => (
+                "@hourly",
+                [
+                    one(0),
+                    one(0),
+                    all(0, 23),
+                    all(1, 31),
+                    all(1, 12),
+                    all(0, 6),
+                ],
+            ),
+            1 => (
+                "@daily",
+                [one(0), one(0), one(0), all(1, 31), all(1, 12), all(0, 6)],
+            ),
+            2 => (
+                "@weekly",
+                [one(0), one(0), one(0), all(1, 31), all(1, 12), one(0)],
+            ),
+            3 => (
+                "@monthly",
+                [one(0), one(0), one(0), one(1), all(1, 12), all(0, 6)],
+            ),
+            _ => (
+                "@yearly",
+                [one(0), one(0), one(0), one(1), one(1), all(0, 6)],
+            ),
         };
         return (text.to_string(), sets);
     }
@@ -219,9 +260,22 @@ fn date_time(rng: &mut Rng, low_year: i32) -> String {
     format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}{fraction}{zone}")
 }
 
-pub const TIMEZONES: &[&str] = &["UTC", "Asia/Riyadh", "Europe/London", "America/New_York", "Asia/Kolkata"];
+pub const TIMEZONES: &[&str] = &[
+    "UTC",
+    "Asia/Riyadh",
+    "Europe/London",
+    "America/New_York",
+    "Asia/Kolkata",
+];
 
-const OVERLAPS: &[&str] = &["skip", "buffer_one", "buffer_all", "cancel_other", "terminate_other", "allow_all"];
+const OVERLAPS: &[&str] = &[
+    "skip",
+    "buffer_one",
+    "buffer_all",
+    "cancel_other",
+    "terminate_other",
+    "allow_all",
+];
 
 fn secret_ref(rng: &mut Rng) -> String {
     format!(
@@ -229,7 +283,11 @@ fn secret_ref(rng: &mut Rng) -> String {
         rng.pick(&["vault", "aws-sm", "gcp-sm", "azure-kv"]),
         name(rng),
         name(rng),
-        if rng.chance(50) { format!("#{}", name(rng)) } else { String::new() }
+        if rng.chance(50) {
+            format!("#{}", name(rng))
+        } else {
+            String::new()
+        }
     )
 }
 
@@ -245,14 +303,24 @@ fn input(rng: &mut Rng) -> Value {
                 "type".into(),
                 json!(rng.pick(&["jdbc", "kafka", "s3", "gcs", "adls", "api", "sftp"])),
             );
-            source.insert("url".into(), json!(format!("jdbc:postgresql://{}:5432/{}", name(rng), word(rng))));
+            source.insert(
+                "url".into(),
+                json!(format!(
+                    "jdbc:postgresql://{}:5432/{}",
+                    name(rng),
+                    word(rng)
+                )),
+            );
             if rng.chance(60) {
                 source.insert("credentials".into(), json!(secret_ref(rng)));
             }
             if rng.chance(60) {
                 source.insert("options".into(), any_value(rng, 3));
                 if !source["options"].is_object() {
-                    source.insert("options".into(), json!({"value": source["options"].clone()}));
+                    source.insert(
+                        "options".into(),
+                        json!({"value": source["options"].clone()}),
+                    );
                 }
             }
             extensions(rng, &mut source);
@@ -326,7 +394,10 @@ fn input(rng: &mut Rng) -> Value {
 pub fn plan(rng: &mut Rng, schedule_id: &str, namespace: &str, with_retry: bool) -> Generated {
     let mut plan = Map::new();
     if rng.chance(20) {
-        plan.insert("$schema".into(), json!("https://planguard.dev/schemas/orchestration-plan.schema.json"));
+        plan.insert(
+            "$schema".into(),
+            json!("https://planguard.dev/schemas/orchestration-plan.schema.json"),
+        );
     }
     plan.insert("plan_version".into(), json!(1));
     plan.insert("environment".into(), json!("dev"));
@@ -336,19 +407,35 @@ pub fn plan(rng: &mut Rng, schedule_id: &str, namespace: &str, with_retry: bool)
     if rng.chance(50) {
         plan.insert("generator".into(), json!({"name": "salam-ingestion", "version": format!("1.{}.{}", rng.range(0, 9), rng.range(0, 9))}));
     }
-    plan.insert("source_config".into(), json!({"path": "conf/dev.json", "sha256": hex(rng, 64)}));
+    plan.insert(
+        "source_config".into(),
+        json!({"path": "conf/dev.json", "sha256": hex(rng, 64)}),
+    );
     plan.insert("namespace".into(), json!(namespace));
     plan.insert(
         "task_queue".into(),
-        json!(token(rng, b"abcdefghijklmnopqrstuvwxyz", b"abcdefghijklmnopqrstuvwxyz0123456789-_.:/", 20)),
+        json!(token(
+            rng,
+            b"abcdefghijklmnopqrstuvwxyz",
+            b"abcdefghijklmnopqrstuvwxyz0123456789-_.:/",
+            20
+        )),
     );
     plan.insert("schedule_id".into(), json!(schedule_id));
     plan.insert(
         "workflow_type".into(),
-        json!(token(rng, b"ABCDEFGHIJKLMNOPQRSTUVWXYZ_", b"abcdefghijklmnopqrstuvwxyz0123456789_.-", 20)),
+        json!(token(
+            rng,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZ_",
+            b"abcdefghijklmnopqrstuvwxyz0123456789_.-",
+            20
+        )),
     );
     if rng.chance(60) {
-        plan.insert("workflow_id_prefix".into(), json!(format!("{}{}-", name(rng), word(rng))));
+        plan.insert(
+            "workflow_id_prefix".into(),
+            json!(format!("{}{}-", name(rng), word(rng))),
+        );
     }
 
     let mut schedule = Map::new();
@@ -450,11 +537,16 @@ pub fn plan(rng: &mut Rng, schedule_id: &str, namespace: &str, with_retry: bool)
             maximum = ns;
         }
         if rng.chance(60) {
-            let attempts = if rng.chance(10) { i32::MAX as u64 } else { rng.range(0, 100) };
+            let attempts = if rng.chance(10) {
+                i32::MAX as u64
+            } else {
+                rng.range(0, 100)
+            };
             policy.insert("maximum_attempts".into(), json!(attempts));
         }
         if rng.chance(60) {
-            let types: BTreeSet<String> = (0..rng.range(0, 3)).map(|_| word(rng) + "Error").collect();
+            let types: BTreeSet<String> =
+                (0..rng.range(0, 3)).map(|_| word(rng) + "Error").collect();
             policy.insert("non_retryable_error_types".into(), json!(types));
         }
         extensions(rng, &mut policy);
@@ -467,7 +559,8 @@ pub fn plan(rng: &mut Rng, schedule_id: &str, namespace: &str, with_retry: bool)
         let mut object = Map::new();
         for (i, key) in ["execution", "run", "task"].iter().enumerate() {
             if rng.chance(60) {
-                let (text, ns) = duration(rng, 1_000_000_000, if i == 2 { 120 } else { 7 * 86_400 });
+                let (text, ns) =
+                    duration(rng, 1_000_000_000, if i == 2 { 120 } else { 7 * 86_400 });
                 object.insert(key.to_string(), json!(text));
                 timeouts[i] = ns;
             }
@@ -479,21 +572,34 @@ pub fn plan(rng: &mut Rng, schedule_id: &str, namespace: &str, with_retry: bool)
     let mut image = Map::new();
     image.insert(
         "ref".into(),
-        json!(format!("registry.dev.salam.internal/salam/{}:{}", name(rng), name(rng))),
+        json!(format!(
+            "registry.dev.salam.internal/salam/{}:{}",
+            name(rng),
+            name(rng)
+        )),
     );
     if rng.chance(50) {
         image.insert("digest".into(), json!(format!("sha256:{}", hex(rng, 64))));
     }
     if rng.chance(40) {
         let mut signature = Map::new();
-        signature.insert("type".into(), json!(rng.pick(&["cosign", "sigstore-bundle", "attestation"])));
-        signature.insert("ref".into(), json!(format!("s3://{}/{}.sig", name(rng), name(rng))));
+        signature.insert(
+            "type".into(),
+            json!(rng.pick(&["cosign", "sigstore-bundle", "attestation"])),
+        );
+        signature.insert(
+            "ref".into(),
+            json!(format!("s3://{}/{}.sig", name(rng), name(rng))),
+        );
         if rng.chance(50) {
             signature.insert("key_ref".into(), json!(format!("awskms://{}", name(rng))));
         }
         if rng.chance(50) {
             signature.insert("certificate_identity".into(), json!(word(rng) + "@ci"));
-            signature.insert("certificate_oidc_issuer".into(), json!("https://token.actions.githubusercontent.com"));
+            signature.insert(
+                "certificate_oidc_issuer".into(),
+                json!("https://token.actions.githubusercontent.com"),
+            );
         }
         if rng.chance(50) {
             signature.insert("rekor_log_index".into(), json!(rng.range(0, 1 << 40)));
