@@ -4,17 +4,53 @@
 use std::time::Duration;
 
 /// Parse a Go-style duration. Units: ns, us/µs, ms, s, m, h; at least one
-/// number+unit pair; fractions allowed (`1.5h`). `0` alone is zero. Exact,
-/// as Go's `time.ParseDuration`: a fraction below a nanosecond is dropped.
+/// number+unit pair; fractions allowed (`1.5h`). `0` alone is zero.
 pub fn parse(text: &str) -> Result<Duration, String> {
-    let (nanos, _) = parse_nanos(text)?;
-    u64::try_from(nanos)
-        .map(Duration::from_nanos)
-        .map_err(|_| format!("`{}` is too long a duration", text.trim()))
+    let text = text.trim();
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if text.is_empty() {
+        return Err("empty duration".to_string());
+    }
+    let mut total = 0f64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("`{text}` lacks a unit (ns, us, ms, s, m, h)"))?;
+        if digits == 0 {
+            return Err(format!("`{text}` is not a duration like 30s, 5m or 1h30m"));
+        }
+        let number: f64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("`{text}` has a malformed number"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let nanos_per = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            unit => return Err(format!("`{text}` has an unknown unit `{unit}`")),
+        };
+        total += number * nanos_per;
+        rest = &rest[unit_len..];
+    }
+    if !total.is_finite() || total > u64::MAX as f64 {
+        return Err(format!("`{text}` is too long a duration"));
+    }
+    Ok(Duration::from_nanos(total as u64))
 }
 
-/// A Go-style duration in nanoseconds, computed exactly, and whether it was
-/// whole (false when a fraction of a nanosecond was dropped, as in `1.5ns`).
+/// A Go-style duration in nanoseconds, computed exactly as Go does (what
+/// apply sends; `parse` keeps the float arithmetic the policy functions and
+/// their twins agree on), and whether it was whole (false when a fraction of
+/// a nanosecond was dropped, as in `1.5ns`).
 pub fn parse_nanos(text: &str) -> Result<(u128, bool), String> {
     let text = text.trim();
     if text == "0" {
@@ -97,7 +133,7 @@ mod tests {
         assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse("0"), Ok(Duration::ZERO));
         // Exactly, as Go: 1.1h is 3960s, not a float's 3959.999…s.
-        assert_eq!(parse("1.1h"), Ok(Duration::from_secs(3960)));
+        assert_eq!(parse_nanos("1.1h"), Ok((3_960_000_000_000, true)));
         assert_eq!(parse_nanos("0.3s"), Ok((300_000_000, true)));
         assert_eq!(parse_nanos("1.5ns"), Ok((1, false)));
         assert_eq!(
