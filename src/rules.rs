@@ -114,6 +114,8 @@ rules! {
         "A Temporal Schedule in the namespace is owned by no plan.";
     SCHEDULE_REJECTED = "PG304", "schedule-rejected", Error, Engine,
         "The Temporal server rejected a schedule that passed the check.";
+    SCHEDULE_UNDEPLOYABLE = "PG305", "schedule-undeployable", Error, Engine,
+        "A plan value the schema accepts cannot be deployed to a Temporal Schedule as written.";
 }
 
 pub fn lookup(code: &str) -> Option<&'static Rule> {

@@ -227,7 +227,8 @@ pub fn gate(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let desired = model::desired(&plan.value, &plan_sha256).map_err(Refused::NotAPlan)?;
+    let desired = model::desired(&plan.value, &plan_sha256)
+        .map_err(|refused| Refused::Findings(undeployable(plan, refused)))?;
     Ok(Cleared {
         plan_path: plan_path.to_path_buf(),
         plan: plan.value.clone(),
@@ -238,6 +239,21 @@ pub fn gate(
         warnings,
         _sealed: (),
     })
+}
+
+/// Values Temporal cannot hold as written, as findings at their fields.
+pub fn undeployable(plan: &Document, refused: Vec<model::Undeployable>) -> Vec<Diagnostic> {
+    refused
+        .into_iter()
+        .map(|u| {
+            let target = plan.locate(&u.pointer);
+            Diagnostic::builtin(&crate::rules::SCHEDULE_UNDEPLOYABLE, u.message).at(
+                &plan.file,
+                target.span,
+                Some(target.pointer),
+            )
+        })
+        .collect()
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

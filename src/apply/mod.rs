@@ -63,17 +63,16 @@ fn fields(differences: &[Difference]) -> String {
 
 /// The plan sha256 recorded on a deployed schedule's workflows, if any.
 pub fn deployed_plan_sha256(deployed: &temporal::Deployed) -> Option<String> {
-    field_of_memo(deployed, model::MEMO_PLAN_SHA256)
+    recorded(deployed, model::PLAN_RECORD)
 }
 
 pub fn deployed_build(deployed: &temporal::Deployed) -> Option<String> {
-    field_of_memo(deployed, model::MEMO_BUILD)
+    recorded(deployed, "build")
 }
 
-fn field_of_memo(deployed: &temporal::Deployed, key: &str) -> Option<String> {
+fn recorded(deployed: &temporal::Deployed, field: &str) -> Option<String> {
     model::normalize(&deployed.schedule)
-        .get("memo")?
-        .get(key)?
+        .get(field)?
         .as_str()
         .map(str::to_string)
 }
@@ -320,15 +319,8 @@ pub fn drift(
         let document = &plan.document;
         let desired = match model::desired(&plan.value, "") {
             Ok(desired) => desired,
-            Err(message) => {
-                let target = document.locate("");
-                diagnostics.push(
-                    Diagnostic::builtin(
-                        &rules::SCHEDULE_MISSING,
-                        format!("cannot compare: {message}"),
-                    )
-                    .at(&document.file, target.span, None),
-                );
+            Err(refused) => {
+                diagnostics.extend(gate::undeployable(&document, refused));
                 continue;
             }
         };
@@ -355,8 +347,9 @@ pub fn drift(
             Some(deployed) => {
                 for difference in model::differences(&desired.schedule, &deployed.schedule) {
                     // The plan hash differs whenever the plan file changed;
-                    // the fields above say what it changed.
-                    if difference.field == "memo" && only_planguard_memo(&difference) {
+                    // the other fields say what it changed, and a change of
+                    // metadata alone is not drift.
+                    if difference.field == model::PLAN_RECORD {
                         continue;
                     }
                     let target = document.locate(model::pointer_of(difference.field));
@@ -391,16 +384,4 @@ pub fn drift(
     }
     // [rules] and [[ignore]] hold for drift as for every other rule.
     Ok((checker.settle(diagnostics), checked))
-}
-
-/// Whether two memos differ only in what planguard records about the plan file.
-pub fn only_planguard_memo(difference: &Difference) -> bool {
-    let strip = |v: &serde_json::Value| {
-        let mut v = v.clone();
-        if let Some(o) = v.as_object_mut() {
-            o.retain(|k, _| !k.starts_with("planguard_"));
-        }
-        v
-    };
-    strip(&difference.planned) == strip(&difference.deployed)
 }

@@ -1,11 +1,17 @@
 //! A plan as the Temporal Schedule it registers, and a normalized, flat view
 //! of any schedule (built from a plan or described by the server) so that
-//! "up to date" and drift are decided field by field on equal terms: the
-//! server compiles cron strings into calendars and fills defaults, so raw
-//! requests and descriptions never compare equal.
+//! "up to date", "verified" and drift are decided field by field on equal
+//! terms: the server compiles cron strings into calendars and fills defaults,
+//! so raw requests and descriptions never compare equal.
+//!
+//! `ROUTES` says where every property of the plan schema goes: deployed (and
+//! then compared under a named field), the schedule's address, or plan
+//! metadata that is legitimately not deployed. A unit test walks the schema
+//! so that no property can be accepted and silently dropped; a value the
+//! schema accepts but Temporal cannot hold as written is `Undeployable`, and
+//! the gate refuses it at its JSON pointer.
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 use temporalio_common::protos::temporal::api::common::v1::{
@@ -21,11 +27,16 @@ use temporalio_common::protos::temporal::api::workflow::v1::NewWorkflowExecution
 
 use crate::check::functions::{CronRange, cron_fields};
 
-/// Memo keys planguard keeps on the started workflows, where Temporal lets
-/// them be updated (a schedule's own memo cannot be changed after creation).
+/// Memo keys planguard sets on the started workflows, where Temporal lets
+/// them be updated (a schedule's own memo cannot be changed after creation)
+/// and where the workflow can read them at run time.
 pub const MEMO_PLAN_SHA256: &str = "planguard_plan_sha256";
 pub const MEMO_BUILD: &str = "planguard_build";
 pub const MEMO_GIT_SHA: &str = "planguard_git_sha";
+pub const MEMO_IMAGE: &str = "planguard_image";
+pub const MEMO_SECRETS: &str = "planguard_secrets";
+/// Memo keys with this prefix are planguard's; a plan's memo may not use it.
+const MEMO_PREFIX: &str = "planguard_";
 
 /// What the plan says, ready to send.
 #[derive(Debug, Clone)]
@@ -35,43 +46,378 @@ pub struct Desired {
     pub schedule: Schedule,
 }
 
-/// Where each normalized field comes from in a plan, for diagnostics.
-pub const FIELD_POINTERS: &[(&str, &str)] = &[
-    ("calendars", "/schedule/cron"),
-    ("intervals", "/schedule/intervals"),
-    ("timezone", "/schedule/timezone"),
-    ("jitter", "/schedule/jitter"),
-    ("overlap", "/policies/overlap"),
-    ("catchup_window", "/policies/catchup_window"),
-    ("pause_on_failure", "/policies/pause_on_failure"),
-    ("workflow_id", "/workflow_id_prefix"),
-    ("workflow_type", "/workflow_type"),
-    ("task_queue", "/task_queue"),
-    ("input", "/input"),
-    ("execution_timeout", "/timeouts/execution"),
-    ("run_timeout", "/timeouts/run"),
-    ("task_timeout", "/timeouts/task"),
-    ("retry", "/retry_policy"),
-    ("memo", "/memo"),
+/// Where a property of the plan schema goes when the plan is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Sent to Temporal, described back and compared as this field of `normalize`.
+    Deployed(&'static str),
+    /// Names the schedule (namespace and id): every describe is addressed by it.
+    Address,
+    /// Plan metadata, not deployed (the plan's sha256 is, so it is traceable).
+    Metadata,
+}
+
+/// Every property path of the plan schema and where it goes; `*` is any
+/// array item or map key, `x-*` any extension key. The longest matching
+/// path decides, so a deployed object carries its members (extension keys
+/// included) unless a longer path says otherwise. docs/deploy.md is this
+/// table for people; unit tests hold both to the schema.
+pub const ROUTES: &[(&str, Route)] = &[
+    ("/$schema", Route::Metadata),
+    ("/x-*", Route::Metadata),
+    ("/plan_version", Route::Metadata),
+    ("/environment", Route::Metadata),
+    ("/generated_at", Route::Metadata),
+    ("/generator", Route::Metadata),
+    ("/source_config", Route::Metadata),
+    ("/namespace", Route::Address),
+    ("/schedule_id", Route::Address),
+    ("/build", Route::Deployed("build")),
+    ("/git_sha", Route::Deployed("git_sha")),
+    ("/task_queue", Route::Deployed("task_queue")),
+    ("/workflow_type", Route::Deployed("workflow_type")),
+    ("/workflow_id_prefix", Route::Deployed("workflow_id")),
+    ("/schedule/x-*", Route::Metadata),
+    ("/schedule/cron", Route::Deployed("calendars")),
+    ("/schedule/intervals", Route::Deployed("intervals")),
+    ("/schedule/intervals/*/x-*", Route::Metadata),
+    ("/schedule/timezone", Route::Deployed("timezone")),
+    ("/schedule/jitter", Route::Deployed("jitter")),
+    ("/schedule/start_at", Route::Deployed("start_at")),
+    ("/schedule/end_at", Route::Deployed("end_at")),
+    ("/policies/x-*", Route::Metadata),
+    ("/policies/overlap", Route::Deployed("overlap")),
+    (
+        "/policies/catchup_window",
+        Route::Deployed("catchup_window"),
+    ),
+    (
+        "/policies/pause_on_failure",
+        Route::Deployed("pause_on_failure"),
+    ),
+    ("/retry_policy", Route::Deployed("retry_policy")),
+    ("/retry_policy/x-*", Route::Metadata),
+    (
+        "/retry_policy/initial_interval",
+        Route::Deployed("retry_initial_interval"),
+    ),
+    (
+        "/retry_policy/backoff_coefficient",
+        Route::Deployed("retry_backoff_coefficient"),
+    ),
+    (
+        "/retry_policy/maximum_interval",
+        Route::Deployed("retry_maximum_interval"),
+    ),
+    (
+        "/retry_policy/maximum_attempts",
+        Route::Deployed("retry_maximum_attempts"),
+    ),
+    (
+        "/retry_policy/non_retryable_error_types",
+        Route::Deployed("retry_non_retryable_error_types"),
+    ),
+    ("/timeouts/x-*", Route::Metadata),
+    ("/timeouts/execution", Route::Deployed("execution_timeout")),
+    ("/timeouts/run", Route::Deployed("run_timeout")),
+    ("/timeouts/task", Route::Deployed("task_timeout")),
+    ("/image", Route::Deployed("image")),
+    ("/input", Route::Deployed("input")),
+    ("/secrets", Route::Deployed("secrets")),
+    ("/memo", Route::Deployed("memo")),
 ];
 
-pub fn pointer_of(field: &str) -> &'static str {
-    FIELD_POINTERS
+/// The normalized field that records which plan file was applied: it
+/// changes with any byte of the plan, metadata included, so it is not drift.
+pub const PLAN_RECORD: &str = "plan_sha256";
+
+fn segment_matches(pattern: &str, segment: &str) -> bool {
+    pattern == segment || pattern == "*" || (pattern == "x-*" && segment.starts_with("x-"))
+}
+
+/// Where a property goes, by its JSON pointer in a plan (or its path in the
+/// schema, with `*` and `x-*` segments); None for a path no route covers.
+pub fn route(path: &str) -> Option<Route> {
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    ROUTES
         .iter()
-        .find(|(name, _)| *name == field)
-        .map_or("", |(_, pointer)| pointer)
+        .filter(|(pattern, _)| {
+            let pattern: Vec<&str> = pattern.split('/').skip(1).collect();
+            pattern.len() <= segments.len()
+                && pattern
+                    .iter()
+                    .zip(&segments)
+                    .all(|(p, s)| segment_matches(p, s))
+        })
+        .max_by_key(|(pattern, _)| pattern.split('/').count())
+        .map(|(_, route)| *route)
 }
 
-fn duration(text: Option<&Value>) -> Result<Option<Duration>, String> {
-    match text {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => crate::duration::parse(s).map(Some),
-        Some(other) => Err(format!("{other} is not a duration")),
+/// The plan field a normalized field comes from, for diagnostics.
+pub fn pointer_of(field: &str) -> &'static str {
+    ROUTES
+        .iter()
+        .find(|(_, route)| matches!(route, Route::Deployed(f) if *f == field))
+        .map_or("", |(pointer, _)| pointer)
+}
+
+/// A value the schema accepts that cannot be deployed as written: refused
+/// at its JSON pointer, never sent altered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undeployable {
+    pub pointer: String,
+    pub message: String,
+}
+
+/// Temporal raises a catch-up window below this to it.
+const MIN_CATCHUP_WINDOW_NANOS: u128 = 10_000_000_000;
+/// Temporal's server holds durations as Go's int64 nanoseconds.
+const MAX_DURATION_NANOS: u128 = i64::MAX as u128;
+/// 0001-01-01T00:00:00Z, which Go (so Temporal) reads as "no time".
+const ZERO_GO_TIME: i64 = -62_135_596_800;
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// Reads a plan into protobuf values, collecting what cannot be deployed.
+struct Reader<'a> {
+    plan: &'a Value,
+    refused: Vec<Undeployable>,
+}
+
+impl Reader<'_> {
+    fn refuse(&mut self, pointer: &str, message: impl Into<String>) {
+        self.refused.push(Undeployable {
+            pointer: pointer.to_string(),
+            message: message.into(),
+        });
     }
-}
 
-fn proto_duration(d: Option<Duration>) -> Option<prost_wkt_types::Duration> {
-    d.and_then(|d| prost_wkt_types::Duration::try_from(d).ok())
+    fn text(&self, pointer: &str) -> Option<String> {
+        self.plan
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    fn required(&mut self, pointer: &str) -> String {
+        self.text(pointer).unwrap_or_else(|| {
+            self.refuse(pointer, format!("the plan has no {}", &pointer[1..]));
+            String::new()
+        })
+    }
+
+    fn duration(&mut self, pointer: &str) -> Option<prost_wkt_types::Duration> {
+        let text = self.plan.pointer(pointer)?;
+        let Some(text) = text.as_str() else {
+            self.refuse(pointer, format!("{text} is not a duration"));
+            return None;
+        };
+        match crate::duration::parse_nanos(text) {
+            Err(e) => self.refuse(pointer, e),
+            Ok((_, false)) => self.refuse(
+                pointer,
+                format!("`{text}` has a fraction of a nanosecond, which Temporal cannot hold"),
+            ),
+            Ok((nanos, true)) if nanos > MAX_DURATION_NANOS => self.refuse(
+                pointer,
+                format!("`{text}` is longer than Temporal's longest duration (about 292 years)"),
+            ),
+            Ok((nanos, true)) => {
+                return Some(prost_wkt_types::Duration {
+                    seconds: (nanos / 1_000_000_000) as i64,
+                    nanos: (nanos % 1_000_000_000) as i32,
+                });
+            }
+        }
+        None
+    }
+
+    fn timestamp(&mut self, pointer: &str) -> Option<prost_wkt_types::Timestamp> {
+        let value = self.plan.pointer(pointer)?;
+        let text = value.as_str().unwrap_or_default();
+        let parsed = match chrono::DateTime::parse_from_rfc3339(text) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                self.refuse(
+                    pointer,
+                    format!("{value} is not an RFC 3339 date-time ({e})"),
+                );
+                return None;
+            }
+        };
+        let fraction = text.split_once('.').map_or(0, |(_, rest)| {
+            rest.chars().take_while(char::is_ascii_digit).count()
+        });
+        if fraction > 9 {
+            self.refuse(
+                pointer,
+                format!("`{text}` has a fraction of a nanosecond, which Temporal cannot hold"),
+            );
+            return None;
+        }
+        let nanos = parsed.timestamp_subsec_nanos();
+        if nanos >= 1_000_000_000 {
+            self.refuse(
+                pointer,
+                format!("`{text}` is a leap second, which Temporal cannot hold"),
+            );
+            return None;
+        }
+        let seconds = parsed.timestamp();
+        if seconds <= ZERO_GO_TIME {
+            self.refuse(
+                pointer,
+                format!(
+                    "`{text}` is not after 0001-01-01T00:00:00Z, which Temporal reads as unset"
+                ),
+            );
+            return None;
+        }
+        Some(prost_wkt_types::Timestamp {
+            seconds,
+            nanos: nanos as i32,
+        })
+    }
+
+    fn cron(&mut self) -> Vec<String> {
+        let mut crons = Vec::new();
+        let list = self.plan.pointer("/schedule/cron").cloned();
+        for (i, cron) in list.iter().flat_map(|l| l.as_array()).flatten().enumerate() {
+            let pointer = format!("/schedule/cron/{i}");
+            let Some(text) = cron.as_str() else {
+                self.refuse(&pointer, format!("{cron} is not a cron expression"));
+                continue;
+            };
+            let first = text.split_ascii_whitespace().next().unwrap_or_default();
+            if first.starts_with("CRON_TZ=") || first.starts_with("TZ=") {
+                self.refuse(
+                    &pointer,
+                    "a time zone inside a cron expression is not compared with schedule.timezone; put it in schedule.timezone",
+                );
+                continue;
+            }
+            if let Err(e) = cron_fields(text) {
+                self.refuse(
+                    &pointer,
+                    format!("planguard cannot read this cron expression, so it cannot verify what Temporal makes of it: {e}"),
+                );
+                continue;
+            }
+            // Temporal compiles `1-7` to Monday to Saturday: Sunday as 7 in a
+            // range does not survive.
+            let day_of_week = text.split_ascii_whitespace().nth(4).unwrap_or_default();
+            let ends_on_seven = day_of_week.split(',').any(|item| {
+                let base = item.split('/').next().unwrap_or_default();
+                base.split_once('-')
+                    .is_some_and(|(_, high)| high == "7" || high.eq_ignore_ascii_case("SUN"))
+            });
+            if ends_on_seven && !first.starts_with('@') {
+                self.refuse(
+                    &pointer,
+                    "Temporal does not keep Sunday as 7 at the end of a day-of-week range (1-7 becomes Monday to Saturday); write Sunday as 0 (e.g. 0-6)",
+                );
+                continue;
+            }
+            crons.push(text.to_string());
+        }
+        crons
+    }
+
+    fn intervals(&mut self) -> Vec<IntervalSpec> {
+        let count = self
+            .plan
+            .pointer("/schedule/intervals")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        (0..count)
+            .map(|i| IntervalSpec {
+                interval: self.duration(&format!("/schedule/intervals/{i}/every")),
+                phase: self.duration(&format!("/schedule/intervals/{i}/offset")),
+            })
+            .collect()
+    }
+
+    fn retry_policy(&mut self) -> Option<RetryPolicy> {
+        let retry = self.plan.get("retry_policy")?.clone();
+        let attempts = match retry.get("maximum_attempts") {
+            None => 0,
+            Some(n) => match n.as_u64().and_then(|n| i32::try_from(n).ok()) {
+                Some(n) => n,
+                None => {
+                    self.refuse(
+                        "/retry_policy/maximum_attempts",
+                        format!(
+                            "{n} is more attempts than Temporal can hold (at most {})",
+                            i32::MAX
+                        ),
+                    );
+                    0
+                }
+            },
+        };
+        Some(RetryPolicy {
+            initial_interval: self.duration("/retry_policy/initial_interval"),
+            // Unset stays unset: Temporal applies its own default (2.0).
+            backoff_coefficient: retry
+                .get("backoff_coefficient")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0),
+            maximum_interval: self.duration("/retry_policy/maximum_interval"),
+            maximum_attempts: attempts,
+            non_retryable_error_types: retry
+                .get("non_retryable_error_types")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+        })
+    }
+
+    fn catchup_window(&mut self) -> Option<prost_wkt_types::Duration> {
+        let window = self.duration("/policies/catchup_window")?;
+        let nanos = window.seconds as u128 * 1_000_000_000 + window.nanos as u128;
+        if nanos < MIN_CATCHUP_WINDOW_NANOS {
+            self.refuse(
+                "/policies/catchup_window",
+                "Temporal raises a catch-up window under 10s to 10s (and reads 0 as one year); write 10s or more",
+            );
+            return None;
+        }
+        Some(window)
+    }
+
+    fn memo(&mut self, plan_sha256: &str) -> HashMap<String, Payload> {
+        let mut memo = HashMap::new();
+        let user = self.plan.get("memo").and_then(Value::as_object).cloned();
+        for (key, value) in user.into_iter().flatten() {
+            if key.starts_with(MEMO_PREFIX) {
+                self.refuse(
+                    &format!("/memo/{}", escape(&key)),
+                    format!("memo keys starting with `{MEMO_PREFIX}` are planguard's own record of the plan"),
+                );
+                continue;
+            }
+            memo.insert(key, json_payload(&value));
+        }
+        memo.insert(
+            MEMO_PLAN_SHA256.to_string(),
+            json_payload(&json!(plan_sha256)),
+        );
+        for (key, field) in [
+            (MEMO_BUILD, "build"),
+            (MEMO_GIT_SHA, "git_sha"),
+            (MEMO_IMAGE, "image"),
+            (MEMO_SECRETS, "secrets"),
+        ] {
+            if let Some(value) = self.plan.get(field) {
+                memo.insert(key.to_string(), json_payload(value));
+            }
+        }
+        memo
+    }
 }
 
 pub fn json_payload(value: &Value) -> Payload {
@@ -89,145 +435,211 @@ fn payload_json(payload: &Payload) -> Value {
     }
 }
 
-fn overlap(name: Option<&str>) -> Result<ScheduleOverlapPolicy, String> {
-    Ok(match name.unwrap_or("skip") {
+fn overlap(name: Option<&str>) -> Option<ScheduleOverlapPolicy> {
+    Some(match name.unwrap_or("skip") {
         "skip" => ScheduleOverlapPolicy::Skip,
         "buffer_one" => ScheduleOverlapPolicy::BufferOne,
         "buffer_all" => ScheduleOverlapPolicy::BufferAll,
         "cancel_other" => ScheduleOverlapPolicy::CancelOther,
         "terminate_other" => ScheduleOverlapPolicy::TerminateOther,
         "allow_all" => ScheduleOverlapPolicy::AllowAll,
-        other => return Err(format!("unknown overlap policy `{other}`")),
+        _ => return None,
     })
 }
 
-/// The schedule a (checked) plan registers. `meta` is what planguard records
-/// about the plan on the started workflows.
-pub fn desired(plan: &Value, plan_sha256: &str) -> Result<Desired, String> {
-    let text = |pointer: &str| {
-        plan.pointer(pointer)
-            .and_then(Value::as_str)
-            .map(str::to_string)
+/// The schedule a (checked) plan registers, with `plan_sha256` recorded on
+/// the started workflows; or every field that cannot be deployed as written.
+pub fn desired(plan: &Value, plan_sha256: &str) -> Result<Desired, Vec<Undeployable>> {
+    let mut r = Reader {
+        plan,
+        refused: Vec::new(),
     };
-    let required =
-        |pointer: &str| text(pointer).ok_or_else(|| format!("the plan has no {pointer}"));
-    let schedule_id = required("/schedule_id")?;
-    let namespace = required("/namespace")?;
-    let cron: Vec<String> = plan
-        .pointer("/schedule/cron")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.as_str().map(str::to_string))
-        .collect();
-    let mut intervals = Vec::new();
-    for interval in plan
-        .pointer("/schedule/intervals")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        intervals.push(IntervalSpec {
-            interval: proto_duration(duration(interval.get("every"))?),
-            phase: proto_duration(duration(interval.get("offset"))?),
-        });
-    }
-    let retry = plan.get("retry_policy");
-    let retry_policy = retry.map(|r| -> Result<RetryPolicy, String> {
-        Ok(RetryPolicy {
-            initial_interval: proto_duration(duration(r.get("initial_interval"))?),
-            backoff_coefficient: r
-                .get("backoff_coefficient")
-                .and_then(Value::as_f64)
-                .unwrap_or(2.0),
-            maximum_interval: proto_duration(duration(r.get("maximum_interval"))?),
-            maximum_attempts: r
-                .get("maximum_attempts")
-                .and_then(Value::as_i64)
-                .unwrap_or(0) as i32,
-            non_retryable_error_types: r
-                .get("non_retryable_error_types")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-        })
+    let schedule_id = r.required("/schedule_id");
+    let namespace = r.required("/namespace");
+    let workflow_type = r.required("/workflow_type");
+    let task_queue = r.required("/task_queue");
+    let workflow_id = r
+        .text("/workflow_id_prefix")
+        .unwrap_or_else(|| format!("{schedule_id}-"));
+    let overlap_name = r.text("/policies/overlap");
+    let overlap_policy = overlap(overlap_name.as_deref()).unwrap_or_else(|| {
+        r.refuse("/policies/overlap", "unknown overlap policy");
+        ScheduleOverlapPolicy::Skip
     });
-    let mut memo: HashMap<String, Payload> = plan
-        .get("memo")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), json_payload(v)))
-        .collect();
-    memo.insert(
-        MEMO_PLAN_SHA256.to_string(),
-        json_payload(&json!(plan_sha256)),
-    );
-    for (key, pointer) in [(MEMO_BUILD, "/build"), (MEMO_GIT_SHA, "/git_sha")] {
-        if let Some(value) = plan.pointer(pointer) {
-            memo.insert(key.to_string(), json_payload(value));
-        }
-    }
-    let workflow_id = text("/workflow_id_prefix").unwrap_or_else(|| format!("{schedule_id}-"));
-    let schedule = Schedule {
-        spec: Some(ScheduleSpec {
-            cron_string: cron,
-            interval: intervals,
-            jitter: proto_duration(duration(plan.pointer("/schedule/jitter"))?),
-            timezone_name: text("/schedule/timezone").unwrap_or_default(),
-            ..Default::default()
-        }),
-        action: Some(ScheduleAction {
-            action: Some(Action::StartWorkflow(NewWorkflowExecutionInfo {
-                workflow_id,
-                workflow_type: Some(WorkflowType {
-                    name: required("/workflow_type")?,
-                }),
-                task_queue: Some(TaskQueue {
-                    name: required("/task_queue")?,
-                    ..Default::default()
-                }),
-                input: plan.get("input").map(|input| Payloads {
-                    payloads: vec![json_payload(input)],
-                }),
-                workflow_execution_timeout: proto_duration(duration(
-                    plan.pointer("/timeouts/execution"),
-                )?),
-                workflow_run_timeout: proto_duration(duration(plan.pointer("/timeouts/run"))?),
-                workflow_task_timeout: proto_duration(duration(plan.pointer("/timeouts/task"))?),
-                retry_policy: retry_policy.transpose()?,
-                memo: Some(Memo { fields: memo }),
-                ..Default::default()
-            })),
-        }),
-        policies: Some(SchedulePolicies {
-            overlap_policy: overlap(plan.pointer("/policies/overlap").and_then(Value::as_str))?
-                as i32,
-            catchup_window: proto_duration(duration(plan.pointer("/policies/catchup_window"))?),
-            pause_on_failure: plan
-                .pointer("/policies/pause_on_failure")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            ..Default::default()
-        }),
-        state: Some(ScheduleState::default()),
+    let spec = ScheduleSpec {
+        cron_string: r.cron(),
+        interval: r.intervals(),
+        jitter: r.duration("/schedule/jitter"),
+        timezone_name: r.text("/schedule/timezone").unwrap_or_default(),
+        start_time: r.timestamp("/schedule/start_at"),
+        end_time: r.timestamp("/schedule/end_at"),
+        ..Default::default()
     };
+    let action = NewWorkflowExecutionInfo {
+        workflow_id,
+        workflow_type: Some(WorkflowType {
+            name: workflow_type,
+        }),
+        task_queue: Some(TaskQueue {
+            name: task_queue,
+            ..Default::default()
+        }),
+        input: plan.get("input").map(|input| Payloads {
+            payloads: vec![json_payload(input)],
+        }),
+        workflow_execution_timeout: r.duration("/timeouts/execution"),
+        workflow_run_timeout: r.duration("/timeouts/run"),
+        workflow_task_timeout: r.duration("/timeouts/task"),
+        retry_policy: r.retry_policy(),
+        memo: Some(Memo {
+            fields: r.memo(plan_sha256),
+        }),
+        ..Default::default()
+    };
+    let policies = SchedulePolicies {
+        overlap_policy: overlap_policy as i32,
+        catchup_window: r.catchup_window(),
+        pause_on_failure: plan
+            .pointer("/policies/pause_on_failure")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        ..Default::default()
+    };
+    if !r.refused.is_empty() {
+        return Err(r.refused);
+    }
     Ok(Desired {
         schedule_id,
         namespace,
-        schedule,
+        schedule: Schedule {
+            spec: Some(spec),
+            action: Some(ScheduleAction {
+                action: Some(Action::StartWorkflow(action)),
+            }),
+            policies: Some(policies),
+            state: Some(ScheduleState::default()),
+        },
     })
 }
 
-fn seconds(d: Option<&prost_wkt_types::Duration>) -> Value {
-    match d {
-        Some(d) if d.seconds != 0 || d.nanos != 0 => {
-            json!(d.seconds as f64 + f64::from(d.nanos) / 1e9)
+/// Nanoseconds of a protobuf duration (negative ones count as zero).
+fn nanos(d: Option<&prost_wkt_types::Duration>) -> u128 {
+    d.map_or(0, |d| {
+        (d.seconds.max(0) as u128) * 1_000_000_000 + d.nanos.max(0) as u128
+    })
+}
+
+/// A duration as exact Go-style text, the way a plan writes it: 1h30m,
+/// 2.5s, 250ms, 0s.
+pub fn go_nanos(total: u128) -> String {
+    fn decimal(n: u128, unit: u128) -> String {
+        let (whole, fraction) = (n / unit, n % unit);
+        if fraction == 0 {
+            return whole.to_string();
         }
-        _ => json!(0),
+        let width = unit.to_string().len() - 1;
+        let digits = format!("{fraction:0width$}");
+        format!("{whole}.{}", digits.trim_end_matches('0'))
     }
+    const SECOND: u128 = 1_000_000_000;
+    match total {
+        0 => "0s".to_string(),
+        t if t < 1_000 => format!("{t}ns"),
+        t if t < 1_000_000 => format!("{}µs", decimal(t, 1_000)),
+        t if t < SECOND => format!("{}ms", decimal(t, 1_000_000)),
+        t => {
+            let (h, m) = (t / (3600 * SECOND), t / (60 * SECOND) % 60);
+            let rest = t % (60 * SECOND);
+            let mut out = String::new();
+            if h > 0 {
+                out.push_str(&format!("{h}h"));
+            }
+            if m > 0 {
+                out.push_str(&format!("{m}m"));
+            }
+            if rest > 0 {
+                out.push_str(&format!("{}s", decimal(rest, SECOND)));
+            }
+            out
+        }
+    }
+}
+
+fn duration_text(d: Option<&prost_wkt_types::Duration>) -> Value {
+    json!(go_nanos(nanos(d)))
+}
+
+fn timestamp_text(t: Option<&prost_wkt_types::Timestamp>) -> Value {
+    t.and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+        .map_or(Value::Null, |t| {
+            json!(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        })
+}
+
+/// The values a calendar field matches, as compact text (`*` for all of
+/// them): equal sets compare equal however the ranges are written.
+fn values_text(values: BTreeSet<u32>, low: u32, high: u32) -> String {
+    if values.is_empty() || values == (low..=high).collect::<BTreeSet<u32>>() {
+        return "*".to_string();
+    }
+    let values: Vec<u32> = values.into_iter().collect();
+    let mut runs: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < values.len() {
+        let mut j = i;
+        while j + 1 < values.len() && values[j + 1] == values[j] + 1 {
+            j += 1;
+        }
+        runs.push(if j == i {
+            values[i].to_string()
+        } else {
+            format!("{}-{}", values[i], values[j])
+        });
+        i = j + 1;
+    }
+    runs.join(",")
+}
+
+/// (start, end, step) ranges of one calendar field, bounded by low..=high;
+/// day of week 7 is Sunday, 0.
+fn field_values(ranges: &[(u32, u32, u32)], low: u32, high: u32, week: bool) -> BTreeSet<u32> {
+    // Sunday is 7 as well as 0 in a day-of-week range.
+    let last = if week { 7 } else { high };
+    let mut values = BTreeSet::new();
+    for &(start, end, step) in ranges {
+        let mut v = start;
+        while v <= end.min(last) {
+            if v >= low {
+                values.insert(if week && v == 7 { 0 } else { v });
+            }
+            v += step.max(1);
+        }
+    }
+    values
+}
+
+const CALENDAR_FIELDS: [(u32, u32); 6] = [(0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 6)];
+
+/// A calendar as cron-like text with seconds: `second minute hour
+/// day-of-month month day-of-week`, then any years.
+fn calendar_text(fields: [Vec<(u32, u32, u32)>; 6], years: &[Range]) -> String {
+    let mut parts: Vec<String> = fields
+        .iter()
+        .zip(CALENDAR_FIELDS)
+        .enumerate()
+        .map(|(i, (ranges, (low, high)))| {
+            values_text(field_values(ranges, low, high, i == 5), low, high)
+        })
+        .collect();
+    if !years.is_empty() {
+        let mut ranges: Vec<String> = proto_ranges(years)
+            .iter()
+            .map(|(s, e, step)| format!("{s}-{e}/{step}"))
+            .collect();
+        ranges.sort();
+        parts.push(format!("year {}", ranges.join(",")));
+    }
+    parts.join(" ")
 }
 
 fn ranges(cron: &[CronRange]) -> Vec<(u32, u32, u32)> {
@@ -248,61 +660,96 @@ fn proto_ranges(ranges: &[Range]) -> Vec<(u32, u32, u32)> {
         .collect()
 }
 
-/// A calendar as comparable JSON: [second, minute, hour, day of month,
-/// month, day of week] ranges.
-fn calendar_json(fields: [Vec<(u32, u32, u32)>; 6]) -> Value {
-    json!(fields)
+fn structured_text(c: &StructuredCalendarSpec) -> String {
+    // An empty field matches only 0 (or 1 for days and months) in Temporal:
+    // the field's start.
+    let or_default = |r: &[Range], low: i32| {
+        if r.is_empty() {
+            vec![(low as u32, low as u32, 1)]
+        } else {
+            proto_ranges(r)
+        }
+    };
+    calendar_text(
+        [
+            or_default(&c.second, 0),
+            or_default(&c.minute, 0),
+            or_default(&c.hour, 0),
+            // Temporal's defaults: every day of the month, every month, every day of the week.
+            if c.day_of_month.is_empty() {
+                vec![(1, 31, 1)]
+            } else {
+                proto_ranges(&c.day_of_month)
+            },
+            if c.month.is_empty() {
+                vec![(1, 12, 1)]
+            } else {
+                proto_ranges(&c.month)
+            },
+            if c.day_of_week.is_empty() {
+                vec![(0, 6, 1)]
+            } else {
+                proto_ranges(&c.day_of_week)
+            },
+        ],
+        &c.year,
+    )
 }
 
 fn calendars(spec: &ScheduleSpec) -> Value {
-    let mut all: Vec<Value> = spec
+    let mut all: Vec<String> = spec
         .cron_string
         .iter()
         .map(|cron| match cron_fields(cron) {
-            Ok([minute, hour, dom, month, dow]) => calendar_json([
-                vec![(0, 0, 1)],
-                ranges(&minute),
-                ranges(&hour),
-                ranges(&dom),
-                ranges(&month),
-                ranges(&dow),
-            ]),
-            Err(e) => json!({"invalid cron": cron, "error": e}),
+            Ok([minute, hour, dom, month, dow]) => calendar_text(
+                [
+                    vec![(0, 0, 1)],
+                    ranges(&minute),
+                    ranges(&hour),
+                    ranges(&dom),
+                    ranges(&month),
+                    ranges(&dow),
+                ],
+                &[],
+            ),
+            Err(e) => format!("invalid cron `{cron}`: {e}"),
         })
         .collect();
+    all.extend(spec.structured_calendar.iter().map(structured_text));
     all.extend(
-        spec.structured_calendar
+        spec.exclude_structured_calendar
             .iter()
-            .map(|c: &StructuredCalendarSpec| {
-                calendar_json([
-                    proto_ranges(&c.second),
-                    proto_ranges(&c.minute),
-                    proto_ranges(&c.hour),
-                    proto_ranges(&c.day_of_month),
-                    proto_ranges(&c.month),
-                    proto_ranges(&c.day_of_week),
-                ])
-            }),
+            .map(|c| format!("except {}", structured_text(c))),
     );
-    all.sort_by_key(|v| v.to_string());
-    Value::Array(all)
+    all.sort();
+    json!(all)
 }
 
-/// The normalized, flat view of a schedule: what is compared for "up to date"
-/// and drift. Operator state (paused, notes) is not part of it.
+/// The normalized, flat view of a schedule: every deployed field (the
+/// `Route::Deployed` names, plus the plan record), compared for "up to
+/// date", "verified" and drift. Operator state (paused, notes) is not part
+/// of it: the plan cannot express it and an update carries it over.
 pub fn normalize(schedule: &Schedule) -> BTreeMap<&'static str, Value> {
     let mut fields = BTreeMap::new();
     let spec = schedule.spec.clone().unwrap_or_default();
     fields.insert("calendars", calendars(&spec));
-    let mut intervals: Vec<Value> = spec
+    let mut intervals: Vec<String> = spec
         .interval
         .iter()
-        .map(|i| json!([seconds(i.interval.as_ref()), seconds(i.phase.as_ref())]))
+        .map(|i| {
+            let every = go_nanos(nanos(i.interval.as_ref()));
+            match nanos(i.phase.as_ref()) {
+                0 => every,
+                offset => format!("{every} offset {}", go_nanos(offset)),
+            }
+        })
         .collect();
-    intervals.sort_by_key(|v| v.to_string());
-    fields.insert("intervals", Value::Array(intervals));
+    intervals.sort();
+    fields.insert("intervals", json!(intervals));
     fields.insert("timezone", json!(spec.timezone_name));
-    fields.insert("jitter", seconds(spec.jitter.as_ref()));
+    fields.insert("jitter", duration_text(spec.jitter.as_ref()));
+    fields.insert("start_at", timestamp_text(spec.start_time.as_ref()));
+    fields.insert("end_at", timestamp_text(spec.end_time.as_ref()));
     let policies = schedule.policies.unwrap_or_default();
     // The server fills the defaults in: unspecified overlap is skip, no
     // catch-up window is one year.
@@ -310,53 +757,98 @@ pub fn normalize(schedule: &Schedule) -> BTreeMap<&'static str, Value> {
         Ok(ScheduleOverlapPolicy::Unspecified) | Err(_) => ScheduleOverlapPolicy::Skip,
         Ok(policy) => policy,
     };
-    fields.insert("overlap", json!(overlap.as_str_name()));
-    let catchup = match seconds(policies.catchup_window.as_ref()) {
-        Value::Number(n) if n.as_f64() != Some(0.0) => Value::Number(n),
-        _ => json!(365.0 * 24.0 * 3600.0),
+    let overlap_name = overlap
+        .as_str_name()
+        .trim_start_matches("SCHEDULE_OVERLAP_POLICY_")
+        .to_lowercase();
+    fields.insert("overlap", json!(overlap_name));
+    let catchup = match nanos(policies.catchup_window.as_ref()) {
+        0 => 365 * 24 * 3600 * 1_000_000_000,
+        n => n,
     };
-    fields.insert("catchup_window", catchup);
+    fields.insert("catchup_window", json!(go_nanos(catchup)));
     fields.insert("pause_on_failure", json!(policies.pause_on_failure));
-    if let Some(ScheduleAction {
-        action: Some(Action::StartWorkflow(w)),
-    }) = &schedule.action
-    {
-        fields.insert("workflow_id", json!(w.workflow_id));
-        fields.insert(
-            "workflow_type",
-            json!(w.workflow_type.as_ref().map(|t| &t.name)),
-        );
-        fields.insert("task_queue", json!(w.task_queue.as_ref().map(|t| &t.name)));
-        let input: Vec<Value> = w
-            .input
-            .as_ref()
-            .map(|p| p.payloads.iter().map(payload_json).collect())
-            .unwrap_or_default();
-        fields.insert("input", Value::Array(input));
-        fields.insert(
-            "execution_timeout",
-            seconds(w.workflow_execution_timeout.as_ref()),
-        );
-        fields.insert("run_timeout", seconds(w.workflow_run_timeout.as_ref()));
-        fields.insert("task_timeout", seconds(w.workflow_task_timeout.as_ref()));
-        let retry = w.retry_policy.clone().unwrap_or_default();
-        fields.insert(
-            "retry",
-            json!({
-                "initial_interval": seconds(retry.initial_interval.as_ref()),
-                "backoff_coefficient": retry.backoff_coefficient,
-                "maximum_interval": seconds(retry.maximum_interval.as_ref()),
-                "maximum_attempts": retry.maximum_attempts,
-                "non_retryable_error_types": retry.non_retryable_error_types,
-            }),
-        );
-        let memo: BTreeMap<&String, Value> = w
-            .memo
-            .as_ref()
-            .map(|m| m.fields.iter().map(|(k, v)| (k, payload_json(v))).collect())
-            .unwrap_or_default();
-        fields.insert("memo", json!(memo));
+    let workflow = match &schedule.action {
+        Some(ScheduleAction {
+            action: Some(Action::StartWorkflow(w)),
+        }) => w.clone(),
+        _ => NewWorkflowExecutionInfo::default(),
+    };
+    fields.insert("workflow_id", json!(workflow.workflow_id));
+    fields.insert(
+        "workflow_type",
+        json!(workflow.workflow_type.as_ref().map(|t| &t.name)),
+    );
+    fields.insert(
+        "task_queue",
+        json!(workflow.task_queue.as_ref().map(|t| &t.name)),
+    );
+    let input: Vec<Value> = workflow
+        .input
+        .as_ref()
+        .map(|p| p.payloads.iter().map(payload_json).collect())
+        .unwrap_or_default();
+    fields.insert("input", Value::Array(input));
+    fields.insert(
+        "execution_timeout",
+        duration_text(workflow.workflow_execution_timeout.as_ref()),
+    );
+    fields.insert(
+        "run_timeout",
+        duration_text(workflow.workflow_run_timeout.as_ref()),
+    );
+    fields.insert(
+        "task_timeout",
+        duration_text(workflow.workflow_task_timeout.as_ref()),
+    );
+    // No retry policy (no retries for a workflow) and an empty one
+    // (Temporal's defaults, unlimited attempts) are different things.
+    let retry = workflow.retry_policy.as_ref();
+    fields.insert(
+        "retry_policy",
+        json!(if retry.is_some() { "set" } else { "none" }),
+    );
+    let part = |f: &dyn Fn(&RetryPolicy) -> Value| retry.map_or(Value::Null, f);
+    fields.insert(
+        "retry_initial_interval",
+        part(&|r| duration_text(r.initial_interval.as_ref())),
+    );
+    fields.insert(
+        "retry_backoff_coefficient",
+        part(&|r| json!(r.backoff_coefficient)),
+    );
+    fields.insert(
+        "retry_maximum_interval",
+        part(&|r| duration_text(r.maximum_interval.as_ref())),
+    );
+    fields.insert(
+        "retry_maximum_attempts",
+        part(&|r| json!(r.maximum_attempts)),
+    );
+    fields.insert(
+        "retry_non_retryable_error_types",
+        part(&|r| json!(r.non_retryable_error_types)),
+    );
+    let mut memo: BTreeMap<String, Value> = workflow
+        .memo
+        .as_ref()
+        .map(|m| {
+            m.fields
+                .iter()
+                .map(|(k, v)| (k.clone(), payload_json(v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    for (field, key) in [
+        (PLAN_RECORD, MEMO_PLAN_SHA256),
+        ("build", MEMO_BUILD),
+        ("git_sha", MEMO_GIT_SHA),
+        ("image", MEMO_IMAGE),
+        ("secrets", MEMO_SECRETS),
+    ] {
+        fields.insert(field, memo.remove(key).unwrap_or(Value::Null));
     }
+    fields.insert("memo", json!(memo));
     fields
 }
 
@@ -368,14 +860,20 @@ pub struct Difference {
     pub deployed: Value,
 }
 
+/// The fields that differ. When one side has a retry policy and the other
+/// has none, that is the difference, not each of its members.
 pub fn differences(planned: &Schedule, deployed: &Schedule) -> Vec<Difference> {
     let planned = normalize(planned);
     let deployed = normalize(deployed);
     let mut fields: Vec<&'static str> = planned.keys().chain(deployed.keys()).copied().collect();
     fields.sort_unstable();
     fields.dedup();
+    let retry_presence_differs = planned.get("retry_policy") != deployed.get("retry_policy");
     fields
         .into_iter()
+        .filter(|field| {
+            !(retry_presence_differs && field.starts_with("retry_") && *field != "retry_policy")
+        })
         .filter_map(|field| {
             let p = planned.get(field).cloned().unwrap_or(Value::Null);
             let d = deployed.get(field).cloned().unwrap_or(Value::Null);
@@ -402,36 +900,33 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// A value as a person reads it: durations in Go notation.
+/// A value as a person reads it: durations in Go notation, the image by
+/// its reference, secrets by name, the plan record by a short hash.
 pub fn shown(field: &str, value: &Value) -> String {
-    let is_duration = matches!(
-        field,
-        "jitter" | "catchup_window" | "execution_timeout" | "run_timeout" | "task_timeout"
-    );
-    match value {
-        Value::Number(n) if is_duration => go_duration(n.as_f64().unwrap_or(0.0)),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+    match (field, value) {
+        (_, Value::Null) => "none".to_string(),
+        (PLAN_RECORD, Value::String(s)) => s.get(..12).unwrap_or(s.as_str()).to_string(),
+        ("image", Value::Object(image)) => {
+            let reference = image.get("ref").and_then(Value::as_str).unwrap_or("?");
+            match image.get("signature") {
+                Some(_) => format!("{reference} (signed)"),
+                None => reference.to_string(),
+            }
+        }
+        ("secrets", Value::Array(secrets)) => {
+            let names: Vec<&str> = secrets
+                .iter()
+                .map(|s| s.get("name").and_then(Value::as_str).unwrap_or("?"))
+                .collect();
+            format!("[{}]", names.join(", "))
+        }
+        ("calendars" | "intervals", Value::Array(items)) => {
+            let items: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            format!("[{}]", items.join("; "))
+        }
+        (_, Value::String(s)) => s.clone(),
+        (_, other) => other.to_string(),
     }
-}
-
-pub fn go_duration(seconds: f64) -> String {
-    if seconds == 0.0 {
-        return "0s".to_string();
-    }
-    let total = seconds.round() as u64;
-    let (h, m, s) = (total / 3600, total % 3600 / 60, total % 60);
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if s > 0 || out.is_empty() {
-        out.push_str(&format!("{s}s"));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -443,6 +938,12 @@ mod tests {
             "../../fixtures/workspaces/clean/orchestration_plans/prod/12.json"
         ))
         .expect("fixture is JSON")
+    }
+
+    fn refused(change: impl FnOnce(&mut Value)) -> Vec<Undeployable> {
+        let mut plan = plan();
+        change(&mut plan);
+        desired(&plan, "abc").expect_err("undeployable")
     }
 
     #[test]
@@ -462,6 +963,7 @@ mod tests {
             let [minute, hour, dom, month, dow] = cron_fields(&cron).expect("valid");
             let r = |rs: Vec<CronRange>| {
                 rs.into_iter()
+                    .rev()
                     .map(|c| Range {
                         start: c.start as i32,
                         end: c.end as i32,
@@ -490,12 +992,301 @@ mod tests {
     fn a_changed_jitter_is_one_difference_shown_as_a_duration() {
         let desired = desired(&plan(), "abc").expect("valid plan");
         let mut deployed = desired.schedule.clone();
-        deployed.spec.as_mut().expect("spec").jitter =
-            proto_duration(Some(Duration::from_secs(30)));
+        deployed.spec.as_mut().expect("spec").jitter = Some(prost_wkt_types::Duration {
+            seconds: 30,
+            nanos: 0,
+        });
         let diff = differences(&desired.schedule, &deployed);
         assert_eq!(diff.len(), 1);
         assert_eq!(diff[0].field, "jitter");
         assert_eq!(shown("jitter", &diff[0].deployed), "30s");
-        assert_eq!(go_duration(5400.0), "1h30m");
+        assert_eq!(go_nanos(5_400_000_000_000), "1h30m");
+        assert_eq!(go_nanos(2_500_000_000), "2.5s");
+        assert_eq!(go_nanos(1_500), "1.5µs");
+        assert_eq!(go_nanos(3_600_000_000_001), "1h0.000000001s");
+    }
+
+    /// The bug this module was rewritten for: a window was accepted,
+    /// reported verified, and never sent.
+    #[test]
+    fn the_schedule_window_is_sent_and_compared() {
+        let mut plan = plan();
+        plan["schedule"]["start_at"] = json!("2025-11-01T03:00:00+03:00");
+        plan["schedule"]["end_at"] = json!("2026-01-01T00:00:00.5Z");
+        let desired = desired(&plan, "abc").expect("valid plan");
+        let spec = desired.schedule.spec.clone().expect("spec");
+        assert_eq!(spec.start_time.map(|t| t.seconds), Some(1_761_955_200));
+        assert_eq!(spec.end_time.map(|t| t.nanos), Some(500_000_000));
+        let normalized = normalize(&desired.schedule);
+        assert_eq!(normalized["start_at"], "2025-11-01T00:00:00Z");
+        assert_eq!(normalized["end_at"], "2026-01-01T00:00:00.500Z");
+        let mut deployed = desired.schedule.clone();
+        deployed.spec.as_mut().expect("spec").end_time = None;
+        let diff = differences(&desired.schedule, &deployed);
+        assert_eq!(diff.len(), 1);
+        assert_eq!(diff[0].field, "end_at");
+        assert_eq!(pointer_of("end_at"), "/schedule/end_at");
+    }
+
+    #[test]
+    fn every_deployed_route_is_a_normalized_field_and_back() {
+        let normalized = normalize(&desired(&plan(), "abc").expect("valid").schedule);
+        let mut routed: BTreeSet<&str> = ROUTES
+            .iter()
+            .filter_map(|(_, route)| match route {
+                Route::Deployed(field) => Some(*field),
+                _ => None,
+            })
+            .collect();
+        routed.insert(PLAN_RECORD);
+        let compared: BTreeSet<&str> = normalized.keys().copied().collect();
+        assert_eq!(routed, compared);
+    }
+
+    /// Every change of a deployed plan property changes what is sent, so a
+    /// deployed schedule that lacks it is a difference (the contract
+    /// "apply sends it, verify compares it").
+    #[test]
+    fn changing_any_deployed_property_is_a_difference_in_its_field() {
+        let base = desired(&plan(), "abc").expect("valid").schedule;
+        let changes: &[(&str, Value)] = &[
+            ("/build", json!("13")),
+            (
+                "/git_sha",
+                json!("0000000000000000000000000000000000000000"),
+            ),
+            ("/task_queue", json!("other")),
+            ("/workflow_type", json!("Other")),
+            ("/workflow_id_prefix", json!("other-")),
+            ("/schedule/cron", json!(["0 3 * * *"])),
+            (
+                "/schedule/intervals",
+                json!([{"every": "1h", "offset": "5m"}]),
+            ),
+            ("/schedule/timezone", json!("UTC")),
+            ("/schedule/jitter", json!("1s")),
+            ("/schedule/start_at", json!("2025-01-01T00:00:00Z")),
+            ("/schedule/end_at", json!("2035-01-01T00:00:00Z")),
+            ("/policies/overlap", json!("allow_all")),
+            ("/policies/catchup_window", json!("2h")),
+            ("/policies/pause_on_failure", json!(true)),
+            ("/retry_policy/initial_interval", json!("1s")),
+            ("/retry_policy/backoff_coefficient", json!(3.5)),
+            ("/retry_policy/maximum_interval", json!("1h")),
+            ("/retry_policy/maximum_attempts", json!(9)),
+            ("/retry_policy/non_retryable_error_types", json!(["X"])),
+            ("/timeouts/execution", json!("1h")),
+            ("/timeouts/run", json!("1h")),
+            ("/timeouts/task", json!("1m")),
+            ("/image/ref", json!("registry.dev/x:1")),
+            ("/input/pipeline", json!("other")),
+            ("/secrets", json!([])),
+            ("/memo/owner", json!("someone")),
+        ];
+        for (pointer, value) in changes {
+            let mut plan = plan();
+            let (parent, key) = pointer.rsplit_once('/').expect("member");
+            plan.pointer_mut(parent)
+                .and_then(Value::as_object_mut)
+                .expect("parent object")
+                .insert(key.to_string(), value.clone());
+            let changed = desired(&plan, "abc").expect("valid").schedule;
+            let fields: Vec<&str> = differences(&base, &changed)
+                .iter()
+                .map(|d| d.field)
+                .collect();
+            let expected = match route(pointer) {
+                Some(Route::Deployed(field)) => field,
+                other => panic!("{pointer} routes to {other:?}"),
+            };
+            assert_eq!(fields, [expected], "{pointer}");
+        }
+    }
+
+    #[test]
+    fn metadata_changes_only_the_plan_record() {
+        let base = desired(&plan(), "abc").expect("valid").schedule;
+        let mut plan = plan();
+        plan["generated_at"] = json!("2030-01-01T00:00:00Z");
+        plan["x-team"] = json!("ingestion");
+        let changed = desired(&plan, "def").expect("valid").schedule;
+        let fields: Vec<&str> = differences(&base, &changed)
+            .iter()
+            .map(|d| d.field)
+            .collect();
+        assert_eq!(fields, [PLAN_RECORD]);
+    }
+
+    #[test]
+    fn no_retry_policy_and_an_empty_one_differ_in_presence_only() {
+        let mut plan = plan();
+        plan.as_object_mut().expect("object").remove("retry_policy");
+        let none = desired(&plan, "abc").expect("valid").schedule;
+        plan["retry_policy"] = json!({});
+        let empty = desired(&plan, "abc").expect("valid").schedule;
+        let fields: Vec<&str> = differences(&none, &empty).iter().map(|d| d.field).collect();
+        assert_eq!(fields, ["retry_policy"]);
+    }
+
+    #[test]
+    fn what_temporal_cannot_hold_is_refused_at_its_pointer() {
+        type Change = Box<dyn FnOnce(&mut Value)>;
+        let cases: Vec<(Change, &str)> = vec![
+            (
+                Box::new(|p| p["retry_policy"]["maximum_attempts"] = json!(3_000_000_000u64)),
+                "/retry_policy/maximum_attempts",
+            ),
+            (
+                Box::new(|p| p["policies"]["catchup_window"] = json!("5s")),
+                "/policies/catchup_window",
+            ),
+            (
+                Box::new(|p| p["policies"]["catchup_window"] = json!("0")),
+                "/policies/catchup_window",
+            ),
+            (
+                Box::new(|p| p["schedule"]["jitter"] = json!("1.5ns")),
+                "/schedule/jitter",
+            ),
+            (
+                Box::new(|p| p["timeouts"]["run"] = json!("3000000h")),
+                "/timeouts/run",
+            ),
+            (
+                Box::new(|p| p["schedule"]["start_at"] = json!("tomorrow")),
+                "/schedule/start_at",
+            ),
+            (
+                Box::new(|p| p["schedule"]["end_at"] = json!("2025-01-01T00:00:00.1234567891Z")),
+                "/schedule/end_at",
+            ),
+            (
+                Box::new(|p| p["schedule"]["cron"] = json!(["0 2 * * *", "0 0 * * 1-7"])),
+                "/schedule/cron/1",
+            ),
+            (
+                Box::new(|p| p["schedule"]["cron"] = json!(["CRON_TZ=UTC 0 2 * * *"])),
+                "/schedule/cron/0",
+            ),
+            (
+                Box::new(|p| p["schedule"]["cron"] = json!(["every day"])),
+                "/schedule/cron/0",
+            ),
+            (
+                Box::new(|p| p["memo"]["planguard_x/y"] = json!("x")),
+                "/memo/planguard_x~1y",
+            ),
+        ];
+        for (change, pointer) in cases {
+            let refused = refused(change);
+            assert_eq!(
+                refused
+                    .iter()
+                    .map(|u| u.pointer.as_str())
+                    .collect::<Vec<_>>(),
+                [pointer],
+                "{refused:?}"
+            );
+        }
+    }
+
+    /// Every property path of the plan schema, with `*` for array items and
+    /// map values and `x-*` for extension keys; an object with declared
+    /// members is a container (its members are the paths that go somewhere).
+    fn schema_paths(schema: &Value, node: &Value, path: String, out: &mut Vec<String>) {
+        if let Some(reference) = node.get("$ref").and_then(Value::as_str) {
+            let target = schema
+                .pointer(reference.trim_start_matches('#'))
+                .expect("a local $ref");
+            return schema_paths(schema, target, path, out);
+        }
+        if node.get("properties").is_some() && out.last() == Some(&path) {
+            out.pop();
+            out.push(format!("{path}{CONTAINER}"));
+        }
+        for combinator in ["anyOf", "oneOf", "allOf"] {
+            for branch in node
+                .get(combinator)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                schema_paths(schema, branch, path.clone(), out);
+            }
+        }
+        for (key, child) in node
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let child_path = format!("{path}/{}", escape(key));
+            out.push(child_path.clone());
+            schema_paths(schema, child, child_path, out);
+        }
+        for (pattern, child) in node
+            .get("patternProperties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            assert_eq!(pattern, "^x-", "a pattern property the routes do not know");
+            let child_path = format!("{path}/x-*");
+            out.push(child_path.clone());
+            schema_paths(schema, child, child_path, out);
+        }
+        for key in ["items", "additionalProperties"] {
+            if let Some(child) = node.get(key).filter(|c| c.is_object()) {
+                let child_path = format!("{path}/*");
+                out.push(child_path.clone());
+                schema_paths(schema, child, child_path, out);
+            }
+        }
+    }
+
+    const CONTAINER: &str = " (container)";
+
+    /// A new schema property fails here until it is deployed (and compared)
+    /// or named as metadata: nothing the schema accepts is dropped silently.
+    #[test]
+    fn every_property_of_the_plan_schema_has_a_route() {
+        let schema: Value =
+            serde_json::from_str(crate::check::schema::PLAN_SCHEMA).expect("schema is JSON");
+        let mut paths = Vec::new();
+        schema_paths(&schema, &schema, String::new(), &mut paths);
+        assert!(paths.len() > 60, "the walk found {} paths", paths.len());
+        let unrouted: Vec<&String> = paths
+            .iter()
+            .filter(|p| !p.ends_with(CONTAINER) && route(p).is_none())
+            .collect();
+        assert!(unrouted.is_empty(), "no route for {unrouted:?}");
+        // And no route names a path the schema lacks.
+        for (pattern, _) in ROUTES {
+            assert!(
+                paths
+                    .iter()
+                    .any(|p| p.trim_end_matches(CONTAINER) == *pattern),
+                "{pattern} is not in the schema"
+            );
+        }
+    }
+
+    /// docs/deploy.md is the same table for people.
+    #[test]
+    fn the_deploy_doc_lists_every_route() {
+        let doc = include_str!("../../docs/deploy.md");
+        for (pattern, route) in ROUTES {
+            let row = format!("| `{pattern}` |");
+            let line = doc
+                .lines()
+                .find(|l| l.starts_with(&row))
+                .unwrap_or_else(|| panic!("docs/deploy.md has no row {row}"));
+            let said = match route {
+                Route::Deployed(field) => format!("`{field}`"),
+                Route::Address => "address".to_string(),
+                Route::Metadata => "metadata".to_string(),
+            };
+            assert!(line.contains(&said), "{line} should say {said}");
+        }
     }
 }

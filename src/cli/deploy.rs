@@ -279,12 +279,8 @@ fn describe_changes(differences: &[model::Difference]) -> String {
         .iter()
         .map(|d| {
             if d.field == "memo" {
-                // The memo is long; say which kind of change it is.
-                return if apply::only_planguard_memo(d) {
-                    "plan record (sha256, build)".to_string()
-                } else {
-                    "memo".to_string()
-                };
+                // The memo is long; say only that it changed.
+                return "memo".to_string();
             }
             format!(
                 "{} {} → {}",
@@ -504,12 +500,7 @@ fn preview(action: &str, cleared: &Cleared, applied: &Applied, dry_run: bool) ->
                 .iter()
                 .map(|d| {
                     if d.field == "memo" {
-                        let what = if apply::only_planguard_memo(d) {
-                            "plan record (sha256, build)"
-                        } else {
-                            "memo"
-                        };
-                        return ("memo".to_string(), "…".to_string(), what.to_string());
+                        return ("memo".to_string(), "…".to_string(), "changed".to_string());
                     }
                     (
                         d.field.replace('_', " "),

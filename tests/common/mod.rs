@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod plans;
 pub mod temporal;
 pub mod workspace;
 
