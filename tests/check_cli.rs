@@ -2338,3 +2338,38 @@ fn the_gate_refuses_exactly_when_check_reports_an_error_for_the_plan() {
         plans.len()
     );
 }
+
+/// Regression: a value Temporal cannot hold as written (PG305) was refused
+/// by apply but passed check, so a pull request stayed green.
+#[test]
+fn check_reports_what_apply_would_refuse_as_undeployable() {
+    let ws = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    ws.edit("orchestration_plans/dev/12.json", |p| {
+        p["policies"]["catchup_window"] = Value::from("5s");
+    });
+    let dir = ws.dir.path();
+    let check = run(planguard().current_dir(dir).args([
+        "check",
+        "--format",
+        "concise",
+        "orchestration_plans/dev/12.json",
+    ]));
+    assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
+    assert!(
+        check
+            .stdout
+            .contains("orchestration_plans/dev/12.json:30:23: error[PG305]"),
+        "{}",
+        check.stdout
+    );
+    let apply = run(planguard().current_dir(dir).args([
+        "apply",
+        "--color",
+        "never",
+        "orchestration_plans/dev/12.json",
+        "--address",
+        "127.0.0.1:1",
+    ]));
+    assert_eq!(apply.code, 1, "{}{}", apply.stdout, apply.stderr);
+    assert!(apply.stdout.contains("PG305"), "{}", apply.stdout);
+}

@@ -241,6 +241,16 @@ pub fn gate(
     })
 }
 
+/// What check reports about a plan that Temporal cannot hold as written
+/// (PG305), so that check and the gate agree on it
+/// ([`crate::check::Checker::with_plan_rule`]).
+pub fn plan_refusals(plan: &Document) -> Vec<Diagnostic> {
+    match model::desired(&plan.value, "") {
+        Ok(_) => Vec::new(),
+        Err(refused) => undeployable(plan, refused),
+    }
+}
+
 /// Values Temporal cannot hold as written, as findings at their fields.
 pub fn undeployable(plan: &Document, refused: Vec<model::Undeployable>) -> Vec<Diagnostic> {
     refused

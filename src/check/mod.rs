@@ -31,6 +31,7 @@ pub struct Checker {
     policies: Policies,
     /// `PLANGUARD_NOW`, when set: the instant every check judges time by.
     now: Option<i64>,
+    plan_rule: Option<PlanRule>,
 }
 
 /// A source of file text that knows one file.
@@ -59,6 +60,11 @@ pub struct Outcome {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// A rule over a plan that check cannot express itself, given by a later
+/// stage (apply's "can Temporal hold this as written"), so that check and
+/// the gate report the same findings without check depending on apply.
+pub type PlanRule = fn(&Document) -> Vec<Diagnostic>;
+
 impl Checker {
     pub fn new(settings: Settings) -> Result<Self, PolicyError> {
         let now = policy::fixed_now()?;
@@ -68,7 +74,14 @@ impl Checker {
             schemas: Schemas::builtin(),
             policies,
             now,
+            plan_rule: None,
         })
+    }
+
+    /// Run `rule` on every plan that has no schema error.
+    pub fn with_plan_rule(mut self, rule: PlanRule) -> Self {
+        self.plan_rule = Some(rule);
+        self
     }
 
     /// The instant policies see as `time.now_ns()`: one per check, so every
@@ -91,6 +104,7 @@ impl Checker {
         hasher.update(self.policies.fingerprint.as_bytes());
         hasher.update([0]);
         hasher.update(self.settings.to_json().to_string().as_bytes());
+        hasher.update([u8::from(self.plan_rule.is_some())]);
         cache::hex(&hasher.finalize())
     }
 
@@ -431,6 +445,12 @@ impl Checker {
         now_ns: i64,
     ) -> (Vec<Diagnostic>, functions::Reads) {
         let mut diagnostics = self.schemas.check(document);
+        if let Some(rule) = self.plan_rule
+            && document.kind == Some(crate::discover::Kind::Plan)
+            && diagnostics.is_empty()
+        {
+            diagnostics.extend(rule(document));
+        }
         let (found, reads) = self.policies.check_document(document, now_ns);
         diagnostics.extend(found);
         (diagnostics, reads)

@@ -182,7 +182,8 @@ fn pass_gate(
     };
     let outcome = match trust::choose(working, trusted, connect.isolated, plan) {
         Ok(chosen) => {
-            let checker = Checker::new(chosen.settings)?;
+            let checker = Checker::new(chosen.settings)?
+                .with_plan_rule(crate::apply::gate::plan_refusals);
             gate::gate(
                 &checker,
                 plan,
@@ -596,7 +597,7 @@ pub fn drift(
         args.paths.clone()
     };
     let settings = load_settings(args.connect.config.as_ref(), args.connect.isolated, &paths)?;
-    let checker = Checker::new(settings)?;
+    let checker = Checker::new(settings)?.with_plan_rule(crate::apply::gate::plan_refusals);
     let overrides = Overrides {
         namespace: args.namespace.clone(),
         task_queue: args.task_queue.clone(),

@@ -695,7 +695,7 @@ fn check(
             ),
         )?;
     }
-    let checker = Checker::new(settings)?;
+    let checker = Checker::new(settings)?.with_plan_rule(crate::apply::gate::plan_refusals);
     let outcome = if args.no_cache {
         checker.check_in_context(&files, &context)
     } else {

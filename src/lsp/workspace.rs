@@ -83,7 +83,9 @@ impl Workspace {
             }
             None => self.defaults(),
         };
-        self.checker = match Checker::new(settings.clone()) {
+        self.checker = match Checker::new(settings.clone())
+            .map(|c| c.with_plan_rule(crate::apply::gate::plan_refusals))
+        {
             Ok(checker) => Some(checker),
             Err(error) => {
                 problems.push(format!(
@@ -92,7 +94,9 @@ impl Workspace {
                 let mut builtin = settings.clone();
                 builtin.policy.paths.clear();
                 builtin.policy.data.clear();
-                Checker::new(builtin).ok()
+                Checker::new(builtin)
+                    .ok()
+                    .map(|c| c.with_plan_rule(crate::apply::gate::plan_refusals))
             }
         };
         self.files = match (&self.root, &self.checker) {
