@@ -16,7 +16,12 @@ type Verdict = (String, String, String, String);
 fn inputs(folder: &str) -> Vec<String> {
     let mut files: Vec<String> = std::fs::read_dir(root().join(folder))
         .expect("inputs folder")
-        .map(|e| format!("{folder}/{}", e.expect("entry").file_name().to_string_lossy()))
+        .map(|e| {
+            format!(
+                "{folder}/{}",
+                e.expect("entry").file_name().to_string_lossy()
+            )
+        })
         .collect();
     files.sort();
     files
@@ -37,7 +42,8 @@ fn oracle(options: &[&str], policy: &str, inputs: &[String]) -> Vec<Verdict> {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let verdicts: Vec<Verdict> = serde_json::from_slice(&output.stdout).expect("oracle prints JSON");
+    let verdicts: Vec<Verdict> =
+        serde_json::from_slice(&output.stdout).expect("oracle prints JSON");
     verdicts
 }
 
@@ -60,7 +66,12 @@ fn verdicts(report: &Value) -> Vec<Verdict> {
         .filter(|d| d["rule"] != "PG005")
         .map(|d| {
             let field = |k: &str| d[k].as_str().unwrap_or_default().to_string();
-            (field("file"), field("rule"), field("severity"), field("message"))
+            (
+                field("file"),
+                field("rule"),
+                field("severity"),
+                field("message"),
+            )
         })
         .collect();
     verdicts.sort();
@@ -110,7 +121,14 @@ fn a_package_split_across_files_runs_every_file() {
     let inputs = inputs("fixtures/conftest/multi/inputs");
     let expected = oracle(&["--namespace", "main"], MULTI, &inputs);
     // Every file of package main, and an exception, shows in the verdicts.
-    for rule in ["main.deny", "main.deny_images", "main.violation", "main.violation_schedule", "main.warn", "main.warn_legacy"] {
+    for rule in [
+        "main.deny",
+        "main.deny_images",
+        "main.violation",
+        "main.violation_schedule",
+        "main.warn",
+        "main.warn_legacy",
+    ] {
         assert!(expected.iter().any(|v| v.1 == rule), "{rule}: {expected:?}");
     }
     assert_eq!(planguard_verdicts(&["--policy", MULTI], &inputs), expected);
@@ -125,7 +143,11 @@ fn a_package_split_across_files_runs_every_file() {
 #[test]
 fn several_namespaces_and_all_of_them() {
     let inputs = inputs("fixtures/conftest/multi/inputs");
-    let expected = oracle(&["--namespace", "main", "--namespace", "audit"], MULTI, &inputs);
+    let expected = oracle(
+        &["--namespace", "main", "--namespace", "audit"],
+        MULTI,
+        &inputs,
+    );
     assert!(!of_namespace(&expected, "audit").is_empty());
     let asked = ["--namespace", "main", "--namespace", "audit"];
     for (policy, syntax) in [(MULTI, "v1"), (MULTI_V0, "v0")] {
@@ -151,7 +173,13 @@ fn data_folders_load_json_and_yaml_like_conftest() {
     let expected = oracle(&["--data", DATA], DATA_POLICY, &inputs);
     // Each data file (YAML at the top, JSON and .yml in nested folders, YAML
     // 1.1 booleans) decides some verdict.
-    for rule in ["main.deny", "main.deny_owner", "main.warn", "main.deny_description", "main.warn_legacy"] {
+    for rule in [
+        "main.deny",
+        "main.deny_owner",
+        "main.warn",
+        "main.deny_description",
+        "main.warn_legacy",
+    ] {
         assert!(expected.iter().any(|v| v.1 == rule), "{rule}: {expected:?}");
     }
     let args = ["--policy", DATA_POLICY, "--data", DATA];
@@ -218,11 +246,20 @@ fn a_data_file_planguard_does_not_load_is_exit_2_naming_it() {
 fn two_data_files_setting_one_key_is_exit_2_as_in_opa() {
     let out = data_failure("fixtures/conftest/data_bad/conflict");
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("b.yaml") && out.stderr.contains("data.teams"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("b.yaml") && out.stderr.contains("data.teams"),
+        "{}",
+        out.stderr
+    );
     // conftest refuses the same data.
     let status = Command::new(python())
         .current_dir(root())
-        .args(["tests/support/conftest_oracle.py", "--data", "fixtures/conftest/data_bad/conflict", DATA_POLICY])
+        .args([
+            "tests/support/conftest_oracle.py",
+            "--data",
+            "fixtures/conftest/data_bad/conflict",
+            DATA_POLICY,
+        ])
         .output()
         .expect("python runs")
         .status;
@@ -251,4 +288,61 @@ fn an_object_result_without_msg_is_reported_not_dropped() {
         .map(|d| &d["rule"])
         .collect();
     assert!(rules.contains(&&Value::from("PG022")), "{report}");
+}
+
+/// `planguard test` shares the conventions: a package over several files,
+/// and JSON/YAML data among its paths, below their folder as `opa test` puts them.
+#[test]
+fn planguard_test_runs_split_packages_with_yaml_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policy = dir.path().join("policy");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("nested")).expect("mkdir");
+    std::fs::create_dir_all(&policy).expect("mkdir");
+    for entry in std::fs::read_dir(root().join(MULTI)).expect("policy folder") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, policy.join(path.file_name().expect("name"))).expect("copy");
+    }
+    std::fs::copy(
+        root().join("fixtures/conftest/data/data/limits/nested/limits.yml"),
+        data.join("nested/limits.yml"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        root().join(DATA).join("registries.yaml"),
+        data.join("registries.yaml"),
+    )
+    .expect("copy");
+    std::fs::write(
+        policy.join("main_test.rego"),
+        r#"package main_test
+
+import rego.v1
+
+test_rules_of_every_file if {
+	found := data.main.deny with input as {"name": "x", "kind": "plan", "image": "x:latest"}
+	found == {"plan x must name an owner", "plan x pins no image version"}
+}
+
+test_yaml_data_below_its_folder if {
+	data.nested.limits.prod == {"retries": 3, "window": 16}
+	data.flags.strict == true
+}
+"#,
+    )
+    .expect("write");
+    let test = |extra: &[&str]| {
+        let mut args = vec!["test".to_string(), "-v".to_string()];
+        args.extend([&policy, &data].map(|p| p.display().to_string()));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        run(planguard().args(&args))
+    };
+    let out = test(&[]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("PASS: 2/2"), "{}", out.stdout);
+
+    std::fs::write(data.join("notes.toml"), "a = 1\n").expect("write");
+    let out = test(&[]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("notes.toml"), "{}", out.stderr);
 }

@@ -99,8 +99,8 @@ fn unsupported(path: &Path) -> DataError {
 /// for the root), in name order. A file named directly must be JSON or YAML;
 /// in a folder, other files are skipped unless they look like data.
 fn data_files(path: &Path, layout: Layout) -> Result<Vec<(PathBuf, Vec<String>)>, DataError> {
-    let metadata =
-        std::fs::metadata(path).map_err(|e| DataError::new(path, format!("cannot read it: {e}")))?;
+    let metadata = std::fs::metadata(path)
+        .map_err(|e| DataError::new(path, format!("cannot read it: {e}")))?;
     if !metadata.is_dir() {
         return match format_of(path) {
             Some(_) => Ok(vec![(path.to_path_buf(), Vec::new())]),
@@ -163,8 +163,12 @@ pub fn load(paths: &[PathBuf], layout: Layout) -> Result<Value, DataError> {
                     ));
                 }
             };
-            merge(&mut data, document, &mut Vec::new())
-                .map_err(|key| DataError::new(&file, format!("it sets `data.{key}`, which an earlier data file already set")))?;
+            merge(&mut data, document, &mut Vec::new()).map_err(|key| {
+                DataError::new(
+                    &file,
+                    format!("it sets `data.{key}`, which an earlier data file already set"),
+                )
+            })?;
         }
     }
     Ok(Value::Object(data))
@@ -174,20 +178,25 @@ pub fn load(paths: &[PathBuf], layout: Layout) -> Result<Value, DataError> {
 pub fn parse_file(path: &Path) -> Result<Value, DataError> {
     let bytes =
         std::fs::read(path).map_err(|e| DataError::new(path, format!("cannot read it: {e}")))?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| DataError::new(path, "it is not UTF-8 text"))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| DataError::new(path, "it is not UTF-8 text"))?;
     match format_of(path) {
         Some(Format::Json) => serde_json::from_str(&text)
             .map_err(|e| DataError::new(path, format!("invalid JSON: {e}"))),
-        Some(Format::Yaml) => yaml::parse(&text)
-            .map_err(|e| DataError::new(path, format!("invalid YAML: {e}"))),
+        Some(Format::Yaml) => {
+            yaml::parse(&text).map_err(|e| DataError::new(path, format!("invalid YAML: {e}")))
+        }
         None => Err(unsupported(path)),
     }
 }
 
 /// OPA's merge of data documents: objects merge key by key; any other value
 /// meeting an existing one is a conflict, reported as its dotted path.
-fn merge(into: &mut Map<String, Value>, from: Map<String, Value>, at: &mut Vec<String>) -> Result<(), String> {
+fn merge(
+    into: &mut Map<String, Value>,
+    from: Map<String, Value>,
+    at: &mut Vec<String>,
+) -> Result<(), String> {
     for (key, value) in from {
         at.push(key.clone());
         match (into.get_mut(&key), value) {

@@ -103,7 +103,10 @@ impl<'a> Reader<'a> {
                         };
                         for source in sources {
                             let Value::Object(source) = source else {
-                                return Err(at(value_span, "a `<<` merge takes a mapping or a list of mappings"));
+                                return Err(at(
+                                    value_span,
+                                    "a `<<` merge takes a mapping or a list of mappings",
+                                ));
                             };
                             for (k, v) in source {
                                 merged.entry(k).or_insert(v);
@@ -159,7 +162,8 @@ fn key_string(key: Value) -> Result<String, String> {
 }
 
 fn scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
-    let resolved = || resolve_plain(text).map(|v| v.unwrap_or_else(|| Value::String(text.to_string())));
+    let resolved =
+        || resolve_plain(text).map(|v| v.unwrap_or_else(|| Value::String(text.to_string())));
     match tag {
         None if style == ScalarStyle::Plain => resolved(),
         None => Ok(Value::String(text.to_string())),
