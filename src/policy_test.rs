@@ -15,13 +15,15 @@ use regorus::Engine;
 use crate::check::policy::last_error_line;
 use regorus::utils::limits::ExecutionTimerConfig;
 
+use crate::load::data::{self, DataError, Layout};
 use crate::settings::relative_to_cwd;
 use crate::source::display_path;
 
 /// What to run and how.
 #[derive(Debug, Clone)]
 pub struct TestOptions {
-    /// Rego files, or folders walked recursively for `.rego` files.
+    /// Rego files, or folders walked recursively for `.rego` files; the JSON
+    /// and YAML files among them are data.
     pub paths: Vec<PathBuf>,
     pub rego_v0: bool,
     pub coverage: bool,
@@ -100,12 +102,17 @@ pub enum TestError {
     Register(anyhow::Error),
     #[error("cannot write the test report: {0}")]
     Output(#[from] std::io::Error),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("cannot use the data: {0:#}")]
+    DataValue(anyhow::Error),
 }
 
 /// `planguard test` flags.
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
-    /// Rego files, or folders walked for them, holding policies and their tests.
+    /// Rego files, or folders walked for them, holding policies and their
+    /// tests; JSON and YAML files among them are data, as for `opa test`.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// List every test, grouped by file, with its print() output.
@@ -255,6 +262,16 @@ pub fn run_tests(
         }
     }
 
+    // Data files among the paths, as `opa test` loads them: each below the
+    // path of its folder relative to the folder given.
+    let data_paths: Vec<PathBuf> = options
+        .paths
+        .iter()
+        .filter(|p| p.extension().is_none_or(|e| e != "rego"))
+        .cloned()
+        .collect();
+    let data = regorus::Value::from(data::load(&data_paths, Layout::Folder)?);
+
     // Compile errors (unsafe variables, unknown functions, conflicting
     // rules…) surface only when the engine prepares for its first
     // evaluation, for all files at once: drop the file each error names and
@@ -262,6 +279,9 @@ pub fn run_tests(
     let mut engine = loop {
         let mut engine = new_engine();
         register(&mut engine).map_err(TestError::Register)?;
+        engine
+            .add_data(data.clone())
+            .map_err(TestError::DataValue)?;
         let mut failure = None;
         for (index, policy) in policies.iter().enumerate() {
             if let Err(e) = engine.add_policy(policy.label.clone(), policy.text.clone()) {

@@ -101,6 +101,16 @@ impl Checker {
         let mut hasher = sha2::Sha256::new();
         hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
         hasher.update([0]);
+        // The build too, not only the version: a rebuilt planguard (a
+        // development build, a patched release) may judge differently.
+        if let Some(built) = std::env::current_exe()
+            .and_then(std::fs::metadata)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()))
+        {
+            hasher.update(format!("{built:?}").as_bytes());
+        }
+        hasher.update([0]);
         hasher.update(self.policies.fingerprint.as_bytes());
         hasher.update([0]);
         hasher.update(self.settings.to_json().to_string().as_bytes());

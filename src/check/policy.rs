@@ -36,8 +36,10 @@ pub enum PolicyError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot use data file {}: {message}", path.display())]
-    Data { path: PathBuf, message: String },
+    #[error(transparent)]
+    Data(#[from] crate::load::data::DataError),
+    #[error("cannot use the data: {0}")]
+    Engine(String),
     #[error("PLANGUARD_NOW={value:?} is not a time: {message}")]
     Now { value: String, message: String },
 }
@@ -95,7 +97,7 @@ pub struct Policies {
     engine: Engine,
     document_packages: Vec<Package>,
     project_packages: Vec<Package>,
-    /// One query for every per-document package: `x := {"0": data.<first>, …}`.
+    /// One query for every rule of every per-document package (see `document_query`).
     document_query: String,
     /// What the cross-file packages get of each document, by kind: the field
     /// paths of `data.planguard.lib.project.facts`; None when they get the
@@ -192,7 +194,7 @@ impl Policies {
                 ));
             }
         }
-        let data = load_data(&settings.policy.data)?;
+        let data = crate::load::data::load(&settings.policy.data, crate::load::data::Layout::Root)?;
         let fingerprint = {
             use sha2::Digest;
             let mut hasher = sha2::Sha256::new();
@@ -260,10 +262,7 @@ impl Policies {
             );
             engine
                 .add_data(regorus::Value::from(all_data))
-                .map_err(|e| PolicyError::Data {
-                    path: settings.policy.data.first().cloned().unwrap_or_default(),
-                    message: format!("{e:#}"),
-                })?;
+                .map_err(|e| PolicyError::Engine(format!("{e:#}")))?;
             match engine.eval_query("true".to_string(), false) {
                 Ok(_) => break engine,
                 Err(e) => {
@@ -335,12 +334,7 @@ impl Policies {
             packages.into_iter().partition(|((project, _), _)| *project);
         let document_packages: Vec<Package> = document.into_iter().map(|(_, p)| p).collect();
         let project_packages: Vec<Package> = project.into_iter().map(|(_, p)| p).collect();
-        let members: Vec<String> = document_packages
-            .iter()
-            .enumerate()
-            .map(|(i, p)| format!("\"{i}\": data.{}", p.name))
-            .collect();
-        let document_query = format!("x := {{{}}} {WITH_DOCUMENT}", members.join(", "));
+        let document_query = document_query(&document_packages);
         let facts = if project_packages.iter().any(|p| p.user) {
             None
         } else {
@@ -442,7 +436,8 @@ impl Policies {
             for (i, package) in self.document_packages.iter().enumerate() {
                 let values = &tree[&regorus::Value::from(i.to_string())];
                 self.evaluate(package, &document.file, &mut diagnostics, locate, |rule| {
-                    Ok(values[&regorus::Value::from(rule)].clone())
+                    // Zero or one value; none is an undefined rule.
+                    Ok(values[&regorus::Value::from(rule)][&regorus::Value::from(0)].clone())
                 });
             }
             return diagnostics;
@@ -733,6 +728,33 @@ impl Policies {
     }
 }
 
+/// One query for every per-document package, naming each rule:
+/// `x := {"0": {"deny": [v | v := data.main.deny], …}, …}`, each rule's value
+/// in a list of zero or one so that an undefined rule leaves the others.
+///
+/// Each rule is named rather than the package taken whole (`data.main`):
+/// regorus 0.14 evaluates a package document with the imports of only one of
+/// its files, so that with package `main` spread over several files that
+/// each `import data.kubernetes` (conftest's Kubernetes example), the rule
+/// bodies of the other files came out empty.
+fn document_query(packages: &[Package]) -> String {
+    let members: Vec<String> = packages
+        .iter()
+        .enumerate()
+        .map(|(i, package)| {
+            let rules: Vec<String> = package
+                .rules
+                .iter()
+                .map(String::as_str)
+                .chain(package.has_exception.then_some("exception"))
+                .map(|rule| format!("\"{rule}\": [v | v := data.{}.{rule}]", package.name))
+                .collect();
+            format!("\"{i}\": {{{}}}", rules.join(", "))
+        })
+        .collect();
+    format!("x := {{{}}} {WITH_DOCUMENT}", members.join(", "))
+}
+
 fn source(label: String, text: String, user: bool) -> PolicySource {
     let package = PACKAGE.captures(&text).map(|c| c[1].to_string());
     PolicySource {
@@ -771,42 +793,6 @@ pub fn rego_files(path: &Path, tests: bool) -> Result<Vec<PathBuf>, (PathBuf, st
         }
     }
     Ok(files)
-}
-
-/// `--data` files: JSON objects merged at the root of `data`, as conftest does.
-fn load_data(paths: &[PathBuf]) -> Result<Value, PolicyError> {
-    let mut data = json!({});
-    for path in paths {
-        let files = if path.is_dir() {
-            walkdir::WalkDir::new(path)
-                .sort_by_file_name()
-                .into_iter()
-                .filter_map(Result::ok)
-                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-                .map(walkdir::DirEntry::into_path)
-                .collect()
-        } else {
-            vec![path.clone()]
-        };
-        for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|source| PolicyError::Read {
-                path: file.clone(),
-                source,
-            })?;
-            let value: Value = serde_json::from_str(&text).map_err(|e| PolicyError::Data {
-                path: file.clone(),
-                message: e.to_string(),
-            })?;
-            if !value.is_object() {
-                return Err(PolicyError::Data {
-                    path: file,
-                    message: "a data file must hold a JSON object".to_string(),
-                });
-            }
-            merge(&mut data, value);
-        }
-    }
-    Ok(data)
 }
 
 fn merge(into: &mut Value, from: Value) {

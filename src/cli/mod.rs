@@ -318,7 +318,7 @@ pub struct CheckArgs {
     /// A folder (or file) of Rego policies to apply besides the built-in ones (repeatable).
     #[arg(long = "policy", short = 'p', value_name = "PATH")]
     pub policies: Vec<PathBuf>,
-    /// A JSON data file (or folder of them) merged into `data` (repeatable).
+    /// A JSON or YAML data file (or folder of them) merged into `data` (repeatable).
     #[arg(long = "data", short = 'd', value_name = "PATH")]
     pub data: Vec<PathBuf>,
     /// Policy package whose rules run on each document (repeatable; default `main`).

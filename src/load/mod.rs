@@ -2,7 +2,9 @@
 //! JSON pointer can be turned back into a line and column. Unreadable, non-UTF-8
 //! and malformed files become diagnostics, never aborts.
 
+pub mod data;
 pub mod spans;
+pub mod yaml;
 
 use std::io::Read;
 
