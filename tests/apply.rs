@@ -1088,7 +1088,11 @@ fn approval_needs_another_person_and_settings_from_outside_the_change() {
     // Turning approval off for prod does not make prod's gate the change's
     // own: the built-in defaults protect prod, so a trusted source is needed.
     let unapproved = ctx.planguard(&["apply", plan]);
-    assert_eq!(unapproved.code, 1, "{}{}", unapproved.stdout, unapproved.stderr);
+    assert_eq!(
+        unapproved.code, 1,
+        "{}{}",
+        unapproved.stdout, unapproved.stderr
+    );
     assert!(
         unapproved
             .stdout
@@ -1302,6 +1306,7 @@ fn rollback_goes_back_to_the_plan_deployed_before_by_the_record() {
         outcomes(&ctx.audit()),
         ["apply:create", "apply:update", "rollback:update"]
     );
+}
 
 /// Standard base64 (the protobuf JSON form of bytes).
 fn base64(text: &str) -> Vec<u8> {

@@ -182,8 +182,8 @@ fn pass_gate(
     };
     let outcome = match trust::choose(working, trusted, connect.isolated, plan) {
         Ok(chosen) => {
-            let checker = Checker::new(chosen.settings)?
-                .with_plan_rule(crate::apply::gate::plan_refusals);
+            let checker =
+                Checker::new(chosen.settings)?.with_plan_rule(crate::apply::gate::plan_refusals);
             gate::gate(
                 &checker,
                 plan,
