@@ -320,7 +320,7 @@ pub fn drift(
         let desired = match model::desired(&plan.value, "") {
             Ok(desired) => desired,
             Err(refused) => {
-                diagnostics.extend(gate::undeployable(&document, refused));
+                diagnostics.extend(gate::undeployable(document, refused));
                 continue;
             }
         };
