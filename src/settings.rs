@@ -39,6 +39,31 @@ pub struct Environment {
     pub require_alerts: bool,
     /// Retry policies must bound their attempts.
     pub require_bounded_retries: bool,
+    /// How deploy commands reach this environment's Temporal frontend.
+    pub connection: EnvironmentConnection,
+}
+
+/// `[environments.<env>]` address, TLS, API key variable and Temporal CLI
+/// profile: a layer under flags and `TEMPORAL_*` variables, over the
+/// profile (src/apply/connect.rs resolves them). Names and paths only: an
+/// API key is named by its variable, never written here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EnvironmentConnection {
+    /// host:port of the frontend.
+    pub address: Option<String>,
+    /// TLS on (or explicitly off).
+    pub tls: Option<bool>,
+    /// The variable holding the API key.
+    pub api_key_env: Option<String>,
+    /// CA certificate (PEM) the server's certificate is verified against.
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate and key (PEM) for mTLS.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Name the server's certificate is verified against.
+    pub tls_server_name: Option<String>,
+    /// Temporal CLI profile (temporal.toml) to start from.
+    pub profile: Option<String>,
 }
 
 impl Environment {
@@ -71,6 +96,7 @@ impl Environment {
             require_auth: uat_or_prod,
             require_alerts: prod,
             require_bounded_retries: prod,
+            connection: EnvironmentConnection::default(),
         }
     }
 }
@@ -282,6 +308,14 @@ struct RawEnvironment {
     require_auth: Option<bool>,
     require_alerts: Option<bool>,
     require_bounded_retries: Option<bool>,
+    address: Option<toml::Spanned<String>>,
+    tls: Option<bool>,
+    api_key_env: Option<toml::Spanned<String>>,
+    tls_ca: Option<PathBuf>,
+    tls_cert: Option<toml::Spanned<PathBuf>>,
+    tls_key: Option<toml::Spanned<PathBuf>>,
+    tls_server_name: Option<String>,
+    profile: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -298,6 +332,61 @@ enum RawLevel {
 struct RawIgnore {
     rule: String,
     paths: Vec<toml::Spanned<String>>,
+}
+
+/// The connection keys of `[environments.<name>]`, their paths made
+/// relative to the settings root; what cannot work is an error at its key.
+fn environment_connection(
+    root: &Path,
+    name: &str,
+    env: &RawEnvironment,
+    error: &mut impl FnMut(std::ops::Range<usize>, String),
+) -> EnvironmentConnection {
+    if let Some(address) = &env.address
+        && (address.get_ref().trim().is_empty() || address.get_ref().contains("://"))
+    {
+        error(
+            address.span(),
+            format!("the address of {name} must be host:port, without a scheme"),
+        );
+    }
+    if let Some(variable) = &env.api_key_env {
+        let valid = !variable.get_ref().is_empty()
+            && variable
+                .get_ref()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            error(
+                variable.span(),
+                format!(
+                    "api-key-env of {name} names the variable that holds the key (e.g. TEMPORAL_API_KEY_{}), not the key",
+                    name.to_uppercase()
+                ),
+            );
+        }
+    }
+    match (&env.tls_cert, &env.tls_key) {
+        (Some(cert), None) => error(
+            cert.span(),
+            format!("tls-cert of {name} needs tls-key beside it (mTLS needs both)"),
+        ),
+        (None, Some(key)) => error(
+            key.span(),
+            format!("tls-key of {name} needs tls-cert beside it (mTLS needs both)"),
+        ),
+        _ => {}
+    }
+    EnvironmentConnection {
+        address: env.address.as_ref().map(|a| a.get_ref().trim().to_string()),
+        tls: env.tls,
+        api_key_env: env.api_key_env.as_ref().map(|v| v.get_ref().clone()),
+        tls_ca: env.tls_ca.as_ref().map(|p| root.join(p)),
+        tls_cert: env.tls_cert.as_ref().map(|p| root.join(p.get_ref())),
+        tls_key: env.tls_key.as_ref().map(|p| root.join(p.get_ref())),
+        tls_server_name: env.tls_server_name.clone(),
+        profile: env.profile.clone(),
+    }
 }
 
 fn settings_error(file: &SourceFile, span: std::ops::Range<usize>, message: String) -> Diagnostic {
@@ -418,6 +507,7 @@ impl Settings {
                 .map(|(name, env)| {
                     let env = env.into_inner();
                     let default = Environment::default_for(&name);
+                    let connection = environment_connection(&root, &name, &env, &mut error);
                     let merged = Environment {
                         namespace: env.namespace.unwrap_or(default.namespace),
                         task_queues: env.task_queues.unwrap_or(default.task_queues),
@@ -435,6 +525,7 @@ impl Settings {
                         require_bounded_retries: env
                             .require_bounded_retries
                             .unwrap_or(default.require_bounded_retries),
+                        connection,
                         name: name.clone(),
                     };
                     (name, merged)
