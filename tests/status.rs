@@ -22,6 +22,7 @@ fn workspace(id: &str) -> Workspace {
 
 fn planguard_at(server_address: &str, ws: &Workspace, args: &[&str]) -> common::Run {
     let mut cmd = planguard();
+    common::temporal::hermetic(&mut cmd);
     cmd.current_dir(ws.dir.path())
         .env("TEMPORAL_ADDRESS", server_address)
         .env("PLANGUARD_AUDIT_LOG", ws.dir.path().join("audit.jsonl"))
