@@ -340,6 +340,7 @@ fn environment_connection(
     root: &Path,
     name: &str,
     env: &RawEnvironment,
+    table: std::ops::Range<usize>,
     error: &mut impl FnMut(std::ops::Range<usize>, String),
 ) -> EnvironmentConnection {
     if let Some(address) = &env.address
@@ -357,8 +358,10 @@ fn environment_connection(
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
+            // Located at the table, not the value: what was written there
+            // may be the key itself, and is never shown.
             error(
-                variable.span(),
+                table.start..table.start,
                 format!(
                     "api-key-env of {name} names the variable that holds the key (e.g. TEMPORAL_API_KEY_{}), not the key",
                     name.to_uppercase()
@@ -505,9 +508,10 @@ impl Settings {
             Some(given) => given
                 .into_iter()
                 .map(|(name, env)| {
+                    let table = env.span();
                     let env = env.into_inner();
                     let default = Environment::default_for(&name);
-                    let connection = environment_connection(&root, &name, &env, &mut error);
+                    let connection = environment_connection(&root, &name, &env, table, &mut error);
                     let merged = Environment {
                         namespace: env.namespace.unwrap_or(default.namespace),
                         task_queues: env.task_queues.unwrap_or(default.task_queues),
@@ -752,6 +756,47 @@ mod tests {
         assert_eq!(prod.namespace, "ingestion-prod");
         assert_eq!(prod.registries, ["registry.prod/"]);
         assert!(prod.require_signature);
+    }
+
+    #[test]
+    fn connection_keys_are_read_checked_and_shown_as_names() {
+        let settings = parse(
+            "[environments.prod]\naddress = \"temporal.prod:7233\"\ntls = true\napi-key-env = \"PROD_KEY\"\ntls-ca = \"certs/ca.pem\"\ntls-cert = \"certs/c.pem\"\ntls-key = \"certs/c.key\"\ntls-server-name = \"temporal\"\nprofile = \"prod\"\n",
+        )
+        .expect("valid");
+        let connection = &settings.environments["prod"].connection;
+        assert_eq!(connection.address.as_deref(), Some("temporal.prod:7233"));
+        assert_eq!(connection.tls, Some(true));
+        assert_eq!(connection.tls_ca, Some(PathBuf::from("./certs/ca.pem")));
+        assert_eq!(connection.profile.as_deref(), Some("prod"));
+        let shown = settings.to_json();
+        assert_eq!(
+            shown["environments"]["prod"]["connection"]["api_key_env"],
+            "PROD_KEY"
+        );
+        assert_eq!(
+            shown["environments"]["prod"]["connection"]["tls_server_name"],
+            "temporal"
+        );
+
+        let text = "[environments.uat]\naddress = \"https://x:1\"\napi-key-env = \"tmprl_abc.def\"\ntls-cert = \"c.pem\"\n";
+        let err = parse(text).expect_err("invalid");
+        for d in &err.diagnostics {
+            assert!(!d.message.contains("tmprl_abc"), "{}", d.message);
+        }
+        let api_key_at = err.diagnostics[1]
+            .location
+            .as_ref()
+            .expect("located")
+            .span
+            .start;
+        assert!(!text[api_key_at..].starts_with("\"tmprl"), "{api_key_at}");
+        let spans: Vec<&str> = err
+            .diagnostics
+            .iter()
+            .map(|d| &text[d.location.as_ref().expect("located").span.clone()])
+            .collect();
+        assert_eq!(spans, ["\"https://x:1\"", "", "\"c.pem\""]);
     }
 
     #[test]

@@ -323,13 +323,19 @@ impl TlsProxy {
         );
         let file = dir.path().join("nginx.conf");
         std::fs::write(&file, config).expect("write");
-        let child = Command::new("nginx")
+        // Debian puts it in /usr/sbin, which a user's PATH may not hold.
+        let nginx = if std::path::Path::new("/usr/sbin/nginx").exists() {
+            "/usr/sbin/nginx"
+        } else {
+            "nginx"
+        };
+        let child = Command::new(nginx)
             .args(["-p", &folder, "-e", &format!("{folder}/error.log"), "-c"])
             .arg(&file)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("nginx runs (scripts/test installs Debian's nginx-light)");
+            .expect("nginx runs (scripts/test installs Debian's nginx)");
         let proxy = Self {
             child,
             tls: format!("127.0.0.1:{tls}"),
