@@ -39,6 +39,31 @@ pub struct Environment {
     pub require_alerts: bool,
     /// Retry policies must bound their attempts.
     pub require_bounded_retries: bool,
+    /// How deploy commands reach this environment's Temporal frontend.
+    pub connection: EnvironmentConnection,
+}
+
+/// `[environments.<env>]` address, TLS, API key variable and Temporal CLI
+/// profile: a layer under flags and `TEMPORAL_*` variables, over the
+/// profile (src/apply/connect.rs resolves them). Names and paths only: an
+/// API key is named by its variable, never written here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EnvironmentConnection {
+    /// host:port of the frontend.
+    pub address: Option<String>,
+    /// TLS on (or explicitly off).
+    pub tls: Option<bool>,
+    /// The variable holding the API key.
+    pub api_key_env: Option<String>,
+    /// CA certificate (PEM) the server's certificate is verified against.
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate and key (PEM) for mTLS.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Name the server's certificate is verified against.
+    pub tls_server_name: Option<String>,
+    /// Temporal CLI profile (temporal.toml) to start from.
+    pub profile: Option<String>,
 }
 
 impl Environment {
@@ -71,6 +96,7 @@ impl Environment {
             require_auth: uat_or_prod,
             require_alerts: prod,
             require_bounded_retries: prod,
+            connection: EnvironmentConnection::default(),
         }
     }
 }
@@ -293,6 +319,14 @@ struct RawEnvironment {
     require_auth: Option<bool>,
     require_alerts: Option<bool>,
     require_bounded_retries: Option<bool>,
+    address: Option<toml::Spanned<String>>,
+    tls: Option<bool>,
+    api_key_env: Option<toml::Spanned<String>>,
+    tls_ca: Option<PathBuf>,
+    tls_cert: Option<toml::Spanned<PathBuf>>,
+    tls_key: Option<toml::Spanned<PathBuf>>,
+    tls_server_name: Option<String>,
+    profile: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -309,6 +343,64 @@ enum RawLevel {
 struct RawIgnore {
     rule: toml::Spanned<String>,
     paths: Vec<toml::Spanned<String>>,
+}
+
+/// The connection keys of `[environments.<name>]`, their paths made
+/// relative to the settings root; what cannot work is an error at its key.
+fn environment_connection(
+    root: &Path,
+    name: &str,
+    env: &RawEnvironment,
+    table: std::ops::Range<usize>,
+    error: &mut impl FnMut(std::ops::Range<usize>, String),
+) -> EnvironmentConnection {
+    if let Some(address) = &env.address
+        && (address.get_ref().trim().is_empty() || address.get_ref().contains("://"))
+    {
+        error(
+            address.span(),
+            format!("the address of {name} must be host:port, without a scheme"),
+        );
+    }
+    if let Some(variable) = &env.api_key_env {
+        let valid = !variable.get_ref().is_empty()
+            && variable
+                .get_ref()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            // Located at the table, not the value: what was written there
+            // may be the key itself, and is never shown.
+            error(
+                table.start..table.start,
+                format!(
+                    "api-key-env of {name} names the variable that holds the key (e.g. TEMPORAL_API_KEY_{}), not the key",
+                    name.to_uppercase()
+                ),
+            );
+        }
+    }
+    match (&env.tls_cert, &env.tls_key) {
+        (Some(cert), None) => error(
+            cert.span(),
+            format!("tls-cert of {name} needs tls-key beside it (mTLS needs both)"),
+        ),
+        (None, Some(key)) => error(
+            key.span(),
+            format!("tls-key of {name} needs tls-cert beside it (mTLS needs both)"),
+        ),
+        _ => {}
+    }
+    EnvironmentConnection {
+        address: env.address.as_ref().map(|a| a.get_ref().trim().to_string()),
+        tls: env.tls,
+        api_key_env: env.api_key_env.as_ref().map(|v| v.get_ref().clone()),
+        tls_ca: env.tls_ca.as_ref().map(|p| root.join(p)),
+        tls_cert: env.tls_cert.as_ref().map(|p| root.join(p.get_ref())),
+        tls_key: env.tls_key.as_ref().map(|p| root.join(p.get_ref())),
+        tls_server_name: env.tls_server_name.clone(),
+        profile: env.profile.clone(),
+    }
 }
 
 fn settings_error(file: &SourceFile, span: std::ops::Range<usize>, message: String) -> Diagnostic {
@@ -444,8 +536,10 @@ impl Settings {
             Some(given) => given
                 .into_iter()
                 .map(|(name, env)| {
+                    let table = env.span();
                     let env = env.into_inner();
                     let default = Environment::default_for(&name);
+                    let connection = environment_connection(&root, &name, &env, table, &mut error);
                     let merged = Environment {
                         namespace: env.namespace.unwrap_or(default.namespace),
                         task_queues: env.task_queues.unwrap_or(default.task_queues),
@@ -463,6 +557,7 @@ impl Settings {
                         require_bounded_retries: env
                             .require_bounded_retries
                             .unwrap_or(default.require_bounded_retries),
+                        connection,
                         name: name.clone(),
                     };
                     (name, merged)
@@ -803,6 +898,47 @@ mod tests {
         assert_eq!(prod.namespace, "ingestion-prod");
         assert_eq!(prod.registries, ["registry.prod/"]);
         assert!(prod.require_signature);
+    }
+
+    #[test]
+    fn connection_keys_are_read_checked_and_shown_as_names() {
+        let settings = parse(
+            "[environments.prod]\naddress = \"temporal.prod:7233\"\ntls = true\napi-key-env = \"PROD_KEY\"\ntls-ca = \"certs/ca.pem\"\ntls-cert = \"certs/c.pem\"\ntls-key = \"certs/c.key\"\ntls-server-name = \"temporal\"\nprofile = \"prod\"\n",
+        )
+        .expect("valid");
+        let connection = &settings.environments["prod"].connection;
+        assert_eq!(connection.address.as_deref(), Some("temporal.prod:7233"));
+        assert_eq!(connection.tls, Some(true));
+        assert_eq!(connection.tls_ca, Some(PathBuf::from("./certs/ca.pem")));
+        assert_eq!(connection.profile.as_deref(), Some("prod"));
+        let shown = settings.to_json();
+        assert_eq!(
+            shown["environments"]["prod"]["connection"]["api_key_env"],
+            "PROD_KEY"
+        );
+        assert_eq!(
+            shown["environments"]["prod"]["connection"]["tls_server_name"],
+            "temporal"
+        );
+
+        let text = "[environments.uat]\naddress = \"https://x:1\"\napi-key-env = \"tmprl_abc.def\"\ntls-cert = \"c.pem\"\n";
+        let err = parse(text).expect_err("invalid");
+        for d in &err.diagnostics {
+            assert!(!d.message.contains("tmprl_abc"), "{}", d.message);
+        }
+        let api_key_at = err.diagnostics[1]
+            .location
+            .as_ref()
+            .expect("located")
+            .span
+            .start;
+        assert!(!text[api_key_at..].starts_with("\"tmprl"), "{api_key_at}");
+        let spans: Vec<&str> = err
+            .diagnostics
+            .iter()
+            .map(|d| &text[d.location.as_ref().expect("located").span.clone()])
+            .collect();
+        assert_eq!(spans, ["\"https://x:1\"", "", "\"c.pem\""]);
     }
 
     #[test]

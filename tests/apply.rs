@@ -42,6 +42,7 @@ impl Ctx<'_> {
     /// The same, with these environment variables set.
     fn planguard_with(&self, vars: &[(&str, &str)], args: &[&str]) -> common::Run {
         let mut cmd = planguard();
+        common::temporal::hermetic(&mut cmd);
         cmd.current_dir(self.ws.dir.path())
             .env("TEMPORAL_ADDRESS", &self.server.address)
             .env("PLANGUARD_AUDIT_LOG", self.audit_path())
@@ -218,6 +219,7 @@ fn the_gate_refuses_and_the_server_stays_untouched() {
     assert!(server.describe("ingestion-prod", "apply-gate").is_none());
     let approved = ctx.planguard(&[
         "apply",
+        "--insecure",
         "--isolated",
         "--approved-by",
         "alice",
@@ -300,7 +302,13 @@ fn drift_injected_with_the_official_cli_is_found_in_the_plan() {
     );
 
     // An unmanaged schedule and a missing one.
-    let missing = ctx.planguard(&["drift", "--color", "never", "orchestration_plans/uat"]);
+    let missing = ctx.planguard(&[
+        "drift",
+        "--insecure",
+        "--color",
+        "never",
+        "orchestration_plans/uat",
+    ]);
     assert!(
         missing.stdout.contains(
             "error[PG302]: schedule `apply-drift` is not deployed in namespace ingestion-uat"
@@ -434,6 +442,7 @@ fn rollback_and_trigger() {
 fn server_and_namespace_failures_are_one_line_and_exit_two() {
     let ws = workspace("apply-down");
     let mut cmd = planguard();
+    common::temporal::hermetic(&mut cmd);
     cmd.current_dir(ws.dir.path())
         .env("PLANGUARD_AUDIT_LOG", ws.dir.path().join("audit.jsonl"))
         .args([
@@ -458,6 +467,7 @@ fn server_and_namespace_failures_are_one_line_and_exit_two() {
     };
     let missing = ctx.planguard(&[
         "apply",
+        "--insecure",
         "--isolated",
         "--approved-by",
         "bob",
@@ -687,6 +697,7 @@ fn spawn_held(
     let _ = std::fs::remove_file(&hold);
     let _ = std::fs::remove_file(&waiting);
     let mut held = planguard();
+    common::temporal::hermetic(&mut held);
     held.current_dir(ws.dir.path())
         .env("TEMPORAL_ADDRESS", &server.address)
         .env("PLANGUARD_AUDIT_LOG", ws.dir.path().join("audit.jsonl"))
@@ -811,7 +822,13 @@ fn a_dry_run_previews_the_change_in_markdown() {
     set_jitter(&ws, "10m");
     let update = ctx.planguard(&["apply", "--dry-run", "--format", "markdown", plan]);
     assert_eq!(update.code, 0, "{}{}", update.stdout, update.stderr);
-    let drift = ctx.planguard(&["drift", "--format", "markdown", "orchestration_plans"]);
+    let drift = ctx.planguard(&[
+        "drift",
+        "--insecure",
+        "--format",
+        "markdown",
+        "orchestration_plans",
+    ]);
     assert_eq!(drift.code, 1, "{}{}", drift.stdout, drift.stderr);
     let sha = regex::Regex::new(r"sha256 `[0-9a-f]{12}`").expect("valid");
     let text = format!(
@@ -880,12 +897,18 @@ fn drift_compares_each_environment_in_its_own_namespace_and_honours_settings() {
         "orchestration_plans/dev/12.json",
     ]);
     assert_eq!(dev.code, 0, "{}{}", dev.stdout, dev.stderr);
-    let uat = ctx.planguard(&["apply", "orchestration_plans/uat/12.json"]);
+    let uat = ctx.planguard(&["apply", "--insecure", "orchestration_plans/uat/12.json"]);
     assert_eq!(uat.code, 0, "{}{}", uat.stdout, uat.stderr);
 
     // Each plan in its own namespace: uat is clean, dev runs on the queue
     // the override gave it, prod is not deployed.
-    let all = ctx.planguard(&["drift", "--color", "never", "orchestration_plans"]);
+    let all = ctx.planguard(&[
+        "drift",
+        "--insecure",
+        "--color",
+        "never",
+        "orchestration_plans",
+    ]);
     assert_eq!(all.code, 1, "{}{}", all.stdout, all.stderr);
     assert!(
         all.stdout.contains(
@@ -917,7 +940,13 @@ fn drift_compares_each_environment_in_its_own_namespace_and_honours_settings() {
         ["--namespace", "ingestion-dev"],
         ["--task-queue", "temporal-maintenance"],
     ] {
-        let refused = ctx.planguard(&["drift", flag[0], flag[1], "orchestration_plans"]);
+        let refused = ctx.planguard(&[
+            "drift",
+            "--insecure",
+            flag[0],
+            flag[1],
+            "orchestration_plans",
+        ]);
         assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
         assert!(
             refused.stderr.contains(&format!(
@@ -934,7 +963,13 @@ fn drift_compares_each_environment_in_its_own_namespace_and_honours_settings() {
         "planguard.toml",
         "[rules]\nPG301 = \"warning\"\n\n[[ignore]]\nrule = \"PG302\"\npaths = [\"orchestration_plans/prod/**\"]\n",
     );
-    let settled = ctx.planguard(&["drift", "--color", "never", "orchestration_plans"]);
+    let settled = ctx.planguard(&[
+        "drift",
+        "--insecure",
+        "--color",
+        "never",
+        "orchestration_plans",
+    ]);
     assert_eq!(settled.code, 0, "{}{}", settled.stdout, settled.stderr);
     assert!(
         settled
@@ -1028,7 +1063,15 @@ fn approval_needs_another_person_and_settings_from_outside_the_change() {
     let trusted = ["--settings-from-ref", "main"];
 
     // A blank approver is no approver, by flag or by variable.
-    let blank = ctx.planguard(&["apply", trusted[0], trusted[1], "--approved-by", "", plan]);
+    let blank = ctx.planguard(&[
+        "apply",
+        "--insecure",
+        trusted[0],
+        trusted[1],
+        "--approved-by",
+        "",
+        plan,
+    ]);
     assert_eq!(blank.code, 1, "{}{}", blank.stdout, blank.stderr);
     assert!(
         blank.stdout.contains("prod requires an approver"),
@@ -1037,7 +1080,7 @@ fn approval_needs_another_person_and_settings_from_outside_the_change() {
     );
     let spaces = ctx.planguard_with(
         &[("PLANGUARD_APPROVED_BY", "  ")],
-        &["apply", trusted[0], trusted[1], plan],
+        &["apply", "--insecure", trusted[0], trusted[1], plan],
     );
     assert_eq!(spaces.code, 1, "{}{}", spaces.stdout, spaces.stderr);
     assert!(
@@ -1051,6 +1094,7 @@ fn approval_needs_another_person_and_settings_from_outside_the_change() {
         &[("GITHUB_ACTOR", "alice")],
         &[
             "apply",
+            "--insecure",
             trusted[0],
             trusted[1],
             "--approved-by",
@@ -1066,7 +1110,7 @@ fn approval_needs_another_person_and_settings_from_outside_the_change() {
     );
 
     // Without settings from outside the change, prod is not applied.
-    let untrusted = ctx.planguard(&["apply", "--approved-by", "bob", plan]);
+    let untrusted = ctx.planguard(&["apply", "--insecure", "--approved-by", "bob", plan]);
     assert_eq!(
         untrusted.code, 1,
         "{}{}",
@@ -1105,6 +1149,7 @@ fn approval_needs_another_person_and_settings_from_outside_the_change() {
         PG103 is downgraded to warning; PG105 is ignored for orchestration_plans/prod/12.json";
     let from_ref = ctx.planguard(&[
         "apply",
+        "--insecure",
         trusted[0],
         trusted[1],
         "--approved-by",
@@ -1119,6 +1164,7 @@ fn approval_needs_another_person_and_settings_from_outside_the_change() {
     std::fs::write(&file, "[rules]\nPG303 = \"error\"\n").expect("write");
     let from_file = ctx.planguard(&[
         "apply",
+        "--insecure",
         "--trusted-settings",
         &file.to_string_lossy(),
         "--approved-by",
@@ -1134,6 +1180,7 @@ fn approval_needs_another_person_and_settings_from_outside_the_change() {
     // A ref that does not exist is a failure of the run, not a pass.
     let bad = ctx.planguard(&[
         "apply",
+        "--insecure",
         "--settings-from-ref",
         "no-such-branch",
         "--approved-by",
@@ -1156,7 +1203,7 @@ fn approval_needs_another_person_and_settings_from_outside_the_change() {
             ("GITHUB_ACTOR", "alice"),
             ("PLANGUARD_SETTINGS_FROM_REF", "main"),
         ],
-        &["apply", "--approved-by", "bob", plan],
+        &["apply", "--insecure", "--approved-by", "bob", plan],
     );
     assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
     assert!(server.describe("ingestion-prod", "apply-trust").is_some());
@@ -1931,4 +1978,327 @@ fn what_temporal_cannot_hold_is_refused_at_the_field() {
     let drift = ctx.planguard(&["drift", "--color", "never", "orchestration_plans/dev"]);
     assert_eq!(drift.code, 1, "{}{}", drift.stdout, drift.stderr);
     assert!(drift.stdout.contains("error[PG305]"), "{}", drift.stdout);
+}
+
+/// planguard in `ws` with no TEMPORAL_ADDRESS: where it connects is what
+/// planguard.toml, the profile and `vars` say.
+fn deploy(ws: &Workspace, vars: &[(&str, &str)], args: &[&str]) -> common::Run {
+    let mut cmd = planguard();
+    common::temporal::hermetic(&mut cmd);
+    cmd.current_dir(ws.dir.path())
+        .env("PLANGUARD_AUDIT_LOG", ws.dir.path().join("audit.jsonl"));
+    for (name, value) in vars {
+        cmd.env(name, value);
+    }
+    run(cmd.args(args))
+}
+
+/// `[environments.*]` with these extra lines for dev and uat (prod keeps its defaults).
+fn environments(dev: &str, uat: &str) -> String {
+    format!("[environments.dev]\n{dev}\n[environments.uat]\n{uat}\n[environments.prod]\n")
+}
+
+#[test]
+fn each_environment_connects_where_planguard_toml_or_its_profile_says() {
+    let dev_server = Server::start(&["ingestion-dev"]);
+    let uat_server = Server::start(&["ingestion-uat"]);
+    let ws = workspace("connect-envs");
+    let (dev, uat) = (dev_server.address.as_str(), uat_server.address.as_str());
+    ws.write(
+        "planguard.toml",
+        &environments(
+            &format!("address = \"{dev}\""),
+            &format!("address = \"{uat}\""),
+        ),
+    );
+    let dev_plan = "orchestration_plans/dev/12.json";
+    let uat_plan = "orchestration_plans/uat/12.json";
+
+    // [environments.<env>] address: the dev plan goes to one server, uat to the other.
+    let applied = deploy(&ws, &[], &["apply", dev_plan]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+    assert!(
+        dev_server
+            .describe("ingestion-dev", "connect-envs")
+            .is_some()
+    );
+
+    // require-auth (uat's default) refuses plain text, in one line naming
+    // the environment and the way out; --insecure lets it through.
+    let refused = deploy(&ws, &[], &["apply", uat_plan]);
+    assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
+    assert_eq!(
+        refused.stderr.trim().lines().count(),
+        1,
+        "{}",
+        refused.stderr
+    );
+    for said in ["uat requires auth", "plaintext", "--insecure", uat] {
+        assert!(refused.stderr.contains(said), "{said}: {}", refused.stderr);
+    }
+    assert!(
+        uat_server
+            .describe("ingestion-uat", "connect-envs")
+            .is_none()
+    );
+    let insecure = deploy(&ws, &[], &["apply", "--insecure", uat_plan]);
+    assert_eq!(insecure.code, 0, "{}{}", insecure.stdout, insecure.stderr);
+    assert!(
+        uat_server
+            .describe("ingestion-uat", "connect-envs")
+            .is_some()
+    );
+
+    // Drift over both environments compares each on its own server.
+    let drift = deploy(
+        &ws,
+        &[],
+        &[
+            "drift",
+            "--insecure",
+            "orchestration_plans/dev",
+            "orchestration_plans/uat",
+        ],
+    );
+    assert_eq!(drift.code, 0, "{}{}", drift.stdout, drift.stderr);
+
+    // TEMPORAL_ADDRESS wins over planguard.toml, and --address over both.
+    let env_wins = deploy(&ws, &[("TEMPORAL_ADDRESS", uat)], &["drift", dev_plan]);
+    assert_eq!(env_wins.code, 2, "{}{}", env_wins.stdout, env_wins.stderr);
+    assert!(
+        env_wins
+            .stderr
+            .contains("namespace `ingestion-dev` does not exist"),
+        "{}",
+        env_wins.stderr
+    );
+    let flag_wins = deploy(
+        &ws,
+        &[("TEMPORAL_ADDRESS", uat)],
+        &["drift", "--address", dev, dev_plan],
+    );
+    assert_eq!(
+        flag_wins.code, 0,
+        "{}{}",
+        flag_wins.stdout, flag_wins.stderr
+    );
+
+    // tls = true: TLS to a server that speaks none fails the handshake
+    // (and satisfies require-auth, so it is not refused for plain text).
+    ws.write(
+        "tls.toml",
+        &environments("", &format!("address = \"{uat}\"\ntls = true")),
+    );
+    let tls = deploy(&ws, &[], &["drift", "--config", "tls.toml", uat_plan]);
+    assert_eq!(tls.code, 2, "{}{}", tls.stdout, tls.stderr);
+    assert!(tls.stderr.contains("TLS"), "{}", tls.stderr);
+
+    // A Temporal CLI profile from TEMPORAL_CONFIG_FILE: `default` for dev,
+    // the one uat's `profile` names for uat; planguard.toml's address wins
+    // over a profile's.
+    ws.write(
+        "temporal.toml",
+        &format!(
+            "[profile.default]\naddress = \"{dev}\"\n[profile.staging]\naddress = \"{uat}\"\n"
+        ),
+    );
+    ws.write("profiles.toml", &environments("", "profile = \"staging\""));
+    let config_file = ws.dir.path().join("temporal.toml");
+    let config_file = config_file.to_str().expect("UTF-8 path");
+    let profile = [("TEMPORAL_CONFIG_FILE", config_file)];
+    let both = deploy(
+        &ws,
+        &profile,
+        &[
+            "drift",
+            "--insecure",
+            "--config",
+            "profiles.toml",
+            "orchestration_plans/dev",
+            "orchestration_plans/uat",
+        ],
+    );
+    assert_eq!(both.code, 0, "{}{}", both.stdout, both.stderr);
+    let settings_win = deploy(
+        &ws,
+        &[
+            ("TEMPORAL_CONFIG_FILE", config_file),
+            ("TEMPORAL_PROFILE", "staging"),
+        ],
+        &["drift", dev_plan],
+    );
+    assert_eq!(
+        settings_win.code, 0,
+        "{}{}",
+        settings_win.stdout, settings_win.stderr
+    );
+    // TEMPORAL_PROFILE wins over the `profile` key and picks another server.
+    let chosen = deploy(
+        &ws,
+        &[
+            ("TEMPORAL_CONFIG_FILE", config_file),
+            ("TEMPORAL_PROFILE", "default"),
+        ],
+        &["drift", "--insecure", "--config", "profiles.toml", uat_plan],
+    );
+    assert_eq!(chosen.code, 2, "{}{}", chosen.stdout, chosen.stderr);
+    assert!(
+        chosen
+            .stderr
+            .contains("namespace `ingestion-uat` does not exist"),
+        "{}",
+        chosen.stderr
+    );
+    let missing = deploy(
+        &ws,
+        &[
+            ("TEMPORAL_CONFIG_FILE", config_file),
+            ("TEMPORAL_PROFILE", "nope"),
+        ],
+        &["drift", dev_plan],
+    );
+    assert_eq!(missing.code, 2, "{}{}", missing.stdout, missing.stderr);
+    assert!(
+        missing.stderr.contains("no profile `nope`"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn tls_mtls_and_an_api_key_only_over_tls_through_a_proxy() {
+    use common::temporal::{Certificates, TlsProxy};
+    let server = Server::start(&["ingestion-dev", "ingestion-uat"]);
+    let certificates = Certificates::make();
+    let proxy = TlsProxy::start(&server.address, &certificates);
+    let ws = workspace("connect-tls");
+    let ca = certificates.path("ca.pem");
+    let (cert, key) = (
+        certificates.path("client.pem"),
+        certificates.path("client.key"),
+    );
+    let uat_plan = "orchestration_plans/uat/12.json";
+    let dev_plan = "orchestration_plans/dev/12.json";
+
+    // TLS verified against the CA planguard.toml names; uat requires auth,
+    // and TLS with an API key from the variable api-key-env names satisfies it.
+    ws.write(
+        "planguard.toml",
+        &environments(
+            &format!(
+                "address = \"{}\"\ntls-ca = \"{ca}\"\ntls-cert = \"{cert}\"\ntls-key = \"{key}\"",
+                proxy.mtls
+            ),
+            &format!(
+                "address = \"{}\"\ntls-ca = \"{ca}\"\napi-key-env = \"UAT_TEMPORAL_KEY\"",
+                proxy.tls
+            ),
+        ),
+    );
+    let secret = "pg-test-key-5f0c1d";
+    let uat = deploy(&ws, &[("UAT_TEMPORAL_KEY", secret)], &["apply", uat_plan]);
+    assert_eq!(uat.code, 0, "{}{}", uat.stdout, uat.stderr);
+    assert!(server.describe("ingestion-uat", "connect-tls").is_some());
+    let port = proxy.tls.rsplit(':').next().expect("a port");
+    assert!(
+        proxy
+            .access_log()
+            .lines()
+            .any(|l| l == format!("{port} Bearer {secret}")),
+        "the key reached the server side of TLS: {}",
+        proxy.access_log()
+    );
+
+    // Without the CA the server's certificate is not trusted; a wrong
+    // tls-server-name fails verification too.
+    ws.write(
+        "no-ca.toml",
+        &environments("", &format!("address = \"{}\"\ntls = true", proxy.tls)),
+    );
+    let untrusted = deploy(&ws, &[], &["drift", "--config", "no-ca.toml", uat_plan]);
+    assert_eq!(
+        untrusted.code, 2,
+        "{}{}",
+        untrusted.stdout, untrusted.stderr
+    );
+    ws.write(
+        "wrong-name.toml",
+        &environments(
+            "",
+            &format!(
+                "address = \"{}\"\ntls-ca = \"{ca}\"\ntls-server-name = \"not-this-server.test\"",
+                proxy.tls
+            ),
+        ),
+    );
+    let wrong = deploy(
+        &ws,
+        &[],
+        &["drift", "--config", "wrong-name.toml", uat_plan],
+    );
+    assert_eq!(wrong.code, 2, "{}{}", wrong.stdout, wrong.stderr);
+    ws.write(
+        "right-name.toml",
+        &environments(
+            "",
+            &format!(
+                "address = \"{}\"\ntls-ca = \"{ca}\"\ntls-server-name = \"localhost\"",
+                proxy.tls
+            ),
+        ),
+    );
+    let right = deploy(
+        &ws,
+        &[],
+        &["drift", "--config", "right-name.toml", uat_plan],
+    );
+    assert_eq!(right.code, 0, "{}{}", right.stdout, right.stderr);
+
+    // mTLS: refused without the client certificate, accepted with it.
+    ws.write(
+        "no-cert.toml",
+        &environments(
+            &format!("address = \"{}\"\ntls-ca = \"{ca}\"", proxy.mtls),
+            "",
+        ),
+    );
+    let refused = deploy(&ws, &[], &["apply", "--config", "no-cert.toml", dev_plan]);
+    assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
+    assert!(server.describe("ingestion-dev", "connect-tls").is_none());
+    let accepted = deploy(&ws, &[], &["apply", dev_plan]);
+    assert_eq!(accepted.code, 0, "{}{}", accepted.stdout, accepted.stderr);
+    assert!(server.describe("ingestion-dev", "connect-tls").is_some());
+
+    // An API key never travels in plain text: to a plain listener,
+    // planguard opens with a TLS handshake, not the HTTP/2 preface.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let plain = listener.local_addr().expect("address").to_string();
+    let first_bytes = std::thread::spawn(move || {
+        use std::io::Read as _;
+        let (mut stream, _) = listener.accept().expect("planguard connects");
+        let mut bytes = [0u8; 3];
+        stream
+            .read_exact(&mut bytes)
+            .expect("planguard speaks first");
+        bytes
+    });
+    let keyed = deploy(
+        &ws,
+        &[("TEMPORAL_API_KEY", secret), ("TEMPORAL_ADDRESS", &plain)],
+        &["drift", "--isolated", dev_plan],
+    );
+    assert_eq!(keyed.code, 2, "{}{}", keyed.stdout, keyed.stderr);
+    let bytes = first_bytes.join().expect("the listener thread");
+    assert_eq!(bytes[0], 0x16, "a TLS handshake record, not {bytes:?}");
+    assert_ne!(&bytes, b"PRI", "the plain HTTP/2 preface");
+    let audit = std::fs::read_to_string(ws.dir.path().join("audit.jsonl")).unwrap_or_default();
+    for text in [
+        &keyed.stdout,
+        &keyed.stderr,
+        &uat.stdout,
+        &uat.stderr,
+        &audit,
+    ] {
+        assert!(!text.contains(secret), "the key was shown: {text}");
+    }
 }

@@ -22,6 +22,7 @@ fn workspace(id: &str) -> Workspace {
 
 fn planguard_at(server_address: &str, ws: &Workspace, args: &[&str]) -> common::Run {
     let mut cmd = planguard();
+    common::temporal::hermetic(&mut cmd);
     cmd.current_dir(ws.dir.path())
         .env("TEMPORAL_ADDRESS", server_address)
         .env("PLANGUARD_AUDIT_LOG", ws.dir.path().join("audit.jsonl"))
@@ -555,5 +556,100 @@ fn a_namespace_over_plans_of_several_environments_is_refused() {
             .contains("--namespace would apply to the plans of 3 environments (dev, prod, uat)"),
         "{}",
         out.stderr
+    );
+}
+
+/// TEMPORAL_NAMESPACE is a one-environment override, for every deploy
+/// command alike: honoured when the run concerns one environment (apply,
+/// status, drift), ignored with a note over several (where `--namespace`
+/// is refused), so a CI variable never sends every environment to one place.
+#[test]
+fn temporal_namespace_counts_for_one_environment_and_is_ignored_over_several() {
+    let server = Server::start(&[
+        "ingestion-dev",
+        "ingestion-uat",
+        "ingestion-prod",
+        "elsewhere",
+    ]);
+    let ws = workspace("st-nsvar");
+    let with = |vars: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = planguard();
+        common::temporal::hermetic(&mut cmd);
+        cmd.current_dir(ws.dir.path())
+            .env("TEMPORAL_ADDRESS", &server.address)
+            .env("PLANGUARD_AUDIT_LOG", ws.dir.path().join("audit.jsonl"));
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        run(cmd.args(args))
+    };
+    let elsewhere = [("TEMPORAL_NAMESPACE", "elsewhere")];
+    let plan = "orchestration_plans/dev/12.json";
+    // apply checks the variable's namespace like the plan's own: refused.
+    let refused = with(&elsewhere, &["apply", plan]);
+    assert_eq!(refused.code, 1, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stdout.contains("namespace \"elsewhere\""),
+        "{}",
+        refused.stdout
+    );
+    let applied = with(&[], &["apply", plan]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
+
+    // One environment: looked for where the variable says (and not found there).
+    let one = with(
+        &elsewhere,
+        &["status", "--format", "json", "orchestration_plans/dev"],
+    );
+    assert_eq!(one.code, 1, "{}{}", one.stdout, one.stderr);
+    let report: Value = serde_json::from_str(&one.stdout).expect("JSON");
+    assert_eq!(report["schedules"][0]["namespace"], "elsewhere", "{report}");
+    let home = with(
+        &[],
+        &["status", "--format", "json", "orchestration_plans/dev"],
+    );
+    assert_eq!(home.code, 0, "{}{}", home.stdout, home.stderr);
+    let drift = with(&elsewhere, &["drift", "orchestration_plans/dev"]);
+    assert_eq!(drift.code, 1, "{}{}", drift.stdout, drift.stderr);
+    assert!(
+        drift
+            .stdout
+            .contains("is not deployed in namespace elsewhere"),
+        "{}",
+        drift.stdout
+    );
+    let without = with(&[], &["drift", "orchestration_plans/dev"]);
+    assert_eq!(without.code, 0, "{}{}", without.stdout, without.stderr);
+
+    // Several environments: each in its own namespace, and a note says why.
+    let several = with(
+        &elsewhere,
+        &[
+            "status",
+            "--insecure",
+            "--format",
+            "json",
+            "orchestration_plans",
+        ],
+    );
+    assert_eq!(several.code, 1, "{}{}", several.stdout, several.stderr);
+    assert!(
+        several
+            .stderr
+            .contains("TEMPORAL_NAMESPACE is ignored: this run concerns 3 environments"),
+        "{}",
+        several.stderr
+    );
+    let report: Value = serde_json::from_str(&several.stdout).expect("JSON");
+    let namespaces: Vec<&str> = report["schedules"]
+        .as_array()
+        .expect("schedules")
+        .iter()
+        .filter_map(|s| s["namespace"].as_str())
+        .collect();
+    assert_eq!(
+        namespaces,
+        ["ingestion-dev", "ingestion-prod", "ingestion-uat"],
+        "{report}"
     );
 }

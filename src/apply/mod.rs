@@ -3,6 +3,7 @@
 //! described back and compared before it counts as done.
 
 pub mod audit;
+pub mod connect;
 pub mod gate;
 pub mod model;
 pub mod rollback;
@@ -11,9 +12,10 @@ pub mod trust;
 
 use std::collections::BTreeMap;
 
+use connect::Requested;
 use gate::Cleared;
 use model::Difference;
-use temporal::{Client, Endpoint, TemporalError};
+use temporal::{Client, TemporalError};
 
 use crate::check::Checker;
 use crate::diagnostic::Diagnostic;
@@ -82,12 +84,13 @@ fn recorded(deployed: &temporal::Deployed, field: &str) -> Option<String> {
 /// before (for the audit).
 pub fn apply(
     cleared: &Cleared,
-    endpoint: &Endpoint,
+    requested: &Requested,
     dry_run: bool,
     unpause: bool,
 ) -> Result<(Applied, Option<temporal::Deployed>), ApplyError> {
     let id = &cleared.desired.schedule_id;
-    let mut client = Client::connect(endpoint, &cleared.desired.namespace)?;
+    let endpoint = connect::endpoint(requested, Some(&cleared.environment))?;
+    let mut client = Client::connect(&endpoint, &cleared.desired.namespace)?;
     let before = client.describe(id)?;
     let Some(deployed) = before.clone() else {
         if dry_run {
@@ -163,8 +166,12 @@ fn hold_for_tests(variable: &str) {
 }
 
 /// Start one run now, outside the cadence.
-pub fn trigger(cleared: &Cleared, endpoint: &Endpoint) -> Result<(String, String), TemporalError> {
-    Client::connect(endpoint, &cleared.desired.namespace)?.start(cleared)
+pub fn trigger(
+    cleared: &Cleared,
+    requested: &Requested,
+) -> Result<(String, String), TemporalError> {
+    let endpoint = connect::endpoint(requested, Some(&cleared.environment))?;
+    Client::connect(&endpoint, &cleared.desired.namespace)?.start(cleared)
 }
 
 /// (workspace, environment): plans that replace one another.
@@ -235,11 +242,17 @@ pub struct PlanSet {
     pub diagnostics: Vec<Diagnostic>,
     /// Plans that could not be read at all.
     pub unreadable: Vec<std::path::PathBuf>,
+    /// The overrides in effect: those given, and TEMPORAL_NAMESPACE when it
+    /// applies (the plans of one environment).
+    pub overrides: gate::Overrides,
+    /// What the run should say it did not do (for the log).
+    pub notes: Vec<String>,
 }
 
 /// The newest plan of each environment under `paths`, each in its own
 /// environment's namespace. Overrides apply only to the plans of one
-/// environment: over several, they are refused.
+/// environment: over several, they are refused (and TEMPORAL_NAMESPACE,
+/// which no one typed for this run, is ignored with a note).
 pub fn owned_plans(
     settings: &crate::settings::Settings,
     paths: &[std::path::PathBuf],
@@ -273,29 +286,35 @@ pub fn owned_plans(
         {
             object.insert("namespace".to_string(), env.namespace.clone().into());
         }
-        overrides.apply_to(&mut value);
         set.plans.push(OwnedPlan {
             document,
             environment,
             value,
         });
     }
-    if !overrides.is_empty() {
-        let environments: std::collections::BTreeSet<String> = set
-            .plans
-            .iter()
-            .map(|p| {
-                p.environment
-                    .clone()
-                    .unwrap_or_else(|| "an unknown one".to_string())
-            })
-            .collect();
-        if environments.len() > 1 {
-            return Err(DeployError::OverrideAcrossEnvironments {
-                flags: overrides.flags(),
-                environments: environments.into_iter().collect(),
-            });
-        }
+    let environments: std::collections::BTreeSet<String> = set
+        .plans
+        .iter()
+        .map(|p| {
+            p.environment
+                .clone()
+                .unwrap_or_else(|| "an unknown one".to_string())
+        })
+        .collect();
+    if !overrides.is_empty() && environments.len() > 1 {
+        return Err(DeployError::OverrideAcrossEnvironments {
+            flags: overrides.flags(),
+            environments: environments.into_iter().collect(),
+        });
+    }
+    let (namespace, note) = connect::namespace_override(overrides.namespace.clone(), &environments);
+    set.overrides = gate::Overrides {
+        namespace,
+        task_queue: overrides.task_queue.clone(),
+    };
+    set.notes.extend(note);
+    for plan in &mut set.plans {
+        set.overrides.apply_to(&mut plan.value);
     }
     Ok(set)
 }
@@ -303,15 +322,17 @@ pub fn owned_plans(
 /// Compare the newest plan of each environment under `paths` with what is
 /// deployed in its environment's namespace; each difference is a diagnostic
 /// located in the plan, at the severity planguard.toml gives its rule. With
-/// a `--namespace` override, schedules of that namespace that no plan owns
-/// are reported too.
+/// a `--namespace` override (or TEMPORAL_NAMESPACE over one environment),
+/// schedules of that namespace that no plan owns are reported too.
 pub fn drift(
     checker: &Checker,
     paths: &[std::path::PathBuf],
-    endpoint: &Endpoint,
+    requested: &Requested,
     overrides: &gate::Overrides,
-) -> Result<(Vec<Diagnostic>, usize), DeployError> {
+) -> Result<Drift, DeployError> {
     let set = owned_plans(&checker.settings, paths, overrides)?;
+    let environment_of =
+        |name: Option<&String>| name.and_then(|n| checker.settings.environments.get(n));
     let mut diagnostics = set.diagnostics;
     let mut owned: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let checked = set.plans.len();
@@ -328,7 +349,8 @@ pub fn drift(
             .entry(desired.namespace.clone())
             .or_default()
             .push(desired.schedule_id.clone());
-        let mut client = Client::connect(endpoint, &desired.namespace)?;
+        let endpoint = connect::endpoint(requested, environment_of(plan.environment.as_ref()))?;
+        let mut client = Client::connect(&endpoint, &desired.namespace)?;
         match client.describe(&desired.schedule_id)? {
             None => {
                 let target = document.locate("/schedule_id");
@@ -370,8 +392,11 @@ pub fn drift(
             }
         }
     }
-    if let Some(namespace) = &overrides.namespace {
-        let mut client = Client::connect(endpoint, namespace)?;
+    if let Some(namespace) = &set.overrides.namespace {
+        // The plans are of one environment (or none): its connection.
+        let environment = environment_of(set.plans.first().and_then(|p| p.environment.as_ref()));
+        let endpoint = connect::endpoint(requested, environment)?;
+        let mut client = Client::connect(&endpoint, namespace)?;
         let known = owned.get(namespace).cloned().unwrap_or_default();
         for id in client.list()? {
             if !known.contains(&id) {
@@ -383,5 +408,22 @@ pub fn drift(
         }
     }
     // [rules] and [[ignore]] hold for drift as for every other rule.
-    Ok((checker.settle(diagnostics), checked))
+    Ok(Drift {
+        diagnostics: checker.settle(diagnostics),
+        checked,
+        namespace: set.overrides.namespace,
+        notes: set.notes,
+    })
+}
+
+/// What a drift run found.
+#[derive(Debug)]
+pub struct Drift {
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many plans were compared.
+    pub checked: usize,
+    /// The namespace compared in instead of the plans' own, if any.
+    pub namespace: Option<String>,
+    /// What the run did not do, and why (for the log).
+    pub notes: Vec<String>,
 }

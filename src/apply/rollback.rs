@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::DeployError;
-use super::temporal::{Client, Endpoint};
+use super::connect::{self, Requested};
+use super::temporal::Client;
 use crate::discover::{self, Kind};
 use crate::settings::Settings;
 
@@ -123,7 +124,9 @@ pub fn store(
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or_default();
     let text = |key: &str| value.get(key).and_then(|v| v.as_str()).map(str::to_string);
-    let namespace = text("namespace")
+    // TEMPORAL_NAMESPACE moves a rollback where it moved the apply.
+    let namespace = connect::namespace_of_one_environment(None)
+        .or_else(|| text("namespace"))
         .or_else(|| {
             settings
                 .environments
@@ -159,8 +162,13 @@ pub struct Current {
 
 /// Describe the store's schedule. A failed describe is an error, never a
 /// guess; a schedule that is not deployed is None.
-pub fn deployed(store: &Store, endpoint: &Endpoint) -> Result<Option<Current>, DeployError> {
-    let mut client = Client::connect(endpoint, &store.namespace)?;
+pub fn deployed(
+    store: &Store,
+    requested: &Requested,
+    settings: &Settings,
+) -> Result<Option<Current>, DeployError> {
+    let endpoint = connect::endpoint(requested, settings.environments.get(&store.environment))?;
+    let mut client = Client::connect(&endpoint, &store.namespace)?;
     let Some(deployed) = client.describe(&store.schedule_id)? else {
         return Ok(None);
     };

@@ -19,7 +19,7 @@ use temporalio_common::protos::temporal::api::workflowservice::v1::{
     ListSchedulesRequest, StartWorkflowExecutionRequest, UpdateScheduleRequest,
 };
 
-/// How to reach the frontend.
+/// How to reach the frontend (src/apply/connect.rs decides it).
 #[derive(Debug, Clone, Default)]
 pub struct Endpoint {
     /// host:port
@@ -29,18 +29,41 @@ pub struct Endpoint {
     pub tls: Option<Tls>,
 }
 
-/// TLS settings, as paths to PEM files.
-#[derive(Debug, Clone, Default)]
-pub struct Tls {
-    pub client_cert: Option<std::path::PathBuf>,
-    pub client_key: Option<std::path::PathBuf>,
-    pub server_ca: Option<std::path::PathBuf>,
-    pub server_name: Option<String>,
+/// A PEM file, or its text (a Temporal CLI profile may hold either).
+#[derive(Clone)]
+pub enum Pem {
+    Path(std::path::PathBuf),
+    Data(Vec<u8>),
 }
 
-fn read_pem(path: &std::path::Path, what: &str) -> Result<Vec<u8>, TemporalError> {
-    std::fs::read(path)
-        .map_err(|e| TemporalError::Tls(format!("cannot read the {what} {}: {e}", path.display())))
+/// A key's text is never shown, not even in a debug dump.
+impl std::fmt::Debug for Pem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pem::Path(path) => f.debug_tuple("Path").field(path).finish(),
+            Pem::Data(_) => f.write_str("Data(…)"),
+        }
+    }
+}
+
+impl Pem {
+    fn read(&self, what: &str) -> Result<Vec<u8>, TemporalError> {
+        match self {
+            Pem::Path(path) => std::fs::read(path).map_err(|e| {
+                TemporalError::Tls(format!("cannot read the {what} {}: {e}", path.display()))
+            }),
+            Pem::Data(data) => Ok(data.clone()),
+        }
+    }
+}
+
+/// TLS settings: PEM files (or their text) and the name to verify.
+#[derive(Debug, Clone, Default)]
+pub struct Tls {
+    pub client_cert: Option<Pem>,
+    pub client_key: Option<Pem>,
+    pub server_ca: Option<Pem>,
+    pub server_name: Option<String>,
 }
 
 impl Tls {
@@ -48,21 +71,21 @@ impl Tls {
         let client_tls_options = match (&self.client_cert, &self.client_key) {
             (Some(cert), Some(key)) => Some(
                 temporalio_client::ClientTlsOptions::builder()
-                    .client_cert(read_pem(cert, "client certificate")?)
-                    .client_private_key(read_pem(key, "client key")?)
+                    .client_cert(cert.read("client certificate")?)
+                    .client_private_key(key.read("client key")?)
                     .build(),
             ),
             (None, None) => None,
             _ => {
                 return Err(TemporalError::Tls(
-                    "mTLS needs both --tls-cert and --tls-key".to_string(),
+                    "mTLS needs both a client certificate and its key (--tls-cert and --tls-key, or tls-cert and tls-key in planguard.toml)".to_string(),
                 ));
             }
         };
         let server_ca = self
             .server_ca
-            .as_deref()
-            .map(|p| read_pem(p, "server CA certificate"))
+            .as_ref()
+            .map(|p| p.read("server CA certificate"))
             .transpose()?;
         Ok(temporalio_client::TlsOptions::builder()
             .maybe_server_root_ca_cert(server_ca)
@@ -88,6 +111,18 @@ pub enum TemporalError {
     Runtime(std::io::Error),
     #[error("TLS: {0}")]
     Tls(String),
+    /// The Temporal CLI profile named (or the file) cannot be used.
+    #[error("Temporal CLI configuration ({file}): {reason}")]
+    Profile { file: String, reason: String },
+    /// An environment that requires auth, and nothing but plain text to reach it.
+    #[error(
+        "refused: {environment} requires auth (require-auth), and the connection to {address} would be plaintext{unset}; give it TLS (--tls, tls-ca/tls-cert/tls-key or tls = true in [environments.{environment}]) or an API key (api-key-env), or pass --insecure for a local server"
+    )]
+    PlaintextRefused {
+        environment: String,
+        address: String,
+        unset: String,
+    },
 }
 
 /// A deployed schedule as described by the server.
@@ -131,7 +166,8 @@ impl Client {
             reason,
         };
         // A bearer token never travels in plain text: an API key turns TLS on,
-        // as the temporal CLI does.
+        // as the temporal CLI does (connect::endpoint does already; this
+        // holds for any Endpoint).
         let tls = match (&endpoint.tls, &endpoint.api_key) {
             (Some(tls), _) => Some(tls.options()?),
             (None, Some(_)) => Some(Tls::default().options()?),

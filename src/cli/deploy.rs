@@ -13,7 +13,7 @@ use super::{
 };
 use crate::apply::audit::{self, Record};
 use crate::apply::gate::{self, Approval, Cleared, Overrides, Refused};
-use crate::apply::{self, Applied, ApplyError, model, rollback, trust};
+use crate::apply::{self, Applied, ApplyError, connect, model, rollback, trust};
 use crate::check::Checker;
 use crate::diagnostic::{Diagnostic, Report};
 use crate::log::{Fields, Level, Log};
@@ -308,7 +308,7 @@ fn run_apply(
     let (cleared, checker) = (&gated.cleared, &gated.checker);
     let id = &cleared.desired.schedule_id;
     let ns = &cleared.desired.namespace;
-    match apply::apply(cleared, &connect.endpoint(), dry_run, unpause) {
+    match apply::apply(cleared, &connect.requested(), dry_run, unpause) {
         Ok((applied, before)) => {
             let message = match &applied {
                 Applied::Created => format!("created schedule `{id}` in {ns}; verified"),
@@ -563,7 +563,7 @@ pub fn apply(
         connect: &args.connect,
         trust: &args.trust,
         overrides: Overrides {
-            namespace: args.namespace.clone(),
+            namespace: connect::namespace_of_one_environment(args.namespace.clone()),
             task_queue: args.task_queue.clone(),
         },
         approved_by: args.approved_by.clone(),
@@ -602,9 +602,12 @@ pub fn drift(
         namespace: args.namespace.clone(),
         task_queue: args.task_queue.clone(),
     };
-    let (diagnostics, checked) =
-        apply::drift(&checker, &paths, &args.connect.endpoint(), &overrides)?;
-    let report = Report::new(diagnostics, checked, started.elapsed());
+    let drift = apply::drift(&checker, &paths, &args.connect.requested(), &overrides)?;
+    for note in &drift.notes {
+        log.note(Level::Info, "namespace-variable-ignored", note)?;
+    }
+    let checked = drift.checked;
+    let report = Report::new(drift.diagnostics, checked, started.elapsed());
     let format = args.format;
     for d in &report.diagnostics {
         log_finding(log, "drift", d)?;
@@ -617,7 +620,7 @@ pub fn drift(
             crate::diagnostic::plural(report.diagnostics.len(), "finding")
         ),
         &Fields {
-            namespace: args.namespace.clone(),
+            namespace: drift.namespace.clone(),
             ..Fields::default()
         }
         .with("plans", checked)
@@ -650,7 +653,7 @@ pub fn rollback(
     } else {
         (
             rollback::history(&args.connect.audit_log, &store)?,
-            rollback::deployed(&store, &args.connect.endpoint())?,
+            rollback::deployed(&store, &args.connect.requested(), &settings)?,
         )
     };
     let target = rollback::target(&store, &history, current.as_ref(), args.to.as_deref());
@@ -681,7 +684,10 @@ pub fn rollback(
     let gate_args = GateArgs {
         connect: &args.connect,
         trust: &args.trust,
-        overrides: Overrides::default(),
+        overrides: Overrides {
+            namespace: connect::namespace_of_one_environment(None),
+            task_queue: None,
+        },
         approved_by: args.approved_by.clone(),
     };
     let gated = match pass_gate("rollback", &path, gate_args, Style::plain(color), out, log)? {
@@ -814,7 +820,10 @@ pub fn trigger(
     let gate_args = GateArgs {
         connect: &args.connect,
         trust: &args.trust,
-        overrides: Overrides::default(),
+        overrides: Overrides {
+            namespace: connect::namespace_of_one_environment(None),
+            task_queue: None,
+        },
         approved_by: args.approved_by.clone(),
     };
     let gated = match pass_gate(
@@ -829,7 +838,7 @@ pub fn trigger(
         Err(code) => return Ok(code),
     };
     let cleared = &gated.cleared;
-    match apply::trigger(cleared, &args.connect.endpoint()) {
+    match apply::trigger(cleared, &args.connect.requested()) {
         Ok((workflow_id, run_id)) => {
             let message = format!(
                 "started workflow `{workflow_id}` (run {run_id}) in {}",

@@ -110,17 +110,31 @@ pub enum SchemaKind {
 }
 
 /// Where the Temporal server is, where the audit goes, which settings apply.
+/// Each connection flag (or the `TEMPORAL_*` variable under it) wins over
+/// the environment's `[environments.<env>]` in planguard.toml, which wins
+/// over the Temporal CLI profile (src/apply/connect.rs decides).
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// Temporal frontend, host:port.
-    #[arg(long, env = "TEMPORAL_ADDRESS", default_value = "127.0.0.1:7233")]
-    pub address: String,
-    /// Environment variable holding a Temporal API key (sent as a bearer token, over TLS).
-    #[arg(long, value_name = "VAR", default_value = "TEMPORAL_API_KEY")]
-    pub api_key_env: String,
-    /// Connect with TLS (implied by an API key or any other TLS option).
-    #[arg(long, env = "TEMPORAL_TLS")]
-    pub tls: bool,
+    /// Temporal frontend, host:port (default: the environment's address in
+    /// planguard.toml, else the profile's, else 127.0.0.1:7233).
+    #[arg(long, env = "TEMPORAL_ADDRESS")]
+    pub address: Option<String>,
+    /// Environment variable holding a Temporal API key (sent as a bearer
+    /// token, over TLS); default TEMPORAL_API_KEY, then the environment's
+    /// api-key-env.
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Connect with TLS (implied by an API key or any other TLS option);
+    /// `--tls=false` turns off what planguard.toml or the profile turn on.
+    #[arg(
+        long,
+        env = "TEMPORAL_TLS",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub tls: Option<bool>,
     /// Client certificate (PEM) for mTLS.
     #[arg(long, value_name = "FILE", env = "TEMPORAL_TLS_CLIENT_CERT_PATH")]
     pub tls_cert: Option<PathBuf>,
@@ -133,6 +147,14 @@ pub struct ConnectArgs {
     /// Name to verify the server's certificate against, when not the address's host.
     #[arg(long, value_name = "NAME", env = "TEMPORAL_TLS_SERVER_NAME")]
     pub tls_server_name: Option<String>,
+    /// Temporal CLI profile to start from (in TEMPORAL_CONFIG_FILE, else the
+    /// default temporal.toml); default: the environment's `profile`, else `default`.
+    #[arg(long, value_name = "NAME", env = "TEMPORAL_PROFILE")]
+    pub profile: Option<String>,
+    /// Connect in plain text even to an environment that requires auth
+    /// (require-auth), e.g. a local dev server.
+    #[arg(long)]
+    pub insecure: bool,
     /// File audit records are appended to, one JSON line each.
     #[arg(
         long,
@@ -150,23 +172,20 @@ pub struct ConnectArgs {
 }
 
 impl ConnectArgs {
-    fn endpoint(&self) -> crate::apply::temporal::Endpoint {
-        let wants_tls = self.tls
-            || self.tls_cert.is_some()
-            || self.tls_key.is_some()
-            || self.tls_ca.is_some()
-            || self.tls_server_name.is_some();
-        crate::apply::temporal::Endpoint {
-            address: self.address.clone(),
-            api_key: std::env::var(&self.api_key_env)
-                .ok()
-                .filter(|k| !k.is_empty()),
-            tls: wants_tls.then(|| crate::apply::temporal::Tls {
-                client_cert: self.tls_cert.clone(),
-                client_key: self.tls_key.clone(),
-                server_ca: self.tls_ca.clone(),
-                server_name: self.tls_server_name.clone(),
-            }),
+    /// What the command line asked for; apply/connect.rs layers it over the
+    /// environment's settings and the profile.
+    pub(crate) fn requested(&self) -> crate::apply::connect::Requested {
+        let text = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+        crate::apply::connect::Requested {
+            address: text(&self.address),
+            tls: self.tls,
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            tls_ca: self.tls_ca.clone(),
+            tls_server_name: text(&self.tls_server_name),
+            api_key_env: text(&self.api_key_env),
+            profile: text(&self.profile),
+            insecure: self.insecure,
         }
     }
 }
@@ -207,8 +226,9 @@ pub struct ApplyArgs {
     pub plan: PathBuf,
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// Register in this namespace instead of the plan's (checked like the plan's own).
-    #[arg(long, env = "TEMPORAL_NAMESPACE")]
+    /// Register in this namespace instead of the plan's (checked like the
+    /// plan's own); default TEMPORAL_NAMESPACE.
+    #[arg(long)]
     pub namespace: Option<String>,
     /// Use this task queue instead of the plan's (checked like the plan's own).
     #[arg(long)]

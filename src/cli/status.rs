@@ -61,13 +61,27 @@ pub fn status(
         args.connect.isolated,
         &args.paths,
     )?;
-    let endpoint = args.connect.endpoint();
-    let targets = status::targets(&settings, &args.paths, args.namespace.as_deref(), &endpoint)?;
+    let requested = args.connect.requested();
+    let (targets, notes) = status::targets(
+        &settings,
+        &args.paths,
+        args.namespace.as_deref(),
+        &requested,
+    )?;
+    for note in &notes {
+        log.note(Level::Info, "namespace-variable-ignored", note)?;
+    }
     let options = Options {
         max_lag: args.max_lag,
         allow_paused: args.allow_paused,
     };
-    let report = status::gather(&endpoint, &targets, &options, chrono::Utc::now())?;
+    let report = status::gather(
+        &settings,
+        &requested,
+        &targets,
+        &options,
+        chrono::Utc::now(),
+    )?;
     for s in &report.schedules {
         let fields = Fields {
             environment: s.environment.clone(),

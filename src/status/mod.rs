@@ -15,8 +15,9 @@ use temporalio_common::protos::temporal::api::enums::v1::WorkflowExecutionStatus
 use std::path::PathBuf;
 
 use crate::apply::DeployError;
+use crate::apply::connect::{self, Requested};
 use crate::apply::gate::Overrides;
-use crate::apply::temporal::{Client, Deployed, Endpoint, TemporalError};
+use crate::apply::temporal::{Client, Deployed, TemporalError};
 use crate::settings::Settings;
 
 /// The schedules to look at, with what is known of them beforehand.
@@ -207,13 +208,16 @@ fn span(from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
 /// The schedules to look at: those the newest plan of each environment under
 /// `paths` owns, each in its own environment's namespace (or in `namespace`,
 /// when the plans are of one environment), and every schedule of
-/// `namespace`.
+/// `namespace` (given, or TEMPORAL_NAMESPACE when the plans are of one
+/// environment). The notes say what the run did not do, for the log.
 pub fn targets(
     settings: &Settings,
     paths: &[PathBuf],
     namespace: Option<&str>,
-    endpoint: &Endpoint,
-) -> Result<Vec<Target>, DeployError> {
+    requested: &Requested,
+) -> Result<(Vec<Target>, Vec<String>), DeployError> {
+    let mut notes = Vec::new();
+    let mut namespace = namespace.map(str::to_string);
     let environment_of = |namespace: &str| {
         settings
             .environments
@@ -224,10 +228,12 @@ pub fn targets(
     let mut targets = Vec::new();
     if !paths.is_empty() {
         let overrides = Overrides {
-            namespace: namespace.map(str::to_string),
+            namespace: namespace.clone(),
             task_queue: None,
         };
         let set = crate::apply::owned_plans(settings, paths, &overrides)?;
+        namespace = set.overrides.namespace.clone();
+        notes.extend(set.notes.iter().cloned());
         if let Some(plan) = set.unreadable.first() {
             return Err(DeployError::Plan(format!(
                 "cannot read the plan {}",
@@ -264,9 +270,21 @@ pub fn targets(
                     .to_string(),
             ));
         }
+    } else {
+        namespace = connect::namespace_of_one_environment(namespace);
     }
-    if let Some(namespace) = namespace {
-        let mut client = Client::connect(endpoint, namespace)?;
+    if let Some(namespace) = namespace.as_deref() {
+        let environment = targets
+            .first()
+            .and_then(|t: &Target| t.environment.clone())
+            .or_else(|| environment_of(namespace));
+        let endpoint = connect::endpoint(
+            requested,
+            environment
+                .as_ref()
+                .and_then(|e| settings.environments.get(e)),
+        )?;
+        let mut client = Client::connect(&endpoint, namespace)?;
         for id in client.list()? {
             if !targets
                 .iter()
@@ -285,26 +303,32 @@ pub fn targets(
             "say which schedules: --namespace NS, or plans (or folders of them)".to_string(),
         ));
     }
-    Ok(targets)
+    Ok((targets, notes))
 }
 
-/// Describe every target (one connection per namespace), then judge each.
+/// Describe every target (one connection per environment and namespace,
+/// each to its environment's frontend), then judge each.
 pub fn gather(
-    endpoint: &Endpoint,
+    settings: &Settings,
+    requested: &Requested,
     targets: &[Target],
     options: &Options,
     now: DateTime<Utc>,
 ) -> Result<StatusReport, TemporalError> {
-    let mut by_namespace: BTreeMap<&str, Vec<&Target>> = BTreeMap::new();
+    let mut by_namespace: BTreeMap<(Option<&str>, &str), Vec<&Target>> = BTreeMap::new();
     for target in targets {
         by_namespace
-            .entry(target.namespace.as_str())
+            .entry((target.environment.as_deref(), target.namespace.as_str()))
             .or_default()
             .push(target);
     }
     let mut schedules = Vec::new();
-    for (namespace, targets) in by_namespace {
-        let mut client = Client::connect(endpoint, namespace)?;
+    for ((environment, namespace), targets) in by_namespace {
+        let endpoint = connect::endpoint(
+            requested,
+            environment.and_then(|e| settings.environments.get(e)),
+        )?;
+        let mut client = Client::connect(&endpoint, namespace)?;
         for target in targets {
             let deployed = client.describe(&target.schedule_id)?;
             let mut status = observe(&mut client, target, deployed.as_ref(), now)?;

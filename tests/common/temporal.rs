@@ -22,6 +22,29 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Leave out the connection settings of whoever runs the tests: the
+/// `TEMPORAL_*` variables and their Temporal CLI profile (TEMPORAL_CONFIG_FILE
+/// points at a file that does not exist, so no temporal.toml is read).
+pub fn hermetic(cmd: &mut Command) -> &mut Command {
+    for var in [
+        "TEMPORAL_ADDRESS",
+        "TEMPORAL_NAMESPACE",
+        "TEMPORAL_API_KEY",
+        "TEMPORAL_PROFILE",
+        "TEMPORAL_TLS",
+        "TEMPORAL_TLS_CLIENT_CERT_PATH",
+        "TEMPORAL_TLS_CLIENT_KEY_PATH",
+        "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+        "TEMPORAL_TLS_SERVER_NAME",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env(
+        "TEMPORAL_CONFIG_FILE",
+        std::env::temp_dir().join("planguard-tests-no-temporal.toml"),
+    )
+}
+
 pub fn cli() -> Command {
     Command::new(super::venv_bin("temporal"))
 }
@@ -155,6 +178,191 @@ impl Server {
 }
 
 impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Certificates made for one test with openssl: a CA, a server certificate
+/// for 127.0.0.1 and localhost, and a client certificate for mTLS.
+pub struct Certificates {
+    pub dir: tempfile::TempDir,
+}
+
+impl Certificates {
+    pub fn make() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .current_dir(dir.path())
+                .args(args)
+                .output()
+                .expect("openssl runs (scripts/test installs it)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+        openssl(
+            &[
+                &["req", "-x509", "-nodes", "-days", "2"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-subj",
+                    "/CN=planguard test CA",
+                    "-addext",
+                    "basicConstraints=critical,CA:TRUE",
+                    "-addext",
+                    "keyUsage=critical,keyCertSign,cRLSign",
+                ],
+            ]
+            .concat(),
+        );
+        for (name, usage, san) in [
+            (
+                "server",
+                "serverAuth",
+                "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+            ),
+            ("client", "clientAuth", ""),
+        ] {
+            std::fs::write(
+                dir.path().join(format!("{name}.ext")),
+                format!("basicConstraints=CA:FALSE\nextendedKeyUsage={usage}\n{san}"),
+            )
+            .expect("write");
+            let (key, csr, pem, ext) = (
+                format!("{name}.key"),
+                format!("{name}.csr"),
+                format!("{name}.pem"),
+                format!("{name}.ext"),
+            );
+            openssl(
+                &[
+                    &["req", "-nodes"][..],
+                    &ec,
+                    &[
+                        "-keyout",
+                        &key,
+                        "-out",
+                        &csr,
+                        "-subj",
+                        &format!("/CN={name}"),
+                    ],
+                ]
+                .concat(),
+            );
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+                &pem,
+                "-extfile",
+                &ext,
+            ]);
+        }
+        Self { dir }
+    }
+
+    pub fn path(&self, file: &str) -> String {
+        self.dir.path().join(file).to_string_lossy().into_owned()
+    }
+}
+
+/// A TLS-terminating gRPC proxy in front of a dev server (which has no TLS
+/// of its own): Debian's nginx with `grpc_pass`, one process, two ports:
+/// `tls` (server TLS only) and `mtls` (a client certificate signed by the
+/// test CA is required). Each request's bearer token is logged, to show
+/// what reached the server side of TLS.
+pub struct TlsProxy {
+    child: Child,
+    pub tls: String,
+    pub mtls: String,
+    dir: tempfile::TempDir,
+}
+
+impl TlsProxy {
+    pub fn start(upstream: &str, certificates: &Certificates) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (tls, mtls) = (free_port(), free_port());
+        let folder = dir.path().display().to_string();
+        let cert = |f: &str| certificates.path(f);
+        let server = |port: u16, verify: &str| {
+            format!(
+                "server {{\n  listen 127.0.0.1:{port} ssl http2;\n  ssl_certificate {};\n  ssl_certificate_key {};\n  {verify}\n  location / {{ grpc_pass grpc://{upstream}; }}\n}}\n",
+                cert("server.pem"),
+                cert("server.key")
+            )
+        };
+        let config = format!(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\nevents {{ worker_connections 64; }}\nhttp {{\n  log_format auth '$server_port $http_authorization';\n  access_log {folder}/access.log auth;\n  client_body_temp_path {folder}/body;\n  proxy_temp_path {folder}/proxy;\n  fastcgi_temp_path {folder}/fastcgi;\n  uwsgi_temp_path {folder}/uwsgi;\n  scgi_temp_path {folder}/scgi;\n{}{}}}\n",
+            server(tls, ""),
+            server(
+                mtls,
+                &format!(
+                    "ssl_client_certificate {};\n  ssl_verify_client on;",
+                    cert("ca.pem")
+                )
+            ),
+        );
+        let file = dir.path().join("nginx.conf");
+        std::fs::write(&file, config).expect("write");
+        // Debian puts it in /usr/sbin, which a user's PATH may not hold.
+        let nginx = if std::path::Path::new("/usr/sbin/nginx").exists() {
+            "/usr/sbin/nginx"
+        } else {
+            "nginx"
+        };
+        let child = Command::new(nginx)
+            .args(["-p", &folder, "-e", &format!("{folder}/error.log"), "-c"])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx runs (scripts/test installs Debian's nginx)");
+        let proxy = Self {
+            child,
+            tls: format!("127.0.0.1:{tls}"),
+            mtls: format!("127.0.0.1:{mtls}"),
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for address in [&proxy.tls, &proxy.mtls] {
+            while std::net::TcpStream::connect(address).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "nginx did not listen on {address}: {}",
+                    std::fs::read_to_string(proxy.dir.path().join("error.log")).unwrap_or_default()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        proxy
+    }
+
+    /// The access log: one `<port> <authorization header>` line per request.
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TlsProxy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
