@@ -1943,6 +1943,7 @@ fn settings_keys() -> Vec<String> {
     ];
     let dir = tempfile::tempdir().expect("tempdir");
     let mut keys = Vec::new();
+    let quoted = regex::Regex::new(r"`([a-z-]+)`").expect("valid");
     for (table, header) in tables {
         let settings = dir.path().join("planguard.toml");
         std::fs::write(&settings, format!("{header}no-such-key = 1\n")).expect("write");
@@ -1957,10 +1958,7 @@ fn settings_keys() -> Vec<String> {
             .or_else(|| out.stderr.split_once("expected "))
             .map(|(_, rest)| rest.lines().next().unwrap_or_default().to_string())
             .unwrap_or_else(|| panic!("no key list for [{table}]: {}", out.stderr));
-        for key in regex::Regex::new(r"`([a-z-]+)`")
-            .expect("valid")
-            .captures_iter(&listed)
-        {
+        for key in quoted.captures_iter(&listed) {
             let key = &key[1];
             if table.is_empty() {
                 // Tables are covered through their keys; `promotion` and
