@@ -1218,6 +1218,7 @@ fn approval_needs_another_person_and_settings_from_outside_the_change() {
             "apply:refused",
             "apply:refused",
             "apply:refused",
+            "apply:refused",
             "apply:create"
         ]
     );
@@ -1225,7 +1226,7 @@ fn approval_needs_another_person_and_settings_from_outside_the_change() {
     assert_eq!(audit[1]["approved_by"], Value::Null);
     assert_eq!(audit[2]["approved_by"], "Alice");
     assert_eq!(audit[2]["actor"], "alice");
-    let last = &audit[6];
+    let last = &audit[7];
     assert_eq!(last["approved_by"], "bob");
     assert_eq!(last["actor"], "alice");
     assert_eq!(last["gate_settings"], "main:planguard.toml");
