@@ -2395,21 +2395,38 @@ fn the_gate_refuses_exactly_when_check_reports_an_error_for_the_plan() {
 #[test]
 fn check_reports_what_apply_would_refuse_as_undeployable() {
     let ws = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    // planguard's own memo keys are reserved: apply would refuse the plan.
     ws.edit("orchestration_plans/dev/12.json", |p| {
-        p["policies"]["catchup_window"] = Value::from("5s");
+        p["memo"]["planguard_build"] = Value::from("7");
     });
     let dir = ws.dir.path();
     let check = run(planguard().current_dir(dir).args([
         "check",
         "--format",
-        "concise",
+        "json",
         "orchestration_plans/dev/12.json",
     ]));
     assert_eq!(check.code, 1, "{}{}", check.stdout, check.stderr);
-    assert!(
-        check
-            .stdout
-            .contains("orchestration_plans/dev/12.json:30:23: error[PG305]"),
+    let report: Value = serde_json::from_str(&check.stdout).expect("JSON");
+    let found: Vec<(String, String, String)> = report["diagnostics"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap_or_default().to_string(),
+                d["file"].as_str().unwrap_or_default().to_string(),
+                d["pointer"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [(
+            "PG305".to_string(),
+            "orchestration_plans/dev/12.json".to_string(),
+            "/memo/planguard_build".to_string()
+        )],
         "{}",
         check.stdout
     );
@@ -2422,5 +2439,5 @@ fn check_reports_what_apply_would_refuse_as_undeployable() {
         "127.0.0.1:1",
     ]));
     assert_eq!(apply.code, 1, "{}{}", apply.stdout, apply.stderr);
-    assert!(apply.stdout.contains("PG305"), "{}", apply.stdout);
+    assert!(apply.stdout.contains("error[PG305]"), "{}", apply.stdout);
 }
