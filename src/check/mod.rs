@@ -455,13 +455,29 @@ impl Checker {
         now_ns: i64,
     ) -> (Vec<Diagnostic>, functions::Reads) {
         let mut diagnostics = self.schemas.check(document);
-        if let Some(rule) = self.plan_rule
-            && document.kind == Some(crate::discover::Kind::Plan)
-            && diagnostics.is_empty()
-        {
-            diagnostics.extend(rule(document));
-        }
+        let planned = match self.plan_rule {
+            Some(rule)
+                if document.kind == Some(crate::discover::Kind::Plan) && diagnostics.is_empty() =>
+            {
+                rule(document)
+            }
+            _ => Vec::new(),
+        };
         let (found, reads) = self.policies.check_document(document, now_ns);
+        // One problem, one finding: where a policy already reports an error
+        // at the very field (PG115 on a cron Temporal would refuse too), the
+        // plan rule adds nothing.
+        let pointer = |d: &Diagnostic| d.location.as_ref().and_then(|l| l.pointer.clone());
+        let taken: std::collections::HashSet<String> = found
+            .iter()
+            .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+            .filter_map(pointer)
+            .collect();
+        diagnostics.extend(
+            planned
+                .into_iter()
+                .filter(|d| pointer(d).is_none_or(|p| !taken.contains(&p))),
+        );
         diagnostics.extend(found);
         (diagnostics, reads)
     }
