@@ -429,15 +429,8 @@ impl Settings {
                 format!("cannot read {}: {e}", path.display()),
             )],
         })?;
-        let file = SourceFile::new(relative_to_cwd(path), text);
-        let raw: RawSettings = toml::from_str(file.text()).map_err(|e| SettingsError {
-            diagnostics: vec![settings_error(
-                &file,
-                e.span().unwrap_or(0..0),
-                e.message().trim().to_string(),
-            )],
-        })?;
-        let mut settings = Self::from_file(root, Some(&file), raw)?;
+        let shown = relative_to_cwd(path);
+        let mut settings = Self::from_text(root, &shown.to_string_lossy(), text)?;
         settings.file = Some(path.to_path_buf());
         Ok(settings)
     }
