@@ -2297,6 +2297,24 @@ fn exclude_applies_to_named_files_unless_told_otherwise() {
     let forced = check(&["--no-force-exclude", "orchestration_plans/uat/42.json"]);
     assert_eq!(forced.code, 1, "{}", forced.stdout);
     assert!(forced.stdout.contains("uat/42.json"), "{}", forced.stdout);
+    // apply checks the plan it would send whatever exclude says: refused for
+    // its own findings, never waved through or lost.
+    let apply = run(planguard().current_dir(dir).args([
+        "apply",
+        "--color",
+        "never",
+        "--insecure",
+        "orchestration_plans/uat/42.json",
+        "--address",
+        "127.0.0.1:1",
+    ]));
+    assert_eq!(apply.code, 1, "{}{}", apply.stdout, apply.stderr);
+    assert!(apply.stdout.contains("error[PG101]"), "{}", apply.stdout);
+    assert!(
+        apply.stdout.contains("refused: the check found"),
+        "{}",
+        apply.stdout
+    );
 }
 
 /// `apply`'s gate and `check` agree on what a plan's findings are: the gate

@@ -467,17 +467,16 @@ impl Checker {
         // One problem, one finding: where a policy already reports an error
         // at the very field (PG115 on a cron Temporal would refuse too), the
         // plan rule adds nothing.
-        let pointer = |d: &Diagnostic| d.location.as_ref().and_then(|l| l.pointer.clone());
-        let taken: std::collections::HashSet<String> = found
-            .iter()
-            .filter(|d| d.severity == crate::diagnostic::Severity::Error)
-            .filter_map(pointer)
-            .collect();
-        diagnostics.extend(
-            planned
-                .into_iter()
-                .filter(|d| pointer(d).is_none_or(|p| !taken.contains(&p))),
-        );
+        fn pointer(d: &Diagnostic) -> Option<&str> {
+            d.location.as_ref().and_then(|l| l.pointer.as_deref())
+        }
+        diagnostics.extend(planned.into_iter().filter(|d| {
+            pointer(d).is_none_or(|p| {
+                !found.iter().any(|f| {
+                    f.severity == crate::diagnostic::Severity::Error && pointer(f) == Some(p)
+                })
+            })
+        }));
         diagnostics.extend(found);
         (diagnostics, reads)
     }
