@@ -998,8 +998,8 @@ test_double if demo.double(2) == 4
             "/policies"
         ))]);
         opts.coverage = true;
-        let report =
-            run_tests(&opts, &crate::check::functions::register).expect("policies/ is readable");
+        let report = run_tests(&opts, &crate::check::functions::register_all)
+            .expect("policies/ is readable");
         let text = rendered(&report, true);
         assert!(report.results.len() >= 15, "{text}");
         assert!(report.passed(), "{text}");

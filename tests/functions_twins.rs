@@ -95,10 +95,12 @@ fn rust(function: &str, input: &str) -> Value {
         "cron_error" => json!(functions::cron_error(input)),
         "timezone_valid" => json!(functions::timezone_valid(input)),
         "entropy" => json!(functions::entropy(input)),
-        "file_sha256" => json!(functions::file_sha256(input)),
+        // Outside any workspace the working folder is the limit, as the
+        // twin's is.
+        "file_sha256" => json!(functions::Sandbox::working_folder().file_sha256(input)),
         "duration_ns" => json!(functions::duration_ns(input)),
-        "certificates" => functions::certificates(input),
-        "path_error" => json!(functions::path_error(input)),
+        "certificates" => functions::Sandbox::working_folder().certificates(input),
+        "path_error" => json!(functions::Sandbox::working_folder().path_error(input)),
         other => panic!("no function {other}"),
     }
 }
@@ -209,7 +211,7 @@ fn the_secret_scanner_and_its_twin_agree_on_every_document() {
     assert!(rust.iter().any(|rows| rows == &json!([])));
     // And OPA, through the same policy, with regorus.
     let mut engine = regorus::Engine::new();
-    functions::register(&mut engine).expect("planguard functions register");
+    functions::register_all(&mut engine).expect("planguard functions register");
     engine
         .add_policy(
             "twins.rego".to_string(),
@@ -233,7 +235,7 @@ fn the_secret_scanner_and_its_twin_agree_on_every_document() {
 fn opa_and_regorus_agree_on_the_same_policy() {
     let twin = Twin::run();
     let mut engine = regorus::Engine::new();
-    functions::register(&mut engine).expect("planguard functions register");
+    functions::register_all(&mut engine).expect("planguard functions register");
     engine
         .add_policy(
             "twins.rego".to_string(),
@@ -264,7 +266,7 @@ fn opa_and_regorus_agree_on_the_same_policy() {
 fn a_wrong_argument_type_is_an_error_naming_the_function_in_both_engines() {
     let twin = Twin::run();
     let mut engine = regorus::Engine::new();
-    functions::register(&mut engine).expect("planguard functions register");
+    functions::register_all(&mut engine).expect("planguard functions register");
     engine
         .add_policy(
             "twins.rego".to_string(),

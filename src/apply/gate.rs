@@ -9,7 +9,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::model::{self, Desired};
-use crate::check::Checker;
+use crate::check::{Budget, Checker, Input, Workset};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::discover::{self, Kind};
 use crate::load::{self, Document};
@@ -148,38 +148,53 @@ pub fn gate(
     walk.force_exclude = false;
     let discovery = discover::discover(&[root, plan_path.to_path_buf()], &walk)
         .map_err(|e| Refused::NotAPlan(e.to_string()))?;
-    let mut documents: Vec<Document> = Vec::new();
-    let mut diagnostics = Vec::new();
-    let mut plan_index = None;
-    for candidate in &discovery.files {
-        let (document, found) = load::load(candidate, settings.max_file_size);
-        diagnostics.extend(found);
-        if let Some(mut document) = document {
-            if same_file(&candidate.path, plan_path) {
-                overrides.apply_to(&mut document.value);
-                plan_index = Some(documents.len());
-            }
-            documents.push(document);
-        }
-    }
-    diagnostics.extend(checker.check_loaded(&documents));
-    let others: Vec<&Path> = discovery.files.iter().map(|c| c.path.as_path()).collect();
-    let Some(plan_index) = plan_index else {
-        // The plan did not even parse: its load diagnostics say why.
-        return Err(Refused::Findings(relevant(
-            diagnostics,
-            plan_path,
-            None,
-            &others,
+    let Some(candidate) = discovery
+        .files
+        .iter()
+        .find(|c| same_file(&c.path, plan_path))
+    else {
+        return Err(Refused::NotAPlan(format!(
+            "{} was not found",
+            plan_path.display()
         )));
     };
-    let plan = &documents[plan_index];
-    let config = documents
-        .iter()
-        .find(|d| {
-            d.kind == Some(Kind::Config) && d.env == plan.env && d.workspace == plan.workspace
-        })
-        .map(|d| d.file.path().to_path_buf());
+    // Reported: the plan as it will be sent (overrides applied) and its
+    // config, exactly as `planguard check <plan> <its config>` reports them;
+    // the rest of the workspace is context.
+    let is_config = |c: &discover::Candidate| {
+        c.kind == Some(Kind::Config) && c.env == candidate.env && c.workspace == candidate.workspace
+    };
+    let config = discovery.files.iter().find(|c| is_config(c));
+    let (document, _) = load::load(candidate, settings.max_file_size);
+    let plan = document.map(|mut document| {
+        overrides.apply_to(&mut document.value);
+        document
+    });
+    let mut work = Workset {
+        report: vec![match &plan {
+            Some(document) => Input::Loaded(document.clone()),
+            // It does not load: the check says why.
+            None => Input::Disk(candidate.clone()),
+        }],
+        context: Vec::new(),
+    };
+    for other in &discovery.files {
+        if same_file(&other.path, plan_path) {
+            continue;
+        }
+        let input = Input::Disk(other.clone());
+        if Some(other) == config {
+            work.report.push(input);
+        } else {
+            work.context.push(input);
+        }
+    }
+    let diagnostics = checker.run(&work, None, &Budget::default()).diagnostics;
+    let Some(plan) = plan else {
+        return Err(Refused::Findings(diagnostics));
+    };
+    let plan = &plan;
+    let config = config.map(|c| c.path.clone());
     if let (Some(change), Some(env)) = (change, plan.env.as_deref()) {
         let mut files = vec![plan.file.path()];
         files.extend(config.as_deref());
@@ -191,8 +206,7 @@ pub fn gate(
             });
         }
     }
-    let relevant = relevant(diagnostics, plan_path, config.as_deref(), &others);
-    let (errors, warnings): (Vec<_>, Vec<_>) = relevant
+    let (errors, warnings): (Vec<_>, Vec<_>) = diagnostics
         .into_iter()
         .partition(|d| d.severity == Severity::Error);
     if !errors.is_empty() {
@@ -271,30 +285,4 @@ fn same_file(a: &Path, b: &Path) -> bool {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
     }
-}
-
-/// The findings that concern what is being applied, exactly as
-/// `planguard check <plan> <its config>` reports them: those located in the
-/// plan or its config, and those about no config or plan at all (a policy
-/// that failed to compile or run). A finding located in another config or
-/// plan of the workspace is that file's, even when it names the plan or the
-/// config among its related places.
-fn relevant(
-    diagnostics: Vec<Diagnostic>,
-    plan: &Path,
-    config: Option<&Path>,
-    others: &[&Path],
-) -> Vec<Diagnostic> {
-    let concerns =
-        |path: &Path| same_file(path, plan) || config.is_some_and(|c| same_file(path, c));
-    diagnostics
-        .into_iter()
-        .filter(|d| match &d.location {
-            Some(location) => {
-                let path = location.file.path();
-                concerns(path) || !others.iter().any(|other| same_file(path, other))
-            }
-            None => true,
-        })
-        .collect()
 }

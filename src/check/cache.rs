@@ -77,7 +77,7 @@ pub struct ProjectEntry {
     pub diagnostics: Vec<StoredDiagnostic>,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Index {
     pub format: u32,
     pub files: HashMap<String, FileEntry>,
@@ -86,15 +86,38 @@ pub struct Index {
 
 /// The cache of one configuration (planguard version, policies, settings).
 pub struct Cache {
-    dir: PathBuf,
+    store: Store,
     /// Hex hash of the configuration; part of every content key.
     pub config_key: String,
+}
+
+/// Where a cache keeps what it knows.
+enum Store {
+    /// `.planguard/cache/` at the project root: runs of the command line.
+    Disk(PathBuf),
+    /// The memory of a long-lived process (the language server), which
+    /// leaves no files in the user's folder.
+    Memory(std::sync::Mutex<Memory>),
+}
+
+#[derive(Default)]
+struct Memory {
+    index: Index,
+    facts: HashMap<String, serde_json::Value>,
 }
 
 impl Cache {
     pub fn new(root: &Path, config_key: String) -> Self {
         Self {
-            dir: root.join(".planguard").join("cache"),
+            store: Store::Disk(root.join(".planguard").join("cache")),
+            config_key,
+        }
+    }
+
+    /// A cache held in memory only, for as long as it lives.
+    pub fn in_memory(config_key: String) -> Self {
+        Self {
+            store: Store::Memory(std::sync::Mutex::default()),
             config_key,
         }
     }
@@ -102,8 +125,8 @@ impl Cache {
     /// Make the folder one that git and backup tools pass over, as ruff
     /// does for its cache: a pre-commit hook must not leave new files in the
     /// working tree (pre-commit fails a hook that does).
-    fn mark(&self) {
-        let _ = std::fs::create_dir_all(&self.dir);
+    fn mark(dir: &Path) {
+        let _ = std::fs::create_dir_all(dir);
         for (name, text) in [
             (
                 ".gitignore",
@@ -114,32 +137,50 @@ impl Cache {
                 "Signature: 8a477f597d28d172789f06886806bc55\n# planguard's cache: see https://bford.info/cachedir/\n",
             ),
         ] {
-            let path = self.dir.join(name);
+            let path = dir.join(name);
             if !path.exists() {
                 let _ = std::fs::write(path, text);
             }
         }
     }
 
-    fn index_path(&self) -> PathBuf {
-        self.dir
-            .join(format!("index-{}.json", &self.config_key[..16]))
+    fn index_path(&self, dir: &Path) -> PathBuf {
+        dir.join(format!("index-{}.json", &self.config_key[..16]))
     }
 
     /// The stored index; empty when absent, unreadable or from another format.
     pub fn load(&self) -> Index {
-        std::fs::read(self.index_path())
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Index>(&bytes).ok())
-            .filter(|index| index.format == FORMAT)
-            .unwrap_or_default()
+        match &self.store {
+            Store::Disk(dir) => std::fs::read(self.index_path(dir))
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<Index>(&bytes).ok())
+                .filter(|index| index.format == FORMAT)
+                .unwrap_or_default(),
+            Store::Memory(memory) => memory.lock().map(|m| m.index.clone()).unwrap_or_default(),
+        }
     }
 
     pub fn save(&self, mut index: Index) {
         index.format = FORMAT;
-        self.mark();
-        if let Ok(bytes) = serde_json::to_vec(&index) {
-            write_atomically(&self.index_path(), &bytes);
+        match &self.store {
+            Store::Disk(dir) => {
+                Self::mark(dir);
+                if let Ok(bytes) = serde_json::to_vec(&index) {
+                    write_atomically(&self.index_path(dir), &bytes);
+                }
+            }
+            Store::Memory(memory) => {
+                if let Ok(mut memory) = memory.lock() {
+                    // Facts no file refers to any more go with the index.
+                    let used: std::collections::HashSet<&String> = index
+                        .files
+                        .values()
+                        .filter_map(|f| f.facts.as_ref())
+                        .collect();
+                    memory.facts.retain(|key, _| used.contains(key));
+                    memory.index = index;
+                }
+            }
         }
     }
 
@@ -154,22 +195,34 @@ impl Cache {
         hex(&hasher.finalize())
     }
 
-    fn facts_path(&self, key: &str) -> PathBuf {
-        self.dir.join("facts").join(format!("{key}.json"))
+    fn facts_path(dir: &Path, key: &str) -> PathBuf {
+        dir.join("facts").join(format!("{key}.json"))
     }
 
     pub fn load_facts(&self, key: &str) -> Option<serde_json::Value> {
-        let bytes = std::fs::read(self.facts_path(key)).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        match &self.store {
+            Store::Disk(dir) => {
+                let bytes = std::fs::read(Self::facts_path(dir, key)).ok()?;
+                serde_json::from_slice(&bytes).ok()
+            }
+            Store::Memory(memory) => memory.lock().ok()?.facts.get(key).cloned(),
+        }
     }
 
     /// Store an entry under the hash of its content; returns that hash.
     pub fn save_facts(&self, entry: &serde_json::Value) -> Option<String> {
         let bytes = serde_json::to_vec(entry).ok()?;
         let key = hex(&Sha256::digest(&bytes));
-        let path = self.facts_path(&key);
-        if !path.exists() {
-            write_atomically(&path, &bytes);
+        match &self.store {
+            Store::Disk(dir) => {
+                let path = Self::facts_path(dir, &key);
+                if !path.exists() {
+                    write_atomically(&path, &bytes);
+                }
+            }
+            Store::Memory(memory) => {
+                memory.lock().ok()?.facts.insert(key.clone(), entry.clone());
+            }
         }
         Some(key)
     }

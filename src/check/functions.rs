@@ -3,18 +3,19 @@
 //! file digests, Go durations, certificates, the secrets in a document),
 //! registered as regorus extensions. The file functions read only inside the
 //! workspace of the document being checked, and report what they returned so
-//! that a cached verdict is reused only while they would return the same (see
-//! [`within`]).
+//! that a cached verdict is reused only while they would return the same: each
+//! evaluation registers them on its own engine with its own [`Sandbox`], and
+//! takes what they read from it afterwards.
 //!
 //! tests/support/planguard_functions.py is the Python twin that OPA uses in
 //! the cross-check tests; any change to a result or message here must be
 //! made there too (tests/functions_twins.rs fails until it is).
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use regorus::{Engine, Value};
@@ -119,14 +120,13 @@ pub const SECRETS: FunctionDoc = FunctionDoc {
                   [] for a document without secrets or a value that is not a container or string.",
 };
 
-/// Registers every `planguard.*` function on an engine.
+/// Registers the `planguard.*` functions that read nothing but their
+/// arguments; the file functions come per evaluation ([`register_files`]).
 pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
     add(engine, &CRON_ERROR, |s| Value::from(cron_error(s)))?;
     add(engine, &TIMEZONE_VALID, |s| Value::from(timezone_valid(s)))?;
     add(engine, &ENTROPY, |s| Value::from(entropy(s)))?;
-    add(engine, &FILE_SHA256, |s| Value::from(file_sha256(s)))?;
     add(engine, &DURATION_NS, |s| Value::from(duration_ns(s)))?;
-    add(engine, &CERTIFICATES, |s| Value::from(certificates(s)))?;
     let name = SECRETS.name;
     engine
         .add_extension(
@@ -138,8 +138,41 @@ pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
             }),
         )
         .with_context(|| format!("cannot register the Rego function {name}"))?;
-    add(engine, &PATH_ERROR, |s| Value::from(path_error(s)))?;
     Ok(())
+}
+
+/// Registers the file functions on an engine, reading inside `sandbox` and
+/// recording there what they returned.
+pub fn register_files(engine: &mut Engine, sandbox: &Arc<Sandbox>) -> anyhow::Result<()> {
+    type FileFunction = fn(&Sandbox, &str) -> Value;
+    let files: [(&FunctionDoc, FileFunction); 3] = [
+        (&FILE_SHA256, |s, p| Value::from(s.file_sha256(p))),
+        (&CERTIFICATES, |s, p| Value::from(s.certificates(p))),
+        (&PATH_ERROR, |s, p| Value::from(s.path_error(p))),
+    ];
+    for (doc, function) in files {
+        let name = doc.name;
+        let sandbox = Arc::clone(sandbox);
+        engine
+            .add_extension(
+                name.to_string(),
+                doc.arity,
+                Box::new(move |params: Vec<Value>| match params.as_slice() {
+                    [Value::String(text)] => Ok(function(&sandbox, text)),
+                    [other] => bail!("{name} expects a string argument, got {}", type_name(other)),
+                    _ => bail!("{name} expects 1 argument, got {}", params.len()),
+                }),
+            )
+            .with_context(|| format!("cannot register the Rego function {name}"))?;
+    }
+    Ok(())
+}
+
+/// Every function, the file functions reading below the working folder (as
+/// `planguard test` runs them).
+pub fn register_all(engine: &mut Engine) -> anyhow::Result<()> {
+    register(engine)?;
+    register_files(engine, &Arc::new(Sandbox::working_folder()))
 }
 
 /// Every function takes one string, so one adapter checks the argument for
@@ -522,32 +555,11 @@ pub fn entropy(text: &str) -> f64 {
 /// a policy must not be able to make a check read gigabytes.
 pub const FILE_SHA256_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Lowercase hex SHA-256 of the file at `path`, or `""` when it cannot be
-/// read, is larger than [`FILE_SHA256_MAX_BYTES`] or lies outside the
-/// workspace. Never an error: the policy decides what a missing file means.
-pub fn file_sha256(path: &str) -> String {
-    let digest = match confine(path) {
-        Ok(Some(real)) => sha256_of(&real).unwrap_or_default(),
-        Ok(None) | Err(_) => String::new(),
-    };
-    record(&FILE_SHA256, path, &serde_json::json!(digest));
-    digest
-}
-
 // ---------------------------------------------------------------- the sandbox
 
 /// Why a path is not read.
 const OUTSIDE: &str = "leads out of the workspace";
 const OUTSIDE_BY_LINK: &str = "leads out of the workspace through a symbolic link";
-
-/// `""` when `path` (from the working folder) stays inside the workspace,
-/// else why the file functions will not read it. A path that leads nowhere
-/// is inside: reading it then finds nothing.
-pub fn path_error(path: &str) -> String {
-    let error = confine(path).err().unwrap_or_default().to_string();
-    record(&PATH_ERROR, path, &serde_json::json!(error));
-    error
-}
 
 /// What one evaluation's file functions returned, call by call: its verdict
 /// holds while every call would return the same again.
@@ -578,100 +590,113 @@ impl Reads {
     /// Whether every call returns what it returned, in the sandbox `root`:
     /// the same digest, the same certificates, the same refusal.
     pub fn unchanged(&self, root: &Path) -> bool {
-        within(root, || {
-            self.0.iter().all(|call| {
-                let again = match call.function.as_str() {
-                    name if name == FILE_SHA256.name => {
-                        serde_json::json!(file_sha256(&call.argument))
-                    }
-                    name if name == CERTIFICATES.name => certificates(&call.argument),
-                    name if name == PATH_ERROR.name => {
-                        serde_json::json!(path_error(&call.argument))
-                    }
-                    _ => return false,
-                };
-                serde_json::to_string(&again).ok().as_deref() == Some(call.result.as_str())
-            })
+        let sandbox = Sandbox::new(root);
+        self.0.iter().all(|call| {
+            let again = match call.function.as_str() {
+                name if name == FILE_SHA256.name => {
+                    serde_json::json!(sandbox.file_sha256(&call.argument))
+                }
+                name if name == CERTIFICATES.name => sandbox.certificates(&call.argument),
+                name if name == PATH_ERROR.name => {
+                    serde_json::json!(sandbox.path_error(&call.argument))
+                }
+                _ => return false,
+            };
+            serde_json::to_string(&again).ok().as_deref() == Some(call.result.as_str())
         })
-        .0
     }
 }
 
-struct Sandbox {
-    /// Canonical; None when the workspace cannot be resolved (nothing is read).
+/// Where the file functions of one evaluation may read (a folder and what is
+/// below it), and what they returned there.
+pub struct Sandbox {
+    /// Canonical; None when the folder cannot be resolved (nothing is read).
     root: Option<PathBuf>,
-    reads: Reads,
+    reads: Mutex<Reads>,
 }
 
-thread_local! {
-    /// The sandbox of the evaluation running on this thread, from [`within`]
-    /// and only for its duration: regorus hands an extension its arguments
-    /// and nothing else, so this is how the file functions learn where they
-    /// may read, and report what they returned.
-    static SANDBOX: RefCell<Option<Sandbox>> = const { RefCell::new(None) };
-}
-
-/// Run `evaluate` (a policy evaluation) with the file functions confined to
-/// `root` and recorded. Outside of it they are confined to the working folder
-/// and record nothing.
-pub fn within<T>(root: &Path, evaluate: impl FnOnce() -> T) -> (T, Reads) {
-    /// Puts back the enclosing sandbox, even should `evaluate` panic.
-    struct Restore(Option<Sandbox>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let enclosing = self.0.take();
-            SANDBOX.with(|s| *s.borrow_mut() = enclosing);
+impl Sandbox {
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.canonicalize().ok(),
+            reads: Mutex::default(),
         }
     }
-    let sandbox = Sandbox {
-        root: root.canonicalize().ok(),
-        reads: Reads::default(),
-    };
-    let restore = Restore(SANDBOX.with(|s| s.replace(Some(sandbox))));
-    let value = evaluate();
-    let reads = SANDBOX
-        .with(|s| {
-            s.borrow_mut()
-                .as_mut()
-                .map(|s| std::mem::take(&mut s.reads))
-        })
-        .unwrap_or_default();
-    drop(restore);
-    (value, reads)
-}
 
-fn record(function: &FunctionDoc, argument: &str, result: &serde_json::Value) {
-    SANDBOX.with(|s| {
-        if let Some(sandbox) = s.borrow_mut().as_mut() {
-            sandbox.reads.0.insert(Call {
+    /// The working folder, for evaluations that belong to no workspace.
+    pub fn working_folder() -> Self {
+        Self::new(Path::new("."))
+    }
+
+    /// What the file functions returned so far.
+    pub fn reads(&self) -> Reads {
+        self.reads.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    fn record(&self, function: &FunctionDoc, argument: &str, result: &serde_json::Value) {
+        if let Ok(mut reads) = self.reads.lock() {
+            reads.0.insert(Call {
                 function: function.name.to_string(),
                 argument: argument.to_string(),
                 result: result.to_string(),
             });
         }
-    });
-}
-
-/// Where `path` (from the working folder) leads when that is inside the
-/// sandbox: `Ok(None)` when nothing is there to read. Outside is an error,
-/// whether the path says so (absolute, `..`) or a symbolic link on the way
-/// does; the file is then never opened. Callers open the returned path, in
-/// which no link is left to follow.
-fn confine(path: &str) -> Result<Option<PathBuf>, &'static str> {
-    let cwd = std::env::current_dir().and_then(|d| d.canonicalize()).ok();
-    let root = SANDBOX
-        .with(|s| s.borrow().as_ref().map(|s| s.root.clone()))
-        .unwrap_or_else(|| cwd.clone());
-    let (Some(root), Some(cwd)) = (root, cwd) else {
-        return Err(OUTSIDE);
-    };
-    if !lexically_normal(&cwd.join(path)).starts_with(&root) {
-        return Err(OUTSIDE);
     }
-    match Path::new(path).canonicalize() {
-        Err(_) => Ok(None),
-        Ok(real) if real.starts_with(&root) => Ok(Some(real)),
-        Ok(_) => Err(OUTSIDE_BY_LINK),
+
+    /// Lowercase hex SHA-256 of the file at `path`, or `""` when it cannot be
+    /// read, is larger than [`FILE_SHA256_MAX_BYTES`] or lies outside the
+    /// sandbox. Never an error: the policy decides what a missing file means.
+    pub fn file_sha256(&self, path: &str) -> String {
+        let digest = match self.confine(path) {
+            Ok(Some(real)) => sha256_of(&real).unwrap_or_default(),
+            Ok(None) | Err(_) => String::new(),
+        };
+        self.record(&FILE_SHA256, path, &serde_json::json!(digest));
+        digest
+    }
+
+    /// `""` when `path` (from the working folder) stays inside the sandbox,
+    /// else why the file functions will not read it. A path that leads
+    /// nowhere is inside: reading it then finds nothing.
+    pub fn path_error(&self, path: &str) -> String {
+        let error = self.confine(path).err().unwrap_or_default().to_string();
+        self.record(&PATH_ERROR, path, &serde_json::json!(error));
+        error
+    }
+
+    /// The certificates of a PEM file (a client certificate, a CA bundle),
+    /// for the expiry rule. Only public parts are read; a private key block
+    /// is skipped, never decoded.
+    pub fn certificates(&self, path: &str) -> serde_json::Value {
+        let found = match self.confine(path) {
+            Ok(Some(real)) => {
+                read_small(&real).map_or_else(Vec::new, |bytes| parse_certificates(&bytes))
+            }
+            Ok(None) | Err(_) => Vec::new(),
+        };
+        let found = serde_json::Value::Array(found);
+        self.record(&CERTIFICATES, path, &found);
+        found
+    }
+
+    /// Where `path` (from the working folder) leads when that is inside the
+    /// sandbox: `Ok(None)` when nothing is there to read. Outside is an
+    /// error, whether the path says so (absolute, `..`) or a symbolic link on
+    /// the way does; the file is then never opened. Callers open the
+    /// returned path, in which no link is left to follow.
+    fn confine(&self, path: &str) -> Result<Option<PathBuf>, &'static str> {
+        let cwd = std::env::current_dir().and_then(|d| d.canonicalize()).ok();
+        let (Some(root), Some(cwd)) = (&self.root, cwd) else {
+            return Err(OUTSIDE);
+        };
+        if !lexically_normal(&cwd.join(path)).starts_with(root) {
+            return Err(OUTSIDE);
+        }
+        match Path::new(path).canonicalize() {
+            Err(_) => Ok(None),
+            Ok(real) if real.starts_with(root) => Ok(Some(real)),
+            Ok(_) => Err(OUTSIDE_BY_LINK),
+        }
     }
 }
 
@@ -725,21 +750,6 @@ pub fn duration_ns(text: &str) -> i64 {
 }
 
 // ---------------------------------------------------------------- certificates
-
-/// The certificates of a PEM file (a client certificate, a CA bundle), for
-/// the expiry rule. Only public parts are read; a private key block is
-/// skipped, never decoded.
-pub fn certificates(path: &str) -> serde_json::Value {
-    let found = match confine(path) {
-        Ok(Some(real)) => {
-            read_small(&real).map_or_else(Vec::new, |bytes| parse_certificates(&bytes))
-        }
-        Ok(None) | Err(_) => Vec::new(),
-    };
-    let found = serde_json::Value::Array(found);
-    record(&CERTIFICATES, path, &found);
-    found
-}
 
 fn parse_certificates(bytes: &[u8]) -> Vec<serde_json::Value> {
     let mut found = Vec::new();
@@ -995,15 +1005,15 @@ mod tests {
         let empty = dir.path().join("empty");
         std::fs::write(&empty, "").expect("write temp file");
         let missing = dir.path().join("missing");
-        let (digests, reads) = within(dir.path(), || {
-            [
-                file_sha256(path),
-                file_sha256(empty.to_str().expect("UTF-8")),
-                file_sha256(missing.to_str().expect("UTF-8")),
-                file_sha256(dir.path().to_str().expect("UTF-8")),
-                file_sha256(""),
-            ]
-        });
+        let sandbox = Sandbox::new(dir.path());
+        let digests = [
+            sandbox.file_sha256(path),
+            sandbox.file_sha256(empty.to_str().expect("UTF-8")),
+            sandbox.file_sha256(missing.to_str().expect("UTF-8")),
+            sandbox.file_sha256(dir.path().to_str().expect("UTF-8")),
+            sandbox.file_sha256(""),
+        ];
+        let reads = sandbox.reads();
         assert_eq!(
             digests,
             [
@@ -1027,7 +1037,7 @@ mod tests {
         // Sparse: no 64 MiB actually written.
         file.set_len(FILE_SHA256_MAX_BYTES + 1)
             .expect("extend temp file");
-        let (digest, _) = within(dir.path(), || file_sha256(path.to_str().expect("UTF-8")));
+        let digest = Sandbox::new(dir.path()).file_sha256(path.to_str().expect("UTF-8"));
         assert_eq!(digest, "");
     }
 
@@ -1064,12 +1074,18 @@ mod tests {
             (at(&inside.join("alias")), ""),
             (at(&inside.join("nothing-here")), ""),
         ];
-        let (found, reads) = within(workspace.path(), || {
-            cases
-                .iter()
-                .map(|(path, _)| (path_error(path), file_sha256(path), certificates(path)))
-                .collect::<Vec<_>>()
-        });
+        let sandbox = Sandbox::new(workspace.path());
+        let found: Vec<_> = cases
+            .iter()
+            .map(|(path, _)| {
+                (
+                    sandbox.path_error(path),
+                    sandbox.file_sha256(path),
+                    sandbox.certificates(path),
+                )
+            })
+            .collect();
+        let reads = sandbox.reads();
         let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         for ((path, error), (said, digest, certificates)) in cases.iter().zip(found) {
             assert_eq!(said, *error, "{path}");
@@ -1078,9 +1094,10 @@ mod tests {
             assert_eq!(certificates, serde_json::json!([]), "{path}");
         }
         assert!(!reads.dated());
-        // Outside any sandbox: the working folder is the limit.
-        assert_eq!(file_sha256(&secret), "");
-        assert_eq!(path_error(&secret), OUTSIDE);
+        // Outside any workspace: the working folder is the limit.
+        let working = Sandbox::working_folder();
+        assert_eq!(working.file_sha256(&secret), "");
+        assert_eq!(working.path_error(&secret), OUTSIDE);
     }
 
     #[test]
@@ -1144,6 +1161,7 @@ mod tests {
             path.to_str().expect("UTF-8")
         );
         let mut engine = engine_with(&policy);
+        register_files(&mut engine, &Arc::new(Sandbox::new(dir.path()))).expect("registers");
         let expected = [
             (
                 "cron",
@@ -1162,7 +1180,7 @@ mod tests {
             ("bad_duration", Value::from(true)),
         ];
         for (rule, value) in expected {
-            let (got, _) = within(dir.path(), || eval(&mut engine, &format!("data.t.{rule}")));
+            let got = eval(&mut engine, &format!("data.t.{rule}"));
             assert_eq!(got.expect("rule evaluates"), value, "data.t.{rule}");
         }
     }

@@ -9,7 +9,9 @@ pub mod policy;
 pub mod schema;
 pub mod secrets;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -34,22 +36,105 @@ pub struct Checker {
     plan_rule: Option<PlanRule>,
 }
 
-/// A source of file text that knows one file.
-fn only<'a>(shown: &'a str, file: &'a SourceFile) -> impl Fn(&str) -> Option<SourceFile> + 'a {
-    move |path| (path == shown).then(|| file.clone())
+/// One file to check: on disk, an editor's buffer, or a document already
+/// loaded (the gate's plan with its command-line overrides).
+pub enum Input {
+    Disk(Candidate),
+    /// The text stands for the file at the candidate's path.
+    Buffer(Candidate, SourceFile),
+    Loaded(Document),
 }
 
-/// One file's part of a cached check.
-struct CachedFile {
-    diagnostics: Vec<Diagnostic>,
-    /// Its entry for the cross-file rules, when it was checked this time.
-    entry: Option<Value>,
-    /// The hash of its facts for the cross-file rules, when it loaded.
-    loaded: Option<String>,
-    /// What the cache holds for it now; None when its result cannot be stored.
-    stored: Option<cache::FileEntry>,
-    /// Reused without reading the file.
-    hit: bool,
+impl Input {
+    pub fn path(&self) -> &Path {
+        match self {
+            Input::Disk(candidate) | Input::Buffer(candidate, _) => &candidate.path,
+            Input::Loaded(document) => document.file.path(),
+        }
+    }
+
+    fn shown(&self) -> String {
+        display_path(self.path())
+    }
+
+    fn candidate(&self) -> Option<&Candidate> {
+        match self {
+            Input::Disk(candidate) | Input::Buffer(candidate, _) => Some(candidate),
+            Input::Loaded(_) => None,
+        }
+    }
+
+    /// The file's text, under the size limit.
+    fn read(&self, max_size: u64) -> Result<SourceFile, Box<Diagnostic>> {
+        match self {
+            Input::Disk(candidate) => load::read(candidate, max_size),
+            Input::Buffer(candidate, file) => load::accept(candidate, file.clone(), max_size),
+            Input::Loaded(document) => Ok(document.file.clone()),
+        }
+    }
+
+    /// What the policies see of where the file is (path, kind, workspace,
+    /// environment, build), as part of its cache key.
+    fn context(&self) -> Option<String> {
+        let candidate = self.candidate()?;
+        Some(
+            serde_json::json!([
+                self.shown(),
+                candidate.kind.map(|k| k.as_str()),
+                candidate.workspace,
+                candidate.env,
+                candidate.build,
+                candidate.explicit,
+            ])
+            .to_string(),
+        )
+    }
+}
+
+/// The files of one check: those to report on, and those around them
+/// (the rest of a workspace when files are named one by one, the other
+/// shards) that cross-file rules compare against and whose secrets are masked
+/// wherever a reported finding shows their text, but about which nothing is
+/// reported.
+#[derive(Default)]
+pub struct Workset {
+    pub report: Vec<Input>,
+    pub context: Vec<Input>,
+}
+
+impl Workset {
+    /// Files on disk to report on, with files on disk around them.
+    pub fn on_disk(report: &[Candidate], context: &[Candidate]) -> Self {
+        Self {
+            report: report.iter().cloned().map(Input::Disk).collect(),
+            context: context.iter().cloned().map(Input::Disk).collect(),
+        }
+    }
+}
+
+/// What one run allows its policies: a rule that exceeds the time limit on
+/// one file is not run again on the others in the same run, which would each
+/// wait as long; the next run tries it afresh.
+#[derive(Debug, Default)]
+pub struct Budget {
+    timed_out: Mutex<BTreeSet<String>>,
+}
+
+impl Budget {
+    pub fn any_timed_out(&self) -> bool {
+        self.timed_out.lock().map_or(true, |t| !t.is_empty())
+    }
+
+    /// Whether `rule` (`package.rule`) exceeded the time limit in this run.
+    pub fn timed_out(&self, rule: &str) -> bool {
+        self.timed_out.lock().is_ok_and(|t| t.contains(rule))
+    }
+
+    pub fn time_out(&self, rule: String) {
+        if let Ok(mut timed_out) = self.timed_out.lock() {
+            timed_out.insert(rule);
+        }
+    }
 }
 
 /// What a check produced. Documents are not kept: once a file is checked,
@@ -58,6 +143,51 @@ struct CachedFile {
 /// rather than with the bytes of every file.
 pub struct Outcome {
     pub diagnostics: Vec<Diagnostic>,
+    pub stats: Stats,
+}
+
+/// How much of a check was done again, and how much came from the cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Files of the workset.
+    pub files: usize,
+    /// Files whose per-document rules ran in this check.
+    pub evaluated: usize,
+    /// Whether the cross-file rules ran in this check.
+    pub cross_file: bool,
+}
+
+/// A source of file text that knows one file.
+fn only<'a>(shown: &'a str, file: &'a SourceFile) -> impl Fn(&str) -> Option<SourceFile> + 'a {
+    move |path| (path == shown).then(|| file.clone())
+}
+
+/// One file's part of a check.
+struct Checked {
+    diagnostics: Vec<Diagnostic>,
+    /// Its entry for the cross-file rules, when it was checked this time.
+    entry: Option<Value>,
+    /// The hash of its facts for the cross-file rules, when it loaded.
+    loaded: Option<String>,
+    /// What the cache holds for it now; None when its result cannot be stored.
+    stored: Option<cache::FileEntry>,
+    /// Its per-document rules ran.
+    evaluated: bool,
+    /// Reused without reading the file.
+    hit: bool,
+}
+
+impl Checked {
+    fn failed(diagnostic: Diagnostic) -> Self {
+        Self {
+            diagnostics: vec![diagnostic],
+            entry: None,
+            loaded: None,
+            stored: None,
+            evaluated: false,
+            hit: false,
+        }
+    }
 }
 
 /// A rule over a plan that check cannot express itself, given by a later
@@ -118,35 +248,36 @@ impl Checker {
         cache::hex(&hasher.finalize())
     }
 
-    /// Read, parse and check files from disk, reusing what `cache` holds for
-    /// files whose content did not change, and saving what is new.
-    /// `context` files are checked beside `candidates` as in
-    /// [`Checker::check_in_context`]: nothing is reported about them.
-    pub fn check_files_cached(
-        &self,
-        named: &[Candidate],
-        context: &[Candidate],
-        cache: &Cache,
-    ) -> Outcome {
-        let candidates: Vec<Candidate> = named.iter().chain(context).cloned().collect();
-        let candidates = candidates.as_slice();
-        let index = cache.load();
+    /// Check a workset: every file (memoised by content when `cache` is
+    /// given), then the cross-file rules over all of them (again only when
+    /// some file's facts changed), then secrets masked, failures coalesced,
+    /// severity overrides and ignores applied, and only the findings about
+    /// the reported files (and the policies) kept. The command line, the
+    /// gate, the language server and `planguard test` all come here.
+    pub fn run(&self, work: &Workset, cache: Option<&Cache>, budget: &Budget) -> Outcome {
+        let inputs: Vec<&Input> = work.report.iter().chain(&work.context).collect();
+        let index = cache.map(Cache::load).unwrap_or_default();
         let max_size = self.settings.max_file_size;
         let now_ns = self.now_ns();
-        let per_file: Vec<CachedFile> = candidates
+        let per_file: Vec<Checked> = inputs
             .par_iter()
-            .map(|candidate| self.check_file_cached(candidate, cache, &index, now_ns))
+            .map(|input| self.check_input(input, cache.map(|c| (c, &index)), now_ns, budget))
             .collect();
 
-        let mut diagnostics = self.policies.diagnostics.clone();
+        let mut stats = Stats {
+            files: inputs.len(),
+            evaluated: per_file.iter().filter(|f| f.evaluated).count(),
+            cross_file: false,
+        };
+        let mut reported = self.policies.diagnostics.clone();
         let mut background = Vec::new();
         let mut files = HashMap::new();
         let mut changed = false;
         let mut project_key = <sha2::Sha256 as sha2::Digest>::new();
         let mut complete = true;
-        for (i, (candidate, file)) in candidates.iter().zip(&per_file).enumerate() {
-            if i < named.len() {
-                diagnostics.extend(file.diagnostics.iter().cloned());
+        for (i, (input, file)) in inputs.iter().zip(&per_file).enumerate() {
+            if i < work.report.len() {
+                reported.extend(file.diagnostics.iter().cloned());
             } else {
                 background.extend(file.diagnostics.iter().cloned());
             }
@@ -157,54 +288,60 @@ impl Checker {
                 None if file.diagnostics.is_empty() => complete = false,
                 None => {}
             }
-            if let Some(entry) = &file.stored {
-                files.insert(display_path(&candidate.path), entry.clone());
+            match &file.stored {
+                Some(entry) => {
+                    files.insert(input.shown(), entry.clone());
+                }
+                // A document only this run has (the gate's) is no file's
+                // verdict to keep, nor is the cross-file one that saw it.
+                None if matches!(input, Input::Loaded(_)) => complete = false,
+                None => {}
             }
         }
         let project_key = cache::hex(&sha2::Digest::finalize(project_key));
-        let by_path: HashMap<String, &Candidate> = candidates
-            .iter()
-            .map(|c| (display_path(&c.path), c))
-            .collect();
-        let source = |path: &str| load::read(by_path.get(path)?, max_size).ok();
+        let by_path: HashMap<String, &Input> = inputs.iter().map(|i| (i.shown(), *i)).collect();
+        let source = |path: &str| by_path.get(path)?.read(max_size).ok();
 
         // The cross-file rules again only when some file's facts may differ.
         let reused = index
             .project
             .as_ref()
-            .filter(|p| complete && p.key == project_key)
+            .filter(|p| cache.is_some() && complete && p.key == project_key)
             .and_then(|p| cache::restore(&p.diagnostics, source));
         let mut project_reads = functions::Reads::default();
         let project = match reused {
             Some(found) => found,
             None => {
-                let entries: Vec<Value> = candidates
+                let entries: Vec<Value> = inputs
                     .par_iter()
                     .zip(per_file.into_par_iter())
-                    .filter_map(|(candidate, file)| {
+                    .filter_map(|(input, file)| {
                         file.entry.or_else(|| {
-                            cache.load_facts(file.loaded.as_ref()?).or_else(|| {
-                                let (document, _) = load::load(candidate, max_size);
+                            let loaded = file.loaded.as_ref()?;
+                            cache.and_then(|c| c.load_facts(loaded)).or_else(|| {
+                                let file = input.read(max_size).ok()?;
+                                let (document, _) = load::parse(file, input.candidate()?);
                                 Some(self.policies.project_entry(&document?))
                             })
                         })
                     })
                     .collect();
-                let (found, reads) = self.policies.check_project(entries, source, now_ns);
+                let (found, reads) = self.policies.check_project(entries, source, now_ns, budget);
                 project_reads = reads;
                 changed = true;
+                stats.cross_file = true;
                 found
             }
         };
-        // A cross-file verdict that read files or the clock is not kept.
-        let stored_project = (complete && project_reads.is_empty() && !self.policies.volatile)
-            .then(|| cache::store(&project, |p| by_path.contains_key(p)))
-            .flatten()
-            .map(|diagnostics| cache::ProjectEntry {
-                key: project_key,
-                diagnostics,
-            });
-        if changed {
+        if let Some(cache) = cache.filter(|_| changed) {
+            // A cross-file verdict that read files or the clock is not kept.
+            let stored_project = (complete && project_reads.is_empty() && !self.policies.volatile)
+                .then(|| cache::store(&project, |p| by_path.contains_key(p)))
+                .flatten()
+                .map(|diagnostics| cache::ProjectEntry {
+                    key: project_key,
+                    diagnostics,
+                });
             cache.save(cache::Index {
                 files,
                 project: stored_project,
@@ -212,42 +349,82 @@ impl Checker {
             });
         }
         Outcome {
-            diagnostics: self.keep(diagnostics, project, background, context),
+            diagnostics: self.keep(reported, project, background, &work.context),
+            stats,
         }
     }
 
-    /// The findings to report: `kept` and the cross-file ones not located in
-    /// a context file; masked with what every finding (`background` ones,
-    /// about the context, included) knows of secrets.
+    /// The findings to report: `reported` and the cross-file ones not
+    /// located in a context file; masked with what every finding
+    /// (`background` ones, about the context, included) knows of secrets;
+    /// failures coalesced; severity overrides and ignores applied.
     fn keep(
         &self,
-        mut kept: Vec<Diagnostic>,
+        mut reported: Vec<Diagnostic>,
         project: Vec<Diagnostic>,
         mut background: Vec<Diagnostic>,
-        context: &[Candidate],
+        context: &[Input],
     ) -> Vec<Diagnostic> {
         let context_paths: std::collections::HashSet<String> =
-            context.iter().map(|c| display_path(&c.path)).collect();
+            context.iter().map(Input::shown).collect();
         let (about_context, project): (Vec<_>, Vec<_>) = project
             .into_iter()
             .partition(|d| d.path().is_some_and(|p| context_paths.contains(&p)));
-        kept.extend(project);
+        reported.extend(project);
         background.extend(about_context);
-        let count = kept.len();
-        kept.extend(background);
-        let mut all = redact(kept);
+        let count = reported.len();
+        reported.extend(background);
+        let mut all = redact(reported);
         all.truncate(count);
         self.settle(policy::coalesce_failures(all))
     }
 
-    fn check_file_cached(
+    /// One file: its stored verdict when the cache holds one for this
+    /// content (or, on disk, this size and modification time), else read,
+    /// parsed and checked, and stored when it may be.
+    fn check_input(
         &self,
-        candidate: &Candidate,
-        cache: &Cache,
-        index: &cache::Index,
+        input: &Input,
+        cache: Option<(&Cache, &cache::Index)>,
         now_ns: i64,
-    ) -> CachedFile {
-        let shown = display_path(&candidate.path);
+        budget: &Budget,
+    ) -> Checked {
+        let max_size = self.settings.max_file_size;
+        let candidate = match input {
+            Input::Disk(candidate) | Input::Buffer(candidate, _) => candidate,
+            Input::Loaded(document) => {
+                let (diagnostics, _) = self.check_document(document, now_ns, budget);
+                let entry = self.policies.project_entry(document);
+                return Checked {
+                    diagnostics,
+                    loaded: None,
+                    entry: Some(entry),
+                    stored: None,
+                    evaluated: true,
+                    hit: false,
+                };
+            }
+        };
+        let Some((cache, index)) = cache else {
+            let file = match input.read(max_size) {
+                Ok(file) => file,
+                Err(diagnostic) => return Checked::failed(*diagnostic),
+            };
+            let (document, mut diagnostics) = load::parse(file, candidate);
+            let entry = document.map(|document| {
+                diagnostics.extend(self.check_document(&document, now_ns, budget).0);
+                self.policies.project_entry(&document)
+            });
+            return Checked {
+                diagnostics,
+                loaded: None,
+                evaluated: entry.is_some(),
+                entry,
+                stored: None,
+                hit: false,
+            };
+        };
+        let shown = input.shown();
         // A stored verdict holds while the files the policies read are as
         // they were, and, for one judged by the date, on that day.
         let today = now_ns.div_euclid(86_400 * 1_000_000_000);
@@ -256,7 +433,11 @@ impl Checker {
             p.day.is_none_or(|day| day == today)
                 && (p.reads.is_empty() || p.reads.unchanged(&sandbox()))
         });
-        let stamp = cache::stamp(&candidate.path);
+        // A buffer has no size and time of its own: only its content counts.
+        let stamp = match input {
+            Input::Disk(_) => cache::stamp(&candidate.path),
+            _ => None,
+        };
         let shown = shown.as_str();
         // Unchanged size and modification time: trust the stored result.
         if let (Some(previous), Some((len, modified))) = (previous, stamp)
@@ -266,75 +447,60 @@ impl Checker {
             let restored = if previous.diagnostics.is_empty() {
                 Some(Vec::new())
             } else {
-                load::read(candidate, self.settings.max_file_size)
+                input
+                    .read(max_size)
                     .ok()
                     .and_then(|file| cache::restore(&previous.diagnostics, only(shown, &file)))
             };
             if let Some(diagnostics) = restored {
-                return CachedFile {
+                return Checked {
                     diagnostics,
                     entry: None,
                     loaded: previous.facts.clone(),
                     stored: Some(previous.clone()),
+                    evaluated: false,
                     hit: true,
                 };
             }
         }
-        let file = match load::read(candidate, self.settings.max_file_size) {
+        let file = match input.read(max_size) {
             Ok(file) => file,
-            Err(diagnostic) => {
-                return CachedFile {
-                    diagnostics: vec![*diagnostic],
-                    entry: None,
-                    loaded: None,
-                    stored: None,
-                    hit: false,
-                };
-            }
+            Err(diagnostic) => return Checked::failed(*diagnostic),
         };
-        let context = serde_json::json!([
-            shown,
-            candidate.kind.map(|k| k.as_str()),
-            candidate.workspace,
-            candidate.env,
-            candidate.build,
-            candidate.explicit,
-        ])
-        .to_string();
-        let key = cache.key(&context, file.text().as_bytes());
+        let key = cache.key(&input.context().unwrap_or_default(), file.text().as_bytes());
         let (len, modified) = stamp.unwrap_or_default();
         if let Some(previous) = previous.filter(|p| p.key == key)
             && let Some(diagnostics) = cache::restore(&previous.diagnostics, only(shown, &file))
         {
             let mut stored = previous.clone();
             (stored.len, stored.modified) = (len, modified);
-            return CachedFile {
+            return Checked {
                 diagnostics,
                 entry: None,
                 loaded: stored.facts.clone(),
                 stored: Some(stored),
+                evaluated: false,
                 hit: false,
             };
         }
         let (document, mut diagnostics) = load::parse(file.clone(), candidate);
         let mut reads = functions::Reads::default();
         let entry = document.map(|document| {
-            let (found, read) = self.check_document(&document, now_ns);
+            let (found, read) = self.check_document(&document, now_ns, budget);
             diagnostics.extend(found);
             reads = read;
             self.policies.project_entry(&document)
         });
-        // Facts go to disk only with a result that may be stored (not one
+        // Facts are kept only with a result that may be stored (not one
         // about a secret, nor one of a policy that reads the clock at will);
         // their hash keys the cross-file rules either way.
         let stored = cache::store(&diagnostics, |p| p == shown).filter(|_| !self.policies.volatile);
         let loaded = match (&entry, &stored) {
             (Some(entry), Some(_)) => cache.save_facts(entry),
-            (Some(entry), None) => serde_json::to_vec(entry)
-                .ok()
-                .map(|bytes| cache::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes))),
+            (Some(entry), None) => facts_hash(entry),
             (None, _) => None,
         };
+        let evaluated = entry.is_some();
         let stored = stored.map(|stored| cache::FileEntry {
             key,
             len,
@@ -344,115 +510,23 @@ impl Checker {
             day: reads.dated().then_some(today),
             reads,
         });
-        CachedFile {
+        Checked {
             diagnostics,
             entry,
             loaded,
             stored,
+            evaluated,
             hit: false,
         }
     }
 
-    /// Read, parse and check files from disk.
-    pub fn check_files(&self, candidates: &[Candidate]) -> Outcome {
-        self.check_in_context(candidates, &[])
-    }
-
-    /// Check `candidates` with `context` beside them: the context files are
-    /// loaded and checked too, so that cross-file rules see them and secrets
-    /// found in them are masked wherever a kept finding shows their text, but
-    /// nothing is reported about them.
-    pub fn check_in_context(&self, candidates: &[Candidate], context: &[Candidate]) -> Outcome {
-        let now_ns = self.now_ns();
-        let per_file: Vec<(Option<Value>, Vec<Diagnostic>)> = candidates
-            .par_iter()
-            .chain(context.par_iter())
-            .map(|candidate| {
-                let (document, mut diagnostics) =
-                    load::load(candidate, self.settings.max_file_size);
-                let entry = document.map(|document| {
-                    diagnostics.extend(self.check_document(&document, now_ns).0);
-                    self.policies.project_entry(&document)
-                });
-                (entry, diagnostics)
-            })
-            .collect();
-        let mut entries = Vec::new();
-        let mut kept = self.policies.diagnostics.clone();
-        let mut background = Vec::new();
-        for (i, (entry, found)) in per_file.into_iter().enumerate() {
-            entries.extend(entry);
-            if i < candidates.len() {
-                kept.extend(found);
-            } else {
-                background.extend(found);
-            }
-        }
-        // Files are read again only when a cross-file finding names them.
-        let by_path: HashMap<String, &Candidate> = candidates
-            .iter()
-            .chain(context)
-            .map(|c| (display_path(&c.path), c))
-            .collect();
-        let (project, _) = self.policies.check_project(
-            entries,
-            |path| load::read(by_path.get(path)?, self.settings.max_file_size).ok(),
-            now_ns,
-        );
-        Outcome {
-            diagnostics: self.keep(kept, project, background, context),
-        }
-    }
-
-    /// Check documents already loaded (perhaps changed in memory, as `apply`
-    /// does with command-line overrides): per document, then across them.
-    pub fn check_loaded(&self, documents: &[Document]) -> Vec<Diagnostic> {
-        self.check_parsed(documents, Vec::new())
-    }
-
-    /// `check_loaded`, with what loading the documents found (syntax errors,
-    /// duplicate keys: the language server parses buffers itself) put through
-    /// the same severity overrides and ignores.
-    pub fn check_parsed(
-        &self,
-        documents: &[Document],
-        loading: Vec<Diagnostic>,
-    ) -> Vec<Diagnostic> {
-        let now_ns = self.now_ns();
-        let mut diagnostics = loading;
-        diagnostics.extend(self.policies.diagnostics.iter().cloned());
-        diagnostics.extend(
-            documents
-                .par_iter()
-                .flat_map(|d| self.check_document(d, now_ns).0)
-                .collect::<Vec<_>>(),
-        );
-        let entries = documents
-            .iter()
-            .map(|d| self.policies.project_entry(d))
-            .collect();
-        let by_path: HashMap<String, &Document> = documents
-            .iter()
-            .map(|d| (d.file.display_path(), d))
-            .collect();
-        diagnostics.extend(
-            self.policies
-                .check_project(
-                    entries,
-                    |path| Some(by_path.get(path)?.file.clone()),
-                    now_ns,
-                )
-                .0,
-        );
-        self.finish(diagnostics)
-    }
-
     /// Schema and per-document policies for one loaded document, judged at
     /// `now_ns`; with what the policies' file functions returned.
-    pub fn check_document(
+    fn check_document(
         &self,
         document: &Document,
         now_ns: i64,
+        budget: &Budget,
     ) -> (Vec<Diagnostic>, functions::Reads) {
         let mut diagnostics = self.schemas.check(document);
         let planned = match self.plan_rule {
@@ -463,7 +537,7 @@ impl Checker {
             }
             _ => Vec::new(),
         };
-        let (found, reads) = self.policies.check_document(document, now_ns);
+        let (found, reads) = self.policies.check_document(document, now_ns, budget);
         // One problem, one finding: where a policy already reports an error
         // at the very field (PG115 on a cron Temporal would refuse too), the
         // plan rule adds nothing.
@@ -481,12 +555,6 @@ impl Checker {
         (diagnostics, reads)
     }
 
-    /// Apply severity overrides and ignores from the settings, and mask every
-    /// secret that a finding located in every file it was found in.
-    fn finish(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-        self.settle(policy::coalesce_failures(redact(diagnostics)))
-    }
-
     /// Severity overrides and ignores.
     pub(crate) fn settle(&self, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
         diagnostics
@@ -501,6 +569,13 @@ impl Checker {
             })
             .collect()
     }
+}
+
+/// The hash that stands for a file's facts in the cross-file rules' key.
+fn facts_hash(entry: &Value) -> Option<String> {
+    serde_json::to_vec(entry)
+        .ok()
+        .map(|bytes| cache::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
 }
 
 /// Replace each file that holds a located secret with a copy where every such

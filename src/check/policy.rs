@@ -7,14 +7,15 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 use regorus::Engine;
 use regorus::utils::limits::ExecutionTimerConfig;
 use serde_json::{Value, json};
 
-use super::functions::{self, Reads};
+use super::Budget;
+use super::functions::{self, Reads, Sandbox};
 use crate::diagnostic::{Diagnostic, Location, Severity};
 use crate::load::{Document, spans};
 use crate::rules;
@@ -109,9 +110,6 @@ pub struct Policies {
     pub fingerprint: String,
     /// Policy files that did not parse or compile, located in the .rego file.
     pub diagnostics: Vec<Diagnostic>,
-    /// Rules (`package.rule`) that exceeded the time limit on some document:
-    /// they are not run on the others, which would each wait as long.
-    timed_out: std::sync::Mutex<BTreeSet<String>>,
     /// The folder of planguard.toml, when there is one: files are read only
     /// below it (else below the workspace of the document being checked).
     settings_root: Option<PathBuf>,
@@ -364,7 +362,6 @@ impl Policies {
                 .map(|s| (s.file.display_path(), s.file))
                 .collect(),
             diagnostics,
-            timed_out: std::sync::Mutex::default(),
         })
     }
 
@@ -397,17 +394,41 @@ impl Policies {
     ///
     /// Policies see the clock at `now_ns` and read files only inside the
     /// document's sandbox; what the file functions returned comes back too.
-    pub fn check_document(&self, document: &Document, now_ns: i64) -> (Vec<Diagnostic>, Reads) {
+    /// A rule that exceeds the time limit is not run again in this run
+    /// (`budget`).
+    pub fn check_document(
+        &self,
+        document: &Document,
+        now_ns: i64,
+        budget: &Budget,
+    ) -> (Vec<Diagnostic>, Reads) {
         if self.document_packages.is_empty() {
             return (Vec::new(), Reads::default());
         }
-        functions::within(&self.sandbox(document.workspace.as_deref()), || {
-            self.evaluate_document(document, now_ns)
-        })
+        let sandbox = Arc::new(Sandbox::new(&self.sandbox(document.workspace.as_deref())));
+        let found = self.evaluate_document(document, now_ns, budget, &sandbox);
+        (found, sandbox.reads())
     }
 
-    fn evaluate_document(&self, document: &Document, now_ns: i64) -> Vec<Diagnostic> {
+    /// An engine for one evaluation: the compiled policies, with the file
+    /// functions reading in `sandbox`.
+    fn engine(&self, sandbox: &Arc<Sandbox>) -> Engine {
         let mut engine = self.engine.clone();
+        // The base engine has no file functions, so the names are free.
+        if let Err(error) = functions::register_files(&mut engine, sandbox) {
+            debug_assert!(false, "{error:#}");
+        }
+        engine
+    }
+
+    fn evaluate_document(
+        &self,
+        document: &Document,
+        now_ns: i64,
+        budget: &Budget,
+        sandbox: &Arc<Sandbox>,
+    ) -> Vec<Diagnostic> {
+        let mut engine = self.engine(sandbox);
         let mut input = regorus::Value::new_object();
         if let Ok(map) = input.as_object_mut() {
             map.insert(
@@ -427,7 +448,7 @@ impl Policies {
         // rule has exceeded the time limit, the shared evaluation would too:
         // then each rule runs alone, the slow one skipped.
         let is_object = document.value.is_object();
-        let any_timed_out = self.timed_out.lock().map_or(true, |t| !t.is_empty());
+        let any_timed_out = budget.any_timed_out();
         let clock = format!(" with time.now_ns as {now_ns}");
         if is_object
             && !any_timed_out
@@ -435,10 +456,17 @@ impl Policies {
         {
             for (i, package) in self.document_packages.iter().enumerate() {
                 let values = &tree[&regorus::Value::from(i.to_string())];
-                self.evaluate(package, &document.file, &mut diagnostics, locate, |rule| {
-                    // Zero or one value; none is an undefined rule.
-                    Ok(values[&regorus::Value::from(rule)][&regorus::Value::from(0)].clone())
-                });
+                self.evaluate(
+                    package,
+                    &document.file,
+                    &mut diagnostics,
+                    budget,
+                    locate,
+                    |rule| {
+                        // Zero or one value; none is an undefined rule.
+                        Ok(values[&regorus::Value::from(rule)][&regorus::Value::from(0)].clone())
+                    },
+                );
             }
             return diagnostics;
         }
@@ -446,13 +474,20 @@ impl Policies {
             if !is_object && package.name.starts_with(BUILTIN_DOCUMENT_PREFIX) {
                 continue;
             }
-            self.evaluate(package, &document.file, &mut diagnostics, locate, |rule| {
-                let results = engine.eval_query(
-                    format!("x := data.{}.{rule} {WITH_DOCUMENT}{clock}", package.name),
-                    false,
-                )?;
-                Ok(binding(&results))
-            });
+            self.evaluate(
+                package,
+                &document.file,
+                &mut diagnostics,
+                budget,
+                locate,
+                |rule| {
+                    let results = engine.eval_query(
+                        format!("x := data.{}.{rule} {WITH_DOCUMENT}{clock}", package.name),
+                        false,
+                    )?;
+                    Ok(binding(&results))
+                },
+            );
         }
         diagnostics
     }
@@ -484,13 +519,14 @@ impl Policies {
         entries: Vec<Value>,
         source: impl Fn(&str) -> Option<SourceFile>,
         now_ns: i64,
+        budget: &Budget,
     ) -> (Vec<Diagnostic>, Reads) {
         if self.project_packages.is_empty() || entries.is_empty() {
             return (Vec::new(), Reads::default());
         }
-        functions::within(&self.sandbox(None), || {
-            self.evaluate_project(entries, source, now_ns)
-        })
+        let sandbox = Arc::new(Sandbox::new(&self.sandbox(None)));
+        let found = self.evaluate_project(entries, source, now_ns, budget, &sandbox);
+        (found, sandbox.reads())
     }
 
     fn evaluate_project(
@@ -498,8 +534,10 @@ impl Policies {
         entries: Vec<Value>,
         source: impl Fn(&str) -> Option<SourceFile>,
         now_ns: i64,
+        budget: &Budget,
+        sandbox: &Arc<Sandbox>,
     ) -> Vec<Diagnostic> {
-        let mut engine = self.engine.clone();
+        let mut engine = self.engine(sandbox);
         // Only objects: a config or plan whose top level is anything else is a
         // schema error, and has no fields to compare across files.
         let entries: Vec<Value> = entries
@@ -526,6 +564,7 @@ impl Policies {
                 package,
                 &anchor,
                 &mut diagnostics,
+                budget,
                 |finding| {
                     let file = finding.get("file").and_then(Value::as_str)?;
                     locate_in(&source_of(&display_path(Path::new(file)))?, finding)
@@ -552,6 +591,7 @@ impl Policies {
         package: &Package,
         subject: &SourceFile,
         diagnostics: &mut Vec<Diagnostic>,
+        budget: &Budget,
         locate: impl Fn(&Value) -> Option<Location>,
         mut rule_value: impl FnMut(&str) -> anyhow::Result<regorus::Value>,
     ) {
@@ -576,7 +616,7 @@ impl Policies {
                 continue;
             }
             let key = format!("{}.{rule}", package.name);
-            if self.timed_out.lock().is_ok_and(|t| t.contains(&key)) {
+            if budget.timed_out(&key) {
                 diagnostics.push(self.evaluation_error(
                     subject,
                     &package.name,
@@ -588,10 +628,8 @@ impl Policies {
             let value = match rule_value(rule) {
                 Ok(value) => to_json(&value),
                 Err(e) => {
-                    if format!("{e:#}").contains("exceeded time limit")
-                        && let Ok(mut timed_out) = self.timed_out.lock()
-                    {
-                        timed_out.insert(key);
+                    if format!("{e:#}").contains("exceeded time limit") {
+                        budget.time_out(key);
                     }
                     diagnostics.push(self.evaluation_error(subject, &package.name, rule, &e));
                     continue;

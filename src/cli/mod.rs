@@ -514,7 +514,7 @@ pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<E
         Command::Test(args) => Ok(ExitCode::from(crate::policy_test::main(
             &args,
             stdout,
-            &crate::check::functions::register,
+            &crate::check::functions::register_all,
         )?)),
         Command::Explain { rule } => match rules::lookup(&rule) {
             Some(rule) => {
@@ -716,19 +716,18 @@ fn check(
         )?;
     }
     let checker = Checker::new(settings)?.with_plan_rule(crate::apply::gate::plan_refusals);
-    let outcome = if args.no_cache {
-        checker.check_in_context(&files, &context)
-    } else {
-        // Beside planguard.toml, else in the working folder.
+    // Beside planguard.toml, else in the working folder.
+    let cache = (!args.no_cache).then(|| {
         let root = checker
             .settings
             .file
             .as_ref()
             .and_then(|f| f.parent())
             .map_or_else(|| PathBuf::from("."), PathBuf::from);
-        let cache = crate::check::Cache::new(&root, checker.cache_key());
-        checker.check_files_cached(&files, &context, &cache)
-    };
+        crate::check::Cache::new(&root, checker.cache_key())
+    });
+    let work = crate::check::Workset::on_disk(&files, &context);
+    let outcome = checker.run(&work, cache.as_ref(), &crate::check::Budget::default());
     let mut diagnostics = outcome.diagnostics;
     diagnostics.extend(discovery.unlisted.iter().map(|(folder, reason)| {
         crate::diagnostic::Diagnostic::builtin(

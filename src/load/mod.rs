@@ -176,23 +176,24 @@ pub fn load(candidate: &Candidate, max_size: u64) -> (Option<Document>, Vec<Diag
     }
 }
 
-/// Parse text already in memory (an editor's unsaved buffer) as if it had
-/// been read from the candidate's path, under the same size limit.
-pub fn load_text(
+/// Text already in memory (an editor's unsaved buffer) as if it had been
+/// read from the candidate's path: under the same size limit.
+pub fn accept(
     candidate: &Candidate,
     text: SourceFile,
     max_size: u64,
-) -> (Option<Document>, Vec<Diagnostic>) {
+) -> Result<SourceFile, Box<Diagnostic>> {
     if text.text().len() as u64 > max_size {
         let empty = SourceFile::new(&candidate.path, String::new());
-        let diagnostic = Diagnostic::builtin(&rules::UNREADABLE_FILE, too_large(max_size)).at(
-            &empty,
-            0..0,
-            None,
-        );
-        return (None, vec![diagnostic]);
+        return Err(Box::new(
+            Diagnostic::builtin(&rules::UNREADABLE_FILE, too_large(max_size)).at(
+                &empty,
+                0..0,
+                None,
+            ),
+        ));
     }
-    parse(text, candidate)
+    Ok(text)
 }
 
 /// Parse a file's text. A syntax error yields no document; duplicate keys

@@ -337,8 +337,11 @@ impl Server<'_> {
         let Some(path) = convert::path_of(uri) else {
             return;
         };
-        if self.workspace.is_settings_file(&path) {
-            log("planguard.toml changed: reloading the settings");
+        if self.workspace.reloads_on(&path) {
+            log(&format!(
+                "{} changed: reloading the settings and policies",
+                crate::source::display_path(&path)
+            ));
             for problem in self.workspace.reload() {
                 log(&problem);
             }
@@ -358,13 +361,21 @@ impl Server<'_> {
     /// Ask the client to tell us about configs, plans and planguard.toml
     /// changing on disk (a branch switch, a generator run).
     fn watch_files(&mut self) -> io::Result<()> {
-        let watchers = ["**/*.json", "**/planguard.toml"]
-            .into_iter()
-            .map(|glob| FileSystemWatcher {
-                glob_pattern: GlobPattern::String(glob.to_string()),
-                kind: None,
-            })
-            .collect();
+        // Configs and plans, and what decides how they are checked: the
+        // settings, the policies and their data.
+        let watchers = [
+            "**/*.json",
+            "**/planguard.toml",
+            "**/*.rego",
+            "**/*.yaml",
+            "**/*.yml",
+        ]
+        .into_iter()
+        .map(|glob| FileSystemWatcher {
+            glob_pattern: GlobPattern::String(glob.to_string()),
+            kind: None,
+        })
+        .collect();
         let options = DidChangeWatchedFilesRegistrationOptions { watchers };
         let params = RegistrationParams {
             registrations: vec![Registration {
@@ -398,7 +409,17 @@ impl Server<'_> {
                 return Ok(());
             }
         };
-        let Checked { diagnostics, files } = checked;
+        let Checked {
+            diagnostics,
+            files,
+            stats,
+        } = checked;
+        log(&format!(
+            "checked {} files, re-evaluated {}; cross-file rules {}",
+            stats.files,
+            stats.evaluated,
+            if stats.cross_file { "ran" } else { "reused" }
+        ));
         // Sorted and deduplicated as every report is.
         let diagnostics = Report::new(diagnostics, 0, Duration::ZERO).diagnostics;
         let mut by_file: HashMap<PathBuf, Vec<lsp_types::Diagnostic>> = HashMap::new();

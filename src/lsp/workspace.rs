@@ -1,17 +1,19 @@
-//! The server's view of the project: settings and checker as `check` builds
-//! them, the configs and plans found on disk, and the open buffers that
-//! override them. Checking it is `Checker::check_parsed` over all of them,
-//! so cross-file rules see the edits before they are saved.
+//! The server's view of the project: the configs and plans found on disk,
+//! the open buffers that override them, and, for each planguard.toml that
+//! governs some of them, the settings and checker `check` would use for them
+//! (a file's settings are the closest planguard.toml above it, as on the
+//! command line). Checking it is `Checker::run` per project with a cache in
+//! memory: an edit re-runs the edited file's rules and the cross-file rules
+//! (when its facts changed); every other file's verdict is reused.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use lsp_types::Uri;
 
-use crate::check::Checker;
+use crate::check::{Budget, Cache, Checker, Input, Stats, Workset};
 use crate::diagnostic::Diagnostic;
 use crate::discover::{self, Candidate};
-use crate::load::{self, Document};
 use crate::settings::{FILE_NAME, Settings};
 use crate::source::SourceFile;
 
@@ -22,68 +24,110 @@ pub struct Buffer {
     pub file: SourceFile,
 }
 
-/// What loading one file gave, kept until the file changes.
-struct Loaded {
-    document: Option<Document>,
-    diagnostics: Vec<Diagnostic>,
-}
-
 /// The outcome of checking the workspace.
 pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
-    /// The text each checked file had, unredacted, for positions.
+    /// The text of every file a finding is in, unredacted, for positions.
     pub files: HashMap<PathBuf, SourceFile>,
+    pub stats: Stats,
 }
 
-pub struct Workspace {
-    root: Option<PathBuf>,
+/// The files one planguard.toml governs (or, with None, the files no
+/// planguard.toml governs: the built-in settings).
+type ProjectKey = Option<PathBuf>;
+
+struct Project {
     /// None only when not even the built-in policies load.
     checker: Option<Checker>,
     /// planguard.toml's own problems and policies that did not load: shown
     /// with every check until the file is fixed.
     setup: Vec<Diagnostic>,
-    /// Configs and plans on disk, by absolute path.
+    /// Its configs and plans on disk, by absolute path.
     files: BTreeMap<PathBuf, Candidate>,
+    /// What checking its files found, by content, for as long as the
+    /// settings and policies stay as they are.
+    cache: Option<Cache>,
+}
+
+pub struct Workspace {
+    root: Option<PathBuf>,
+    projects: BTreeMap<ProjectKey, Project>,
     buffers: HashMap<PathBuf, Buffer>,
-    cache: HashMap<PathBuf, Loaded>,
 }
 
 impl Workspace {
     /// Settings, policies and files for a workspace root (none: only open
-    /// buffers are checked, with the built-in settings). Returns what went
-    /// wrong on the way, for the user to see; the workspace works regardless.
+    /// buffers are checked). Returns what went wrong on the way, for the user
+    /// to see; the workspace works regardless.
     pub fn load(root: Option<PathBuf>) -> (Self, Vec<String>) {
         let mut workspace = Self {
             root,
-            checker: None,
-            setup: Vec::new(),
-            files: BTreeMap::new(),
+            projects: BTreeMap::new(),
             buffers: HashMap::new(),
-            cache: HashMap::new(),
         };
         let problems = workspace.reload();
         (workspace, problems)
     }
 
-    /// Read planguard.toml and the files on disk again (the settings
-    /// changed, or files appeared); open buffers stay as they are.
+    /// Read every planguard.toml, the policies and the files on disk again
+    /// (settings or policies changed, or files appeared); open buffers stay
+    /// as they are.
     pub fn reload(&mut self) -> Vec<String> {
         let mut problems = Vec::new();
-        self.setup.clear();
-        self.cache.clear();
-        let found = self.root.as_deref().and_then(Settings::discover);
-        let settings = match found.as_deref().map(Settings::load) {
+        self.projects.clear();
+        let Some(root) = self.root.clone() else {
+            return problems;
+        };
+        // Every planguard.toml that governs a file here: the closest one above
+        // the root, and those below it.
+        let mut keys = vec![Settings::discover(&root)];
+        keys.extend(settings_files_below(&root).into_iter().map(Some));
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            let folder = match &key {
+                Some(file) => file
+                    .parent()
+                    .filter(|folder| folder.starts_with(&root))
+                    .unwrap_or(&root)
+                    .to_path_buf(),
+                None => root.clone(),
+            };
+            let mut project = self.project(&key, &mut problems);
+            if let Some(checker) = &project.checker {
+                match discover::discover(std::slice::from_ref(&folder), &checker.settings) {
+                    Ok(discovery) => {
+                        project.files = discovery
+                            .files
+                            .into_iter()
+                            .filter(|c| governing(&c.path) == key)
+                            .map(|c| (c.path.clone(), c))
+                            .collect();
+                    }
+                    Err(error) => problems.push(error.to_string()),
+                }
+            }
+            self.projects.insert(key, project);
+        }
+        problems
+    }
+
+    /// The settings and checker of one planguard.toml (None: the built-in
+    /// settings), with what is wrong with them.
+    fn project(&self, key: &ProjectKey, problems: &mut Vec<String>) -> Project {
+        let mut setup = Vec::new();
+        let settings = match key.as_deref().map(Settings::load) {
             Some(Ok(settings)) => settings,
             Some(Err(error)) => {
                 problems.push(format!(
                     "{FILE_NAME} is invalid; the built-in settings apply until it is fixed"
                 ));
-                self.setup = error.diagnostics;
-                self.defaults()
+                setup = error.diagnostics;
+                self.defaults(key)
             }
-            None => self.defaults(),
+            None => self.defaults(key),
         };
-        self.checker = match Checker::new(settings.clone())
+        let checker = match Checker::new(settings.clone())
             .map(|c| c.with_plan_rule(crate::apply::gate::plan_refusals))
         {
             Ok(checker) => Some(checker),
@@ -91,7 +135,7 @@ impl Workspace {
                 problems.push(format!(
                     "the policies did not load ({error}); only the built-in ones apply"
                 ));
-                let mut builtin = settings.clone();
+                let mut builtin = settings;
                 builtin.policy.paths.clear();
                 builtin.policy.data.clear();
                 Checker::new(builtin)
@@ -99,35 +143,26 @@ impl Workspace {
                     .map(|c| c.with_plan_rule(crate::apply::gate::plan_refusals))
             }
         };
-        self.files = match (&self.root, &self.checker) {
-            (Some(root), Some(checker)) => {
-                match discover::discover(std::slice::from_ref(root), &checker.settings) {
-                    Ok(discovery) => discovery
-                        .files
-                        .into_iter()
-                        .map(|c| (c.path.clone(), c))
-                        .collect(),
-                    Err(error) => {
-                        problems.push(error.to_string());
-                        BTreeMap::new()
-                    }
-                }
-            }
-            _ => BTreeMap::new(),
-        };
-        problems
+        Project {
+            cache: checker.as_ref().map(|c| Cache::in_memory(c.cache_key())),
+            checker,
+            setup,
+            files: BTreeMap::new(),
+        }
     }
 
-    fn defaults(&self) -> Settings {
+    /// The built-in settings, rooted where the planguard.toml that failed
+    /// to load is (else at the workspace root).
+    fn defaults(&self, key: &ProjectKey) -> Settings {
         let mut settings = Settings::default();
-        if let Some(root) = &self.root {
-            settings.root = root.clone();
+        if let Some(folder) = key
+            .as_deref()
+            .and_then(Path::parent)
+            .or(self.root.as_deref())
+        {
+            settings.root = folder.to_path_buf();
         }
         settings
-    }
-
-    pub fn settings(&self) -> Option<&Settings> {
-        self.checker.as_ref().map(|c| &c.settings)
     }
 
     pub fn buffer(&self, path: &Path) -> Option<&Buffer> {
@@ -138,17 +173,29 @@ impl Workspace {
         self.buffers.contains_key(path)
     }
 
-    /// Whether a path is a config or plan the settings would check.
-    fn candidate(&self, path: &Path) -> Option<Candidate> {
-        if let Some(candidate) = self.files.get(path) {
+    /// The project a path belongs to, made when it is new (a file opened
+    /// outside the root, or below a planguard.toml that appeared).
+    fn project_of(&mut self, path: &Path) -> &Project {
+        let key = governing(path);
+        if !self.projects.contains_key(&key) {
+            let mut problems = Vec::new();
+            let project = self.project(&key, &mut problems);
+            for problem in problems {
+                super::log(&problem);
+            }
+            self.projects.insert(key.clone(), project);
+        }
+        &self.projects[&key]
+    }
+
+    /// The config or plan a path is under its project's settings, if any.
+    fn candidate(&mut self, path: &Path) -> Option<Candidate> {
+        let project = self.project_of(path);
+        if let Some(candidate) = project.files.get(path) {
             return Some(candidate.clone());
         }
-        let settings = self.settings()?;
-        let relative = self
-            .root
-            .as_deref()
-            .and_then(|root| path.strip_prefix(root).ok())
-            .unwrap_or(path);
+        let settings = &project.checker.as_ref()?.settings;
+        let relative = path.strip_prefix(&settings.root).unwrap_or(path);
         if settings.exclude.is_match(relative) {
             return None;
         }
@@ -156,7 +203,6 @@ impl Workspace {
     }
 
     pub fn open(&mut self, path: PathBuf, buffer: Buffer) {
-        self.cache.remove(&path);
         self.buffers.insert(path, buffer);
     }
 
@@ -167,7 +213,6 @@ impl Workspace {
         };
         buffer.version = version;
         buffer.file = file;
-        self.cache.remove(path);
         true
     }
 
@@ -177,81 +222,126 @@ impl Workspace {
         self.disk_changed(path);
     }
 
-    /// A file changed, appeared or disappeared on disk.
+    /// A config or plan changed, appeared or disappeared on disk.
     pub fn disk_changed(&mut self, path: &Path) {
-        self.cache.remove(path);
-        self.files.remove(path);
+        for project in self.projects.values_mut() {
+            project.files.remove(path);
+        }
         if path.is_file()
             && let Some(candidate) = self.candidate(path)
         {
-            self.files.insert(path.to_path_buf(), candidate);
+            let key = governing(path);
+            if let Some(project) = self.projects.get_mut(&key) {
+                project.files.insert(path.to_path_buf(), candidate);
+            }
         }
     }
 
-    pub fn is_settings_file(&self, path: &Path) -> bool {
-        path.file_name().is_some_and(|n| n == FILE_NAME)
+    /// Whether a change to `path` changes how files are checked: a
+    /// planguard.toml, a policy, or a data file the policies read.
+    pub fn reloads_on(&self, path: &Path) -> bool {
+        if path.file_name().is_some_and(|n| n == FILE_NAME)
+            || path.extension().is_some_and(|e| e == "rego")
+        {
+            return true;
+        }
+        self.projects
+            .values()
+            .filter_map(|p| p.checker.as_ref())
+            .any(|c| {
+                let policy = &c.settings.policy;
+                policy
+                    .paths
+                    .iter()
+                    .chain(&policy.data)
+                    .any(|p| std::path::absolute(p).is_ok_and(|p| path.starts_with(&p)))
+            })
     }
 
     /// Check every config and plan, open buffers in place of their files.
     pub fn check(&mut self) -> Checked {
-        let paths: BTreeSet<PathBuf> = self
-            .files
-            .keys()
-            .cloned()
-            .chain(
-                self.buffers
-                    .keys()
-                    .filter(|p| self.candidate(p).is_some())
-                    .cloned(),
-            )
-            .collect();
-        let Some(checker) = &self.checker else {
-            return Checked {
-                diagnostics: self.setup.clone(),
-                files: HashMap::new(),
-            };
+        // Open buffers that are configs or plans, with their projects.
+        let open: Vec<(PathBuf, Candidate)> = {
+            let paths: Vec<PathBuf> = self.buffers.keys().cloned().collect();
+            paths
+                .into_iter()
+                .filter_map(|path| Some((path.clone(), self.candidate(&path)?)))
+                .collect()
         };
-        let max_size = checker.settings.max_file_size;
-        for path in &paths {
-            if self.cache.contains_key(path) {
+        let mut diagnostics = Vec::new();
+        let mut stats = Stats::default();
+        for (key, project) in &self.projects {
+            diagnostics.extend(project.setup.iter().cloned());
+            let Some(checker) = &project.checker else {
+                continue;
+            };
+            let mut files = project.files.clone();
+            for (path, candidate) in &open {
+                if governing(path) == *key {
+                    files.insert(path.clone(), candidate.clone());
+                }
+            }
+            if files.is_empty() {
                 continue;
             }
-            let candidate = match self.files.get(path) {
-                Some(candidate) => candidate.clone(),
-                None => match discover::candidate(path.clone(), &checker.settings, false) {
-                    Some(candidate) => candidate,
-                    None => continue,
-                },
+            let report = files
+                .into_iter()
+                .map(|(path, candidate)| match self.buffers.get(&path) {
+                    Some(buffer) => Input::Buffer(candidate, buffer.file.clone()),
+                    None => Input::Disk(candidate),
+                })
+                .collect();
+            let work = Workset {
+                report,
+                context: Vec::new(),
             };
-            let (document, diagnostics) = match self.buffers.get(path) {
-                Some(buffer) => load::load_text(&candidate, buffer.file.clone(), max_size),
-                None => load::load(&candidate, max_size),
-            };
-            self.cache.insert(
-                path.clone(),
-                Loaded {
-                    document,
-                    diagnostics,
-                },
-            );
+            let outcome = checker.run(&work, project.cache.as_ref(), &Budget::default());
+            diagnostics.extend(outcome.diagnostics);
+            stats.files += outcome.stats.files;
+            stats.evaluated += outcome.stats.evaluated;
+            stats.cross_file |= outcome.stats.cross_file;
         }
-        let mut documents = Vec::new();
-        let mut loading = Vec::new();
+        // The unredacted text of each file a finding is in: the buffer's, or
+        // the file's on disk.
         let mut files = HashMap::new();
-        for path in &paths {
-            let Some(loaded) = self.cache.get(path) else {
+        for d in &diagnostics {
+            let Some(location) = &d.location else {
                 continue;
             };
-            if let Some(document) = &loaded.document {
-                files.insert(path.clone(), document.file.clone());
-                documents.push(document.clone());
-            } else if let Some(buffer) = self.buffers.get(path) {
-                files.insert(path.clone(), buffer.file.clone());
+            let path = super::convert::absolute(location.file.path());
+            if files.contains_key(&path) {
+                continue;
             }
-            loading.extend(loaded.diagnostics.iter().cloned());
+            let text = match self.buffers.get(&path) {
+                Some(buffer) => Some(buffer.file.clone()),
+                None => std::fs::read_to_string(&path)
+                    .ok()
+                    .map(|text| SourceFile::new(location.file.path(), text)),
+            };
+            if let Some(text) = text {
+                files.insert(path, text);
+            }
         }
-        let mut diagnostics = checker.check_parsed(&documents, loading);
-        diagnostics.extend(self.setup.iter().cloned());
-        Checked { diagnostics, files }
+        Checked {
+            diagnostics,
+            files,
+            stats,
+        }
     }
+}
+
+/// The closest planguard.toml above a file, which its settings come from.
+fn governing(path: &Path) -> ProjectKey {
+    Settings::discover(path.parent().unwrap_or(path))
+}
+
+/// The planguard.toml files below `root`, passing over what git ignores.
+fn settings_files_below(root: &Path) -> Vec<PathBuf> {
+    ignore::WalkBuilder::new(root)
+        .build()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_some_and(|t| t.is_file()))
+        .filter(|entry| entry.file_name() == FILE_NAME)
+        .filter_map(|entry| std::path::absolute(entry.path()).ok())
+        .collect()
 }
