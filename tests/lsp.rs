@@ -670,3 +670,117 @@ fn an_invalid_planguard_toml_is_diagnosed_and_saving_the_fix_reloads_it() {
     assert_eq!(server.diagnostics(PLAN, None), Vec::<Value>::new());
     assert_eq!(server.shutdown().code, Some(0));
 }
+
+/// The server's log lines saying what each check re-evaluated, once there
+/// are `count` of them (stderr is read on a thread of its own).
+fn check_logs(server: &Server, count: usize) -> Vec<String> {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let logs: Vec<String> = String::from_utf8_lossy(&server.stderr.lock().expect("lock"))
+            .lines()
+            .filter(|l| l.contains("re-evaluated"))
+            .map(str::to_string)
+            .collect();
+        if logs.len() >= count || Instant::now() > deadline {
+            return logs;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// In the shape of a repository whose CI keeps every build's plan: an edit
+/// to one open plan re-runs that plan's per-document rules (and the
+/// cross-file rules, its schedule being one of their facts), never the
+/// other thousand files'.
+#[test]
+fn an_edit_re_evaluates_only_the_edited_file() {
+    let workspace = clean();
+    let builds = 1000 / 3;
+    for env in ["dev", "uat", "prod"] {
+        let plan = text(&workspace, &format!("orchestration_plans/{env}/12.json"));
+        for build in 100..100 + builds {
+            workspace.write(
+                &format!("orchestration_plans/{env}/{build}.json"),
+                &plan.replacen("\"build\": \"12\"", &format!("\"build\": \"{build}\""), 1),
+            );
+        }
+    }
+    let files = 3 + 3 * (3 + builds);
+    let (mut server, _) = Server::initialized(workspace.dir.path(), json!({}));
+    let plan = text(&workspace, PLAN);
+    server.open(PLAN, &plan);
+    server.diagnostics(PLAN, Some(1));
+    let edited = plan.replacen("\"jitter\": \"5m\"", "\"jitter\": \"7m\"", 1);
+    assert_ne!(edited, plan);
+    server.change(PLAN, 2, &edited);
+    assert_eq!(server.diagnostics(PLAN, Some(2)), Vec::<Value>::new());
+    // The first check evaluates every file; opening the plan with the text
+    // it has on disk, none; the edit, that one.
+    let logs = check_logs(&server, 3);
+    assert!(logs[1].contains("re-evaluated 0;"), "{logs:#?}");
+    let last = logs.last().expect("a check was logged");
+    assert_eq!(
+        last,
+        &format!("planguard lsp: checked {files} files, re-evaluated 1; cross-file rules ran"),
+        "{logs:#?}"
+    );
+    assert!(
+        logs[0].contains(&format!("re-evaluated {files};")),
+        "{logs:#?}"
+    );
+    assert_eq!(server.shutdown().code, Some(0));
+}
+
+/// Settings come from the closest planguard.toml above a file, as on the
+/// command line; a policy saved while the server runs applies at once.
+#[test]
+fn each_file_gets_its_closest_settings_and_policy_changes_reload() {
+    let outer = tempfile::tempdir().expect("temp dir");
+    let nested = outer.path().join("team");
+    let workspace = clean();
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(workspace.dir.path())
+        .arg(&nested)
+        .status()
+        .expect("cp runs");
+    assert!(status.success());
+    std::fs::write(nested.join("planguard.toml"), "[rules]\nPG101 = \"off\"\n").expect("write");
+    let file = format!("team/{PLAN}");
+    let plan = std::fs::read_to_string(nested.join(PLAN)).expect("read");
+    let wrong = plan.replacen("\"ingestion-dev\"", "\"ingestion-uat\"", 1);
+    let (mut server, _) = Server::initialized(outer.path(), json!({}));
+    server.open(&file, &wrong);
+    // team/planguard.toml turns PG101 off; the root has no settings.
+    assert_eq!(codes(&server.diagnostics(&file, Some(1))), ["PG202"]);
+
+    // A policy appears in the folder the settings name, and is saved.
+    std::fs::write(
+        nested.join("planguard.toml"),
+        "[rules]\nPG101 = \"off\"\n\n[policy]\npaths = [\"policy\"]\n",
+    )
+    .expect("write");
+    std::fs::create_dir_all(nested.join("policy")).expect("mkdir");
+    let saved = |server: &mut Server, path: &Path| {
+        server.notify(
+            "workspace/didChangeWatchedFiles",
+            json!({"changes": [{"uri": uri(path), "type": 2}]}),
+        );
+    };
+    saved(&mut server, &nested.join("planguard.toml"));
+    let rego = nested.join("policy").join("team.rego");
+    std::fs::write(
+        &rego,
+        "package main\n\nimport rego.v1\n\nwarn contains \"team rule\" if input.plan_version == 1\n",
+    )
+    .expect("write");
+    saved(&mut server, &rego);
+    assert_eq!(
+        codes(&server.diagnostics(&file, Some(1))),
+        ["main.warn", "PG202"]
+    );
+    std::fs::write(&rego, "package main\n").expect("write");
+    saved(&mut server, &rego);
+    assert_eq!(codes(&server.diagnostics(&file, Some(1))), ["PG202"]);
+    assert_eq!(server.shutdown().code, Some(0));
+}

@@ -684,3 +684,167 @@ fn redacted_texts(diagnostics: &[Diagnostic]) -> Vec<String> {
 fn mask(text: &str) -> String {
     "*".repeat(text.chars().count().min(8))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A workspace with one user policy: `deny` loops for a long time on a
+    /// document with `"slow": true`, and reports `"named"` on any other.
+    fn slow_policy_workspace() -> (tempfile::TempDir, Checker) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let policy = dir.path().join("policy");
+        std::fs::create_dir_all(&policy).expect("mkdir");
+        std::fs::write(
+            policy.join("slow.rego"),
+            "package main\n\nimport rego.v1\n\n\
+             deny contains \"never\" if {\n  input.slow == true\n  \
+             some i in numbers.range(1, 100000)\n  some j in numbers.range(1, 100000)\n  i + j < 0\n}\n\n\
+             deny contains \"named\" if input.slow == false\n",
+        )
+        .expect("write policy");
+        let settings = Settings::from_text(
+            dir.path().to_path_buf(),
+            "planguard.toml",
+            format!(
+                "[policy]\nbuiltin = false\ntimeout = \"200ms\"\npaths = [{:?}]\n",
+                policy.display().to_string()
+            ),
+        )
+        .expect("valid settings");
+        let checker = Checker::new(settings).expect("policies load");
+        (dir, checker)
+    }
+
+    fn config(dir: &Path, name: &str, slow: bool) -> Input {
+        let path = dir.join("conf").join(name);
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("mkdir");
+        std::fs::write(&path, format!("{{\"slow\": {slow}}}\n")).expect("write config");
+        Input::Disk(Candidate {
+            path,
+            kind: Some(crate::discover::Kind::Config),
+            workspace: Some(dir.display().to_string()),
+            env: Some(name.trim_end_matches(".json").to_string()),
+            build: None,
+            explicit: true,
+        })
+    }
+
+    /// The policy's findings and failures (the schema's are beside the point).
+    fn messages(outcome: &Outcome) -> Vec<String> {
+        outcome
+            .diagnostics
+            .iter()
+            .filter(|d| d.rule != "PG010")
+            .map(|d| format!("{}: {}", d.rule, d.message))
+            .collect()
+    }
+
+    /// Regression: a rule that exceeded the time limit once stayed disabled
+    /// for the checker's lifetime, so the language server never ran it
+    /// again in that session.
+    #[test]
+    fn a_timed_out_rule_is_skipped_for_the_rest_of_the_run_only() {
+        let (dir, checker) = slow_policy_workspace();
+        let slow = Workset {
+            report: vec![config(dir.path(), "dev.json", true)],
+            context: Vec::new(),
+        };
+        let first = checker.run(&slow, None, &Budget::default());
+        let said = messages(&first);
+        assert!(
+            said.iter()
+                .any(|m| m.contains("exceeded the policy time limit")),
+            "{said:?}"
+        );
+        // Within that run, the other file does not wait again.
+        let both = Workset {
+            report: vec![
+                config(dir.path(), "dev.json", true),
+                config(dir.path(), "prd.json", false),
+            ],
+            context: Vec::new(),
+        };
+        let budget = Budget::default();
+        budget.time_out("main.deny".to_string());
+        let said = messages(&checker.run(&both, None, &budget));
+        assert!(
+            said.iter()
+                .any(|m| m.contains("not run: it exceeded the policy time limit")),
+            "{said:?}"
+        );
+        // The next run (an edit in the editor) runs the rule again.
+        let fixed = Workset {
+            report: vec![config(dir.path(), "prd.json", false)],
+            context: Vec::new(),
+        };
+        let said = messages(&checker.run(&fixed, None, &Budget::default()));
+        assert_eq!(said, ["main.deny: named"]);
+    }
+
+    /// An editor buffer is checked in place of the file on disk, and a
+    /// document already loaded as given.
+    #[test]
+    fn buffers_and_loaded_documents_stand_for_their_files() {
+        let (dir, checker) = slow_policy_workspace();
+        let Input::Disk(candidate) = config(dir.path(), "prd.json", true) else {
+            unreachable!("config() gives a file on disk")
+        };
+        let buffer = SourceFile::new(&candidate.path, "{\"slow\": false}\n".to_string());
+        let work = Workset {
+            report: vec![Input::Buffer(candidate.clone(), buffer.clone())],
+            context: Vec::new(),
+        };
+        let cache = Cache::in_memory(checker.cache_key());
+        for _ in 0..2 {
+            let outcome = checker.run(&work, Some(&cache), &Budget::default());
+            assert_eq!(messages(&outcome), ["main.deny: named"]);
+        }
+        let (document, _) = load::parse(buffer, &candidate);
+        let work = Workset {
+            report: vec![Input::Loaded(document.expect("parses"))],
+            context: Vec::new(),
+        };
+        let outcome = checker.run(&work, None, &Budget::default());
+        assert_eq!(messages(&outcome), ["main.deny: named"]);
+    }
+
+    /// With a cache, a second run over unchanged files evaluates nothing
+    /// and reuses the cross-file verdict; an edit re-evaluates that file.
+    #[test]
+    fn a_cached_run_evaluates_only_what_changed() {
+        let (dir, checker) = slow_policy_workspace();
+        let files = || Workset {
+            report: ["a.json", "b.json", "c.json"]
+                .into_iter()
+                .map(|name| config(dir.path(), name, false))
+                .collect(),
+            context: Vec::new(),
+        };
+        let cache = Cache::in_memory(checker.cache_key());
+        let first = checker.run(&files(), Some(&cache), &Budget::default());
+        assert_eq!(
+            first.stats,
+            Stats {
+                files: 3,
+                evaluated: 3,
+                cross_file: true
+            }
+        );
+        // config() rewrites the files: same bytes, a new modification time.
+        let again = checker.run(&files(), Some(&cache), &Budget::default());
+        assert_eq!(again.stats.evaluated, 0, "{:?}", again.stats);
+        assert!(!again.stats.cross_file);
+        assert_eq!(messages(&again), messages(&first));
+        let Input::Disk(edited) = config(dir.path(), "b.json", false) else {
+            unreachable!("config() gives a file on disk")
+        };
+        let mut work = files();
+        work.report[1] = Input::Buffer(
+            edited.clone(),
+            SourceFile::new(&edited.path, "{\"slow\": false, \"x\": 1}\n".to_string()),
+        );
+        let edit = checker.run(&work, Some(&cache), &Budget::default());
+        assert_eq!(edit.stats.evaluated, 1, "{:?}", edit.stats);
+    }
+}
