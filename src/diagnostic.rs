@@ -64,6 +64,19 @@ pub struct Diagnostic {
     pub related: Vec<Related>,
     /// The located text is a secret: every output shows it masked.
     pub sensitive: bool,
+    /// For a policy that failed on a file: which rule, on which file, why;
+    /// the same failure on many files is reported once.
+    pub failure: Option<Failure>,
+}
+
+/// A policy rule that failed while checking a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// `data.<package>.<rule>`.
+    pub rule: String,
+    /// The file being checked, as shown.
+    pub subject: String,
+    pub reason: String,
 }
 
 impl Diagnostic {
@@ -79,6 +92,7 @@ impl Diagnostic {
             url,
             related: Vec::new(),
             sensitive: false,
+            failure: None,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod load;
 pub mod log;
 pub mod lsp;
 pub mod policy_test;
+pub mod rego;
 pub mod report;
 pub mod rules;
 pub mod settings;

@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 use regorus::Engine;
 
-use crate::check::policy::last_error_line;
+use crate::rego::{self, EngineError, ErrorKind};
 use regorus::utils::limits::ExecutionTimerConfig;
 
 use crate::load::data::{self, DataError, Layout};
 use crate::settings::relative_to_cwd;
-use crate::source::display_path;
+use crate::source::{SourceFile, display_path};
 
 /// What to run and how.
 #[derive(Debug, Clone)]
@@ -217,15 +217,12 @@ struct Policy {
 
 static TEST_HEAD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*(test_[A-Za-z0-9_]+)\b").expect("valid regex"));
-static ERROR_AT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"-->\s*(.+?):(\d+):(\d+)").expect("valid regex"));
 
 /// Load the policies below `options.paths` and run their tests.
 pub fn run_tests(
     options: &TestOptions,
     register: &dyn Fn(&mut Engine) -> anyhow::Result<()>,
 ) -> Result<TestReport, TestError> {
-    let mut load_errors = Vec::new();
     let new_engine = || {
         let mut engine = Engine::new();
         engine.set_rego_v0(options.rego_v0);
@@ -239,27 +236,17 @@ pub fn run_tests(
         engine
     };
 
-    // Parse each file alone first, so that one broken file is one load error
-    // and the tests of the others still run.
-    let mut policies = Vec::new();
+    let mut files = Vec::new();
     for path in rego_files(&options.paths)? {
         let text = std::fs::read(&path).map_err(|source| TestError::Read {
             path: path.clone(),
             source,
         })?;
-        let text = String::from_utf8_lossy(&text).into_owned();
         let label = display_path(&relative_to_cwd(&path));
-        match new_engine().add_policy(label.clone(), text.clone()) {
-            Ok(package) => policies.push(Policy {
-                label,
-                package: package
-                    .strip_prefix("data.")
-                    .unwrap_or(&package)
-                    .to_string(),
-                text,
-            }),
-            Err(e) => load_errors.push(engine_error(&format!("{e:#}"), Some(&label))),
-        }
+        files.push(SourceFile::new(
+            label,
+            String::from_utf8_lossy(&text).into_owned(),
+        ));
     }
 
     // Data files among the paths, as `opa test` loads them: each below the
@@ -272,47 +259,35 @@ pub fn run_tests(
         .collect();
     let data = regorus::Value::from(data::load(&data_paths, Layout::Folder)?);
 
-    // Compile errors (unsafe variables, unknown functions, conflicting
-    // rules…) surface only when the engine prepares for its first
-    // evaluation, for all files at once: drop the file each error names and
-    // try again.
-    let mut engine = loop {
+    let rego::Loaded {
+        mut engine,
+        policies,
+        failures,
+    } = rego::load(files, || {
         let mut engine = new_engine();
         register(&mut engine).map_err(TestError::Register)?;
         engine
             .add_data(data.clone())
             .map_err(TestError::DataValue)?;
-        let mut failure = None;
-        for (index, policy) in policies.iter().enumerate() {
-            if let Err(e) = engine.add_policy(policy.label.clone(), policy.text.clone()) {
-                failure = Some((format!("{e:#}"), Some(index)));
-                break;
-            }
-        }
-        let (message, culprit) = match failure {
-            Some(failure) => failure,
-            None => match engine.eval_query("true".to_string(), false) {
-                Ok(_) => break engine,
-                Err(e) => {
-                    let message = format!("{e:#}");
-                    let culprit = ERROR_AT
-                        .captures(&message)
-                        .and_then(|c| policies.iter().position(|p| p.label == c[1]));
-                    (message, culprit)
-                }
-            },
-        };
-        match culprit {
-            Some(index) => {
-                let policy = policies.remove(index);
-                load_errors.push(engine_error(&message, Some(&policy.label)));
-            }
-            None => {
-                load_errors.push(engine_error(&message, None));
-                policies.clear();
-            }
-        }
-    };
+        Ok::<_, TestError>(engine)
+    })?;
+    let load_errors: Vec<String> = failures
+        .iter()
+        .map(|f| {
+            engine_error(
+                &f.error,
+                f.file.as_ref().map(SourceFile::display_path).as_deref(),
+            )
+        })
+        .collect();
+    let policies: Vec<Policy> = policies
+        .into_iter()
+        .map(|p| Policy {
+            label: p.file.display_path(),
+            text: p.file.text().to_string(),
+            package: p.package,
+        })
+        .collect();
 
     engine.set_gather_prints(true);
     // After the compile probe, so that only the tests' evaluation counts.
@@ -344,7 +319,10 @@ pub fn run_tests(
             let outcome = match value {
                 Ok(regorus::Value::Bool(true)) => Outcome::Pass,
                 Ok(_) => Outcome::Fail,
-                Err(e) => Outcome::Error(engine_error(&format!("{e:#}"), None)),
+                Err(e) => Outcome::Error(engine_error(
+                    &EngineError::from_engine(ErrorKind::Eval, &e),
+                    None,
+                )),
             };
             if options.coverage {
                 for file in engine.get_coverage_report().unwrap_or_default().files {
@@ -399,8 +377,8 @@ pub fn run_tests(
 fn rego_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, TestError> {
     let mut files = BTreeSet::new();
     for path in paths {
-        let found = crate::check::policy::rego_files(path, true)
-            .map_err(|(path, source)| TestError::Read { path, source })?;
+        let found =
+            rego::files(path, true).map_err(|(path, source)| TestError::Read { path, source })?;
         files.extend(found);
     }
     Ok(files.into_iter().collect())
@@ -471,17 +449,15 @@ impl Scanner {
     }
 }
 
-/// A regorus error (`--> file:line:col … error: reason`) as
-/// `file:line:col: reason`; `file` names the policy when the error has no
-/// location of its own.
-fn engine_error(message: &str, file: Option<&str>) -> String {
-    let reason = if message.contains("exceeded time limit") {
-        "exceeded the time limit (--timeout)".to_string()
-    } else {
-        last_error_line(message)
+/// An engine error as `file:line:col: reason`; `file` names the policy when
+/// the error has no location of its own.
+fn engine_error(error: &EngineError, file: Option<&str>) -> String {
+    let reason = match error.kind {
+        ErrorKind::Timeout => "exceeded the time limit (--timeout)".to_string(),
+        _ => error.reason.clone(),
     };
-    match (ERROR_AT.captures(message), file) {
-        (Some(c), _) => format!("{}:{}:{}: {reason}", &c[1], &c[2], &c[3]),
+    match (&error.at, file) {
+        (Some((at, line, column)), _) => format!("{at}:{line}:{column}: {reason}"),
         (None, Some(file)) => format!("{file}: {reason}"),
         (None, None) => reason,
     }

@@ -30,7 +30,7 @@ use crate::diagnostic::{Diagnostic, Location, Related, Severity};
 use crate::source::SourceFile;
 
 /// Bump when what is stored changes meaning.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// A location without its text: the file's path as shown, the span and pointer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +49,8 @@ pub struct StoredDiagnostic {
     help: Option<String>,
     url: Option<String>,
     related: Vec<(StoredLocation, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failure: Option<crate::diagnostic::Failure>,
 }
 
 /// One file's entry in the index.
@@ -270,6 +272,7 @@ pub fn store(
                     .iter()
                     .map(|r| Some((location(&r.location)?, r.message.clone())))
                     .collect::<Option<_>>()?,
+                failure: d.failure.clone(),
             })
         })
         .collect()
@@ -312,6 +315,7 @@ pub fn restore(
                     })
                     .collect::<Option<_>>()?,
                 sensitive: false,
+                failure: s.failure.clone(),
             })
         })
         .collect()

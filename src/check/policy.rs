@@ -4,7 +4,7 @@
 //! beyond them: a result object may name its rule id and the JSON location it
 //! is about, which becomes a line and column.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 
 use super::Budget;
 use super::functions::{self, Reads, Sandbox};
-use crate::diagnostic::{Diagnostic, Location, Severity};
+use crate::diagnostic::{Diagnostic, Failure, Location, Severity};
 use crate::load::{Document, spans};
+use crate::rego::{self, EngineError, ErrorKind};
 use crate::rules;
 use crate::settings::{RegoVersion, Settings, relative_to_cwd};
 use crate::source::{SourceFile, display_path};
@@ -130,25 +131,12 @@ static VOLATILE_CALL: LazyLock<Regex> = LazyLock::new(|| {
 /// not reported: a rule returning a million findings is a broken rule.
 pub const MAX_RESULTS: usize = 100;
 
-struct PolicySource {
-    file: SourceFile,
-    package: Option<String>,
-    user: bool,
-}
-
-static PACKAGE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?m)^[ \t]*package[ \t]+([A-Za-z_][A-Za-z0-9_.]*)"#).expect("valid regex")
-});
 static RULE_HEAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?m)^[ \t]*(?:default[ \t]+)?((?:deny|violation|warn)(?:_[a-zA-Z0-9]+)*)[ \t]*(?:contains\b|if\b|\[|\{|:=|=)")
         .expect("valid regex")
 });
-static QUOTED_VALUE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?s)Got `.*` instead").expect("valid regex"));
 static EXCEPTION_HEAD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^[ \t]*exception\b").expect("valid regex"));
-static ERROR_AT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"-->\s*(.+?):(\d+):(\d+)").expect("valid regex"));
 
 fn is_failure(rule: &str) -> bool {
     rule.starts_with("deny") || rule.starts_with("violation")
@@ -163,21 +151,21 @@ fn exception_name(rule: &str) -> &str {
 
 impl Policies {
     pub fn load(settings: &Settings) -> Result<Self, PolicyError> {
-        let mut sources = Vec::new();
+        let mut sources: Vec<SourceFile> = Vec::new();
+        let mut user = HashSet::new();
         if settings.policy.builtin {
             for (path, text) in BUILTIN_POLICIES {
                 if path.ends_with("_test.rego") {
                     continue;
                 }
-                sources.push(source(
+                sources.push(SourceFile::new(
                     format!("<builtin>/policies/{path}"),
                     text.to_string(),
-                    false,
                 ));
             }
         }
         for path in &settings.policy.paths {
-            let files = rego_files(path, false)
+            let files = rego::files(path, false)
                 .map_err(|(path, source)| PolicyError::Read { path, source })?;
             for file in files {
                 let text = std::fs::read(&file).map_err(|source| PolicyError::Read {
@@ -185,10 +173,10 @@ impl Policies {
                     source,
                 })?;
                 let label = display_path(&relative_to_cwd(&file));
-                sources.push(source(
+                user.insert(label.clone());
+                sources.push(SourceFile::new(
                     label,
                     String::from_utf8_lossy(&text).into_owned(),
-                    true,
                 ));
             }
         }
@@ -196,8 +184,8 @@ impl Policies {
         let fingerprint = {
             use sha2::Digest;
             let mut hasher = sha2::Sha256::new();
-            for src in &sources {
-                for part in [src.file.display_path().as_str(), src.file.text()] {
+            for file in &sources {
+                for part in [file.display_path().as_str(), file.text()] {
                     hasher.update((part.len() as u64).to_le_bytes());
                     hasher.update(part.as_bytes());
                 }
@@ -207,9 +195,24 @@ impl Policies {
         };
         let environments =
             serde_json::to_value(&settings.environments).expect("environments serialize to JSON");
-
-        let mut diagnostics = Vec::new();
-        let new_engine = || {
+        let mut all_data = data;
+        merge(
+            &mut all_data,
+            json!({"planguard": {
+                "environments": environments,
+                "promotion": settings.promotion,
+                "certificates": {
+                    "warn_days": settings.certificates.warn_days,
+                    "error_days": settings.certificates.error_days,
+                },
+            }}),
+        );
+        let all_data = regorus::Value::from(all_data);
+        let rego::Loaded {
+            engine,
+            policies: usable,
+            failures,
+        } = rego::load(sources, || {
             let mut engine = Engine::new();
             super::functions::register(&mut engine)
                 .expect("planguard.* functions register once each");
@@ -219,92 +222,30 @@ impl Policies {
                 check_interval: NonZeroU32::new(256).expect("not zero"),
             });
             engine
-        };
-
-        // Parse each file alone first, so that one broken file is one
-        // diagnostic and the others still run.
-        let mut usable: Vec<PolicySource> = Vec::new();
-        for src in sources {
-            let mut scratch = new_engine();
-            match scratch.add_policy(src.file.display_path(), src.file.text().to_string()) {
-                Ok(_) => usable.push(src),
-                Err(e) => diagnostics.push(engine_error(
-                    &src.file,
-                    &format!("{e:#}"),
-                    "cannot parse policy",
-                )),
-            }
-        }
-
-        // Compile errors (unsafe variables, unknown functions…) surface only
-        // when the engine prepares for evaluation, for all files at once: drop
-        // the file each error names, and try again.
-        let engine = loop {
-            let mut engine = new_engine();
-            for src in &usable {
-                engine
-                    .add_policy(src.file.display_path(), src.file.text().to_string())
-                    .expect("parsed alone above");
-            }
-            let mut all_data = data.clone();
-            merge(
-                &mut all_data,
-                json!({"planguard": {
-                    "environments": environments,
-                    "promotion": settings.promotion,
-                    "certificates": {
-                        "warn_days": settings.certificates.warn_days,
-                        "error_days": settings.certificates.error_days,
-                    },
-                }}),
-            );
-            engine
-                .add_data(regorus::Value::from(all_data))
+                .add_data(all_data.clone())
                 .map_err(|e| PolicyError::Engine(format!("{e:#}")))?;
-            match engine.eval_query("true".to_string(), false) {
-                Ok(_) => break engine,
-                Err(e) => {
-                    let message = format!("{e:#}");
-                    let culprit = ERROR_AT
-                        .captures(&message)
-                        .map(|c| c[1].to_string())
-                        .and_then(|label| {
-                            usable.iter().position(|s| s.file.display_path() == label)
-                        });
-                    match culprit {
-                        Some(index) => {
-                            let src = usable.remove(index);
-                            diagnostics.push(engine_error(
-                                &src.file,
-                                &message,
-                                "cannot compile policy",
-                            ));
-                        }
-                        None => {
-                            diagnostics.push(Diagnostic::builtin(
-                                &rules::POLICY_SYNTAX,
-                                format!(
-                                    "the policies cannot be compiled: {}",
-                                    last_error_line(&message)
-                                ),
-                            ));
-                            usable.clear();
-                        }
-                    }
-                }
-            }
-        };
+            Ok::<_, PolicyError>(engine)
+        })?;
+        let diagnostics: Vec<Diagnostic> = failures.iter().map(load_failure).collect();
+        let usable: Vec<(rego::Policy, bool)> = usable
+            .into_iter()
+            .map(|p| {
+                let user = user.contains(&p.file.display_path());
+                (p, user)
+            })
+            .collect();
 
         let mut packages: BTreeMap<(bool, String), Package> = BTreeMap::new();
-        for src in &usable {
-            let Some(name) = &src.package else { continue };
-            let project = if src.user {
+        for (src, user) in &usable {
+            let user = *user;
+            let name = &src.package;
+            let project = if user {
                 settings.policy.project_namespaces.contains(name)
             } else {
                 name.starts_with(BUILTIN_PROJECT_PREFIX)
             };
             let selected = project
-                || if src.user {
+                || if user {
                     settings.policy.all_namespaces || settings.policy.namespaces.contains(name)
                 } else {
                     name.starts_with(BUILTIN_DOCUMENT_PREFIX)
@@ -320,7 +261,7 @@ impl Policies {
                     has_exception: false,
                     user: false,
                 });
-            package.user |= src.user;
+            package.user |= user;
             package.rules.extend(
                 RULE_HEAD
                     .captures_iter(src.file.text())
@@ -341,7 +282,7 @@ impl Policies {
 
         let volatile = usable
             .iter()
-            .any(|s| s.user && VOLATILE_CALL.is_match(s.file.text()));
+            .any(|(s, user)| *user && VOLATILE_CALL.is_match(s.file.text()));
         Ok(Self {
             engine,
             document_packages,
@@ -359,7 +300,7 @@ impl Policies {
             volatile,
             sources: usable
                 .into_iter()
-                .map(|s| (s.file.display_path(), s.file))
+                .map(|(s, _)| (s.file.display_path(), s.file))
                 .collect(),
             diagnostics,
         })
@@ -603,7 +544,7 @@ impl Policies {
                         subject,
                         &package.name,
                         "exception",
-                        &e,
+                        &EngineError::from_engine(ErrorKind::Eval, &e),
                     ));
                     BTreeSet::new()
                 }
@@ -621,17 +562,18 @@ impl Policies {
                     subject,
                     &package.name,
                     rule,
-                    &anyhow::anyhow!("not run: it exceeded the policy time limit on another file"),
+                    &unlocated("not run: it exceeded the policy time limit on another file"),
                 ));
                 continue;
             }
             let value = match rule_value(rule) {
                 Ok(value) => to_json(&value),
                 Err(e) => {
-                    if format!("{e:#}").contains("exceeded time limit") {
+                    let error = EngineError::from_engine(ErrorKind::Eval, &e);
+                    if error.kind == ErrorKind::Timeout {
                         budget.time_out(key);
                     }
-                    diagnostics.push(self.evaluation_error(subject, &package.name, rule, &e));
+                    diagnostics.push(self.evaluation_error(subject, &package.name, rule, &error));
                     continue;
                 }
             };
@@ -650,10 +592,10 @@ impl Policies {
                     subject,
                     &package.name,
                     rule,
-                    &anyhow::anyhow!(
+                    &unlocated(&format!(
                         "it returned {} results; only the first {MAX_RESULTS} are reported (a rule with this many findings is usually missing a condition)",
                         results.len()
-                    ),
+                    )),
                 ));
             }
             for result in results.into_iter().take(MAX_RESULTS) {
@@ -731,27 +673,25 @@ impl Policies {
         subject: &SourceFile,
         package: &str,
         rule: &str,
-        error: &anyhow::Error,
+        error: &EngineError,
     ) -> Diagnostic {
-        let message = format!("{error:#}");
-        let reason = if message.contains("exceeded time limit") {
-            "exceeded the policy time limit ([policy] timeout in planguard.toml)".to_string()
-        } else {
-            // Engine errors quote the offending value ("Got `…` instead"),
-            // which may be anything from the document, a secret included.
-            QUOTED_VALUE
-                .replace_all(&last_error_line(&message), "got a value of another type")
-                .into_owned()
+        let reason = match error.kind {
+            ErrorKind::Timeout => {
+                "exceeded the policy time limit ([policy] timeout in planguard.toml)".to_string()
+            }
+            _ => error.reason.clone(),
         };
-        let text = format!(
-            "`data.{package}.{rule}` failed on {}: {reason}",
-            subject.display_path()
-        );
-        let location = ERROR_AT.captures(&message).and_then(|c| {
-            let file = self.sources.get(&c[1])?;
-            Some((file.clone(), rego_offset(file, &c[2], &c[3])))
+        let failure = Failure {
+            rule: format!("data.{package}.{rule}"),
+            subject: subject.display_path(),
+            reason,
+        };
+        let location = error.file().and_then(|label| {
+            let file = self.sources.get(label)?;
+            Some((file.clone(), error.offset_in(file)?))
         });
-        let diagnostic = Diagnostic::builtin(&rules::POLICY_ERROR, text);
+        let mut diagnostic = Diagnostic::builtin(&rules::POLICY_ERROR, failure.message(1));
+        diagnostic.failure = Some(failure);
         match location {
             Some((file, offset)) => diagnostic.at(&file, offset..offset + 1, None).with_related(
                 Location {
@@ -762,6 +702,33 @@ impl Policies {
                 "while checking this file",
             ),
             None => diagnostic.at(subject, 0..0, None),
+        }
+    }
+}
+
+/// An evaluation failure planguard itself decides on (not the engine's).
+fn unlocated(reason: &str) -> EngineError {
+    EngineError {
+        kind: ErrorKind::Eval,
+        at: None,
+        reason: reason.to_string(),
+    }
+}
+
+impl Failure {
+    /// What a failure on `count` files says.
+    fn message(&self, count: usize) -> String {
+        let Failure {
+            rule,
+            subject,
+            reason,
+        } = self;
+        match count {
+            1 => format!("`{rule}` failed on {subject}: {reason}"),
+            n => format!(
+                "`{rule}` failed on {n} files ({subject} and {} more): {reason}",
+                n - 1
+            ),
         }
     }
 }
@@ -791,46 +758,6 @@ fn document_query(packages: &[Package]) -> String {
         })
         .collect();
     format!("x := {{{}}} {WITH_DOCUMENT}", members.join(", "))
-}
-
-fn source(label: String, text: String, user: bool) -> PolicySource {
-    let package = PACKAGE.captures(&text).map(|c| c[1].to_string());
-    PolicySource {
-        file: SourceFile::new(label, text),
-        package,
-        user,
-    }
-}
-
-/// The `.rego` files at `path` (a file, or a folder walked in name order);
-/// `_test.rego` files only when `tests`. An unreadable path is the error,
-/// with the path that failed.
-pub fn rego_files(path: &Path, tests: bool) -> Result<Vec<PathBuf>, (PathBuf, std::io::Error)> {
-    let metadata = std::fs::metadata(path).map_err(|e| (path.to_path_buf(), e))?;
-    if metadata.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(path)
-        .follow_links(true)
-        .sort_by_file_name()
-    {
-        let entry = entry.map_err(|e| {
-            let failed = e.path().unwrap_or(path).to_path_buf();
-            let error = e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("symbolic link loop"));
-            (failed, error)
-        })?;
-        let name = entry.file_name().to_string_lossy();
-        if entry.file_type().is_file()
-            && name.ends_with(".rego")
-            && (tests || !name.ends_with("_test.rego"))
-        {
-            files.push(entry.into_path());
-        }
-    }
-    Ok(files)
 }
 
 fn merge(into: &mut Value, from: Value) {
@@ -1026,47 +953,24 @@ fn flatten_strings(value: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-/// The message of a regorus error, without its source excerpt.
-pub(crate) fn last_error_line(message: &str) -> String {
-    message
-        .rsplit_once("error: ")
-        .map_or(message, |(_, rest)| rest)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
-/// A regorus line:column (1-based, column in characters) as a byte offset.
-fn rego_offset(file: &SourceFile, line: &str, column: &str) -> usize {
-    let line: usize = line.parse().unwrap_or(1);
-    let column: usize = column.parse().unwrap_or(1);
-    let start = file
-        .line_starts()
-        .get(line.saturating_sub(1))
-        .copied()
-        .unwrap_or(0);
-    let text = &file.text()[start..];
-    let within = text
-        .char_indices()
-        .nth(column.saturating_sub(1))
-        .map_or(text.len(), |(i, _)| i);
-    start + within
-}
-
-fn engine_error(file: &SourceFile, message: &str, what: &str) -> Diagnostic {
-    let offset = ERROR_AT
-        .captures(message)
-        .filter(|c| c[1] == *file.display_path())
-        .map_or(0, |c| rego_offset(file, &c[2], &c[3]));
+/// A policy file that did not load, located where the engine says.
+fn load_failure(failure: &rego::Failure) -> Diagnostic {
+    let rego::Failure { file, error } = failure;
+    let Some(file) = file else {
+        return Diagnostic::builtin(
+            &rules::POLICY_SYNTAX,
+            format!("the policies cannot be compiled: {}", error.reason),
+        );
+    };
+    let what = match error.kind {
+        ErrorKind::Parse => "cannot parse policy",
+        _ => "cannot compile policy",
+    };
+    let offset = error.offset_in(file).unwrap_or(0);
     let end = file.clamp(offset + 1).max(offset);
-    Diagnostic::builtin(
-        &rules::POLICY_SYNTAX,
-        format!("{what}: {}", last_error_line(message)),
-    )
-    .at(file, offset..end, None)
-    .with_help("its rules did not run; fix the policy or remove it from the policy paths")
+    Diagnostic::builtin(&rules::POLICY_SYNTAX, format!("{what}: {}", error.reason))
+        .at(file, offset..end, None)
+        .with_help("its rules did not run; fix the policy or remove it from the policy paths")
 }
 
 /// The same policy failure on many documents (a broken function call, a rule
@@ -1074,46 +978,33 @@ fn engine_error(file: &SourceFile, message: &str, what: &str) -> Diagnostic {
 /// document.
 pub fn coalesce_failures(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     type Key = (String, String, Option<(String, usize)>);
-    let mut groups: BTreeMap<Key, (Diagnostic, String, BTreeSet<String>)> = BTreeMap::new();
+    let mut groups: BTreeMap<Key, (Diagnostic, BTreeSet<String>)> = BTreeMap::new();
     let mut out = Vec::with_capacity(diagnostics.len());
     for d in diagnostics {
-        if d.rule != rules::POLICY_ERROR.code {
-            out.push(d);
-            continue;
-        }
-        // The file a failure happened on: the related "while checking this
-        // file" when the failure is located in the policy, else its location.
-        let (subject, in_policy) = match (d.related.first(), &d.location) {
-            (Some(r), _) => (r.location.file.display_path(), true),
-            (None, Some(l)) => (l.file.display_path(), false),
-            (None, None) => (String::new(), false),
-        };
-        let marker = format!(" failed on {subject}: ");
-        let Some((head, reason)) = d.message.split_once(&marker) else {
+        let Some(failure) = &d.failure else {
             out.push(d);
             continue;
         };
-        let place = if in_policy {
-            d.location
-                .as_ref()
-                .map(|l| (l.file.display_path(), l.span.start))
-        } else {
-            None
-        };
-        let key = (head.to_string(), reason.to_string(), place);
+        // Located in the policy (with the file as related information): the
+        // same place in the policy is the same failure.
+        let place = (!d.related.is_empty())
+            .then(|| {
+                d.location
+                    .as_ref()
+                    .map(|l| (l.file.display_path(), l.span.start))
+            })
+            .flatten();
+        let key = (failure.rule.clone(), failure.reason.clone(), place);
+        let subject = failure.subject.clone();
         groups
             .entry(key)
-            .or_insert_with(|| (d.clone(), subject.clone(), BTreeSet::new()))
-            .2
+            .or_insert_with(|| (d.clone(), BTreeSet::new()))
+            .1
             .insert(subject);
     }
-    for ((head, reason, _), (mut first, named, subjects)) in groups {
-        if subjects.len() > 1 {
-            first.message = format!(
-                "{head} failed on {} files ({named} and {} more): {reason}",
-                subjects.len(),
-                subjects.len() - 1
-            );
+    for (mut first, subjects) in groups.into_values() {
+        if let Some(failure) = &first.failure {
+            first.message = failure.message(subjects.len());
         }
         out.push(first);
     }
