@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::rules::Rule;
 use crate::source::{SourceFile, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -50,11 +51,63 @@ pub struct Related {
     pub message: String,
 }
 
+/// Which rule a finding is of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleId {
+    /// A `PG…` rule, with what renderers need to know of it.
+    Builtin(&'static Rule),
+    /// A user policy's own id, or `<package>.<rule>`.
+    User(String),
+}
+
+impl RuleId {
+    /// A built-in rule when `id` is one's code, else a user rule.
+    pub fn from_id(id: impl Into<String>) -> Self {
+        let id = id.into();
+        match crate::rules::by_code(&id) {
+            Some(rule) => RuleId::Builtin(rule),
+            None => RuleId::User(id),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            RuleId::Builtin(rule) => rule.code,
+            RuleId::User(id) => id,
+        }
+    }
+
+    pub fn builtin(&self) -> Option<&'static Rule> {
+        match self {
+            RuleId::Builtin(rule) => Some(rule),
+            RuleId::User(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for RuleId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for RuleId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
     /// Stable rule id: `PG…` for built-in rules, the policy's own id or
     /// `<package>.<rule>` for user policies.
-    pub rule: String,
+    pub rule: RuleId,
     pub severity: Severity,
     pub message: String,
     /// None for findings that concern no particular file.
@@ -81,9 +134,10 @@ pub struct Failure {
 
 impl Diagnostic {
     pub fn new(rule: impl Into<String>, severity: Severity, message: impl Into<String>) -> Self {
-        let rule = rule.into();
-        let url = crate::rules::doc_url(&rule);
+        let rule = RuleId::from_id(rule);
+        let url = rule.builtin().and_then(|r| crate::rules::doc_url(r.code));
         Self {
+            sensitive: rule.builtin().is_some_and(|r| r.sensitive),
             rule,
             severity,
             message: message.into(),
@@ -91,13 +145,12 @@ impl Diagnostic {
             help: None,
             url,
             related: Vec::new(),
-            sensitive: false,
             failure: None,
         }
     }
 
     /// A diagnostic for a built-in rule, at that rule's default severity.
-    pub fn builtin(rule: &crate::rules::Rule, message: impl Into<String>) -> Self {
+    pub fn builtin(rule: &'static Rule, message: impl Into<String>) -> Self {
         Self::new(rule.code, rule.severity, message)
     }
 
@@ -135,10 +188,10 @@ impl Diagnostic {
                 Some(l.file.display_path()),
                 l.span.start,
                 l.span.end,
-                &self.rule,
+                self.rule.as_str(),
                 &self.message,
             ),
-            None => (None, 0, 0, &self.rule, &self.message),
+            None => (None, 0, 0, self.rule.as_str(), &self.message),
         }
     }
 }

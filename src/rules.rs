@@ -23,10 +23,31 @@ pub struct Rule {
     pub summary: &'static str,
     /// The one-screen documentation `planguard explain` prints (docs/rules/<code>.md).
     pub doc: &'static str,
+    /// How grave a finding is as a security problem (CVSS-like, 0.0–10.0),
+    /// for code scanning and Code Quality; None for rules about other things.
+    pub security_severity: Option<f32>,
+    /// Its findings locate a secret: every output masks the located text.
+    pub sensitive: bool,
 }
 
+impl Rule {
+    /// A security problem serious enough to rank as critical (9.0 and above).
+    pub fn is_critical(&self) -> bool {
+        self.security_severity.is_some_and(|s| s >= 9.0)
+    }
+}
+
+impl PartialEq for Rule {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code
+    }
+}
+
+impl Eq for Rule {}
+
 macro_rules! rules {
-    ($($ident:ident = $code:literal, $name:literal, $sev:ident, $origin:ident, $summary:literal;)*) => {
+    ($($ident:ident = $code:literal, $name:literal, $sev:ident, $origin:ident
+        $(, security $security:literal)? $(, sensitive $sensitive:literal)?, $summary:literal;)*) => {
         $(pub const $ident: Rule = Rule {
             code: $code,
             name: $name,
@@ -34,9 +55,15 @@ macro_rules! rules {
             origin: Origin::$origin,
             summary: $summary,
             doc: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/rules/", $code, ".md")),
+            security_severity: rules!(@some $($security)?),
+            sensitive: rules!(@flag $($sensitive)?),
         };)*
         pub const ALL: &[Rule] = &[$($ident),*];
     };
+    (@some) => { None };
+    (@some $value:literal) => { Some($value) };
+    (@flag) => { false };
+    (@flag $value:literal) => { $value };
 }
 
 rules! {
@@ -74,11 +101,11 @@ rules! {
         "An image does not come from the environment's registry.";
     IMAGE_UNSIGNED = "PG107", "image-unsigned", Error, Policy,
         "A plan for an environment that requires signed images (PROD) has no signature reference.";
-    SECRET_VALUE = "PG110", "secret-value", Error, Policy,
+    SECRET_VALUE = "PG110", "secret-value", Error, Policy, security 9.0, sensitive true,
         "A secret value (password, key, token, webhook) is stored in a config or plan instead of a reference.";
-    SECRET_SCOPE = "PG111", "secret-scope", Error, Policy,
+    SECRET_SCOPE = "PG111", "secret-scope", Error, Policy, security 7.0,
         "A secret reference points outside the environment's own secrets store or scope.";
-    TEMPORAL_AUTH = "PG112", "temporal-auth", Error, Policy,
+    TEMPORAL_AUTH = "PG112", "temporal-auth", Error, Policy, security 7.0,
         "Temporal authentication (mTLS, API key or OIDC, by secret reference) is missing where required (UAT, PROD).";
     CONFIG_CHECKSUM = "PG113", "config-checksum", Error, Policy,
         "A Spark configuration file in the repository does not match the sha256 checksum its reference gives.";
@@ -120,6 +147,11 @@ rules! {
 
 pub fn lookup(code: &str) -> Option<&'static Rule> {
     ALL.iter().find(|r| r.code == code || r.name == code)
+}
+
+/// The built-in rule with this exact id.
+pub fn by_code(code: &str) -> Option<&'static Rule> {
+    ALL.iter().find(|r| r.code == code)
 }
 
 /// Where a rule's documentation lives; the base is the package homepage.

@@ -258,7 +258,7 @@ pub fn store(
                 return None;
             }
             Some(StoredDiagnostic {
-                rule: d.rule.clone(),
+                rule: d.rule.to_string(),
                 severity: d.severity,
                 message: d.message.clone(),
                 location: match &d.location {
@@ -295,7 +295,7 @@ pub fn restore(
         .iter()
         .map(|s| {
             Some(Diagnostic {
-                rule: s.rule.clone(),
+                rule: crate::diagnostic::RuleId::from_id(s.rule.clone()),
                 severity: s.severity,
                 message: s.message.clone(),
                 location: match &s.location {

@@ -560,11 +560,11 @@ impl Checker {
         diagnostics
             .into_iter()
             .filter_map(|mut d| {
-                d.severity = self.settings.severity_for(&d.rule, d.severity)?;
+                d.severity = self.settings.severity_for(d.rule.as_str(), d.severity)?;
                 let ignored = d
                     .location
                     .as_ref()
-                    .is_some_and(|l| self.settings.is_ignored(&d.rule, l.file.path()));
+                    .is_some_and(|l| self.settings.is_ignored(d.rule.as_str(), l.file.path()));
                 (!ignored).then_some(d)
             })
             .collect()

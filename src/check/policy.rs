@@ -647,7 +647,7 @@ impl Policies {
         };
         let mut diagnostic = Diagnostic::new(id, severity, message);
         diagnostic.location = locate(result);
-        diagnostic.sensitive = result.get("sensitive").and_then(Value::as_bool) == Some(true);
+        diagnostic.sensitive |= result.get("sensitive").and_then(Value::as_bool) == Some(true);
         if let (Some(location), Some(within)) = (&mut diagnostic.location, result.get("within")) {
             narrow(location, within);
         }

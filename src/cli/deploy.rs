@@ -62,7 +62,7 @@ fn cleared_fields(cleared: &Cleared) -> Fields {
 /// A finding as a log event: its rule and place, not its message (which
 /// may quote the document).
 fn log_finding(log: &mut Log, event: &str, d: &Diagnostic) -> std::io::Result<()> {
-    let summary = crate::rules::lookup(&d.rule).map_or(d.rule.as_str(), |r| r.summary);
+    let summary = d.rule.builtin().map_or(d.rule.as_str(), |r| r.summary);
     let mut fields = Fields::default()
         .with("rule", d.rule.as_str())
         .with("severity", d.severity.as_str());

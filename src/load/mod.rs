@@ -272,11 +272,12 @@ fn kind_by_content(value: &Value) -> Option<Kind> {
 
 fn syntax_error(file: &SourceFile, e: &serde_json::Error) -> Diagnostic {
     let text = file.text();
+    // serde_json says where after what: the position is shown separately.
     let message = e.to_string();
-    let message = match message.rfind(" at line ") {
-        Some(i) => message[..i].to_string(),
-        None => message,
-    };
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let message = message
+        .strip_suffix(&position)
+        .map_or_else(|| message.clone(), str::to_string);
     let message = if text.trim_start_matches('\u{FEFF}').trim().is_empty() {
         "the file is empty; a JSON document was expected".to_string()
     } else {

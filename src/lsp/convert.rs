@@ -109,7 +109,7 @@ pub fn diagnostic(
     lsp_types::Diagnostic {
         range,
         severity: Some(severity(d.severity)),
-        code: Some(NumberOrString::String(d.rule.clone())),
+        code: Some(NumberOrString::String(d.rule.to_string())),
         code_description: d
             .url
             .as_deref()

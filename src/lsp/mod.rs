@@ -34,7 +34,6 @@ use lsp_types::{
 use serde::de::DeserializeOwned;
 
 use crate::diagnostic::{Diagnostic, Report};
-use crate::rules;
 use crate::source::SourceFile;
 use convert::Encoding;
 use transport::{Incoming, Writer};
@@ -534,7 +533,7 @@ fn explain(d: &Diagnostic) -> String {
     if let Some(help) = &d.help {
         text.push_str(&format!("\n\nhelp: {help}"));
     }
-    match rules::lookup(&d.rule) {
+    match d.rule.builtin() {
         Some(rule) => {
             text.push_str("\n\n");
             text.push_str(rule.doc);

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::diagnostic::{Report, Severity};
+use crate::diagnostic::{Report, RuleId, Severity};
+use crate::rules::Rule;
 
 /// Code Quality severities: info, minor, major, critical, blocker.
-fn severity(rule: &str, severity: Severity) -> &'static str {
+fn severity(rule: &RuleId, severity: Severity) -> &'static str {
     match severity {
-        Severity::Error if rule == "PG110" => "critical",
+        Severity::Error if rule.builtin().is_some_and(Rule::is_critical) => "critical",
         Severity::Error => "major",
         Severity::Warning => "minor",
         Severity::Info => "info",
@@ -42,7 +43,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             json!({
                 "type": "issue",
                 "description": format!("[{}] {}", d.rule, d.message),
-                "check_name": d.rule,
+                "check_name": d.rule.as_str(),
                 "fingerprint": fingerprint,
                 "severity": severity(&d.rule, d.severity),
                 "location": {"path": path, "lines": {"begin": line}},

@@ -96,7 +96,7 @@ fn place(location: &Location) -> Place {
 
 fn finding(d: &Diagnostic) -> Finding<'_> {
     Finding {
-        rule: &d.rule,
+        rule: d.rule.as_str(),
         severity: d.severity,
         message: &d.message,
         location: d.location.as_ref().map(place),

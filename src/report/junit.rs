@@ -78,7 +78,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             writeln!(
                 out,
                 "    <testcase name=\"{rule} at {place}\" classname=\"{file}\"{line_attr}>\n      <failure type=\"{severity}\" message=\"{message}\">{place}: {severity}[{rule}] {message}</failure>\n    </testcase>",
-                rule = escape(&d.rule),
+                rule = escape(d.rule.as_str()),
                 place = escape(&place),
                 severity = d.severity,
                 message = escape(&d.message),

@@ -42,9 +42,9 @@ pub fn render(report: &Report) -> Vec<u8> {
     .expect("writing to a String");
     out.push_str("| | Rule | Where | Problem |\n|---|---|---|---|\n");
     for d in &report.diagnostics {
-        let rule = match (rules::lookup(&d.rule), rules::doc_url(&d.rule)) {
-            (Some(r), Some(url)) => format!("[{}]({url}) {}", r.code, r.name),
-            _ => cell(&d.rule),
+        let rule = match d.rule.builtin().and_then(|r| Some((r, rules::doc_url(r.code)?))) {
+            Some((r, url)) => format!("[{}]({url}) {}", r.code, r.name),
+            None => cell(d.rule.as_str()),
         };
         let place = match &d.location {
             Some(l) => {

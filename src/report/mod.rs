@@ -55,7 +55,7 @@ pub fn render(report: &Report, format: Format, color: bool) -> Vec<u8> {
 /// GitLab both match findings between runs by it.
 pub fn fingerprint(d: &Diagnostic) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(d.rule.as_bytes());
+    hasher.update(d.rule.as_str().as_bytes());
     if let Some(location) = &d.location {
         hasher.update(location.file.display_path().as_bytes());
         hasher.update(location.pointer.as_deref().unwrap_or(&d.message).as_bytes());

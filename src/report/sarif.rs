@@ -15,15 +15,6 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-/// Rules about secrets get GitHub's security severity, so code scanning
-/// ranks them as security alerts.
-fn security_severity(code: &str) -> Option<&'static str> {
-    match code {
-        "PG110" => Some("9.0"),
-        "PG111" | "PG112" => Some("7.0"),
-        _ => None,
-    }
-}
 
 fn descriptor(rule: &rules::Rule) -> Value {
     let category = match rule.origin {
@@ -34,8 +25,10 @@ fn descriptor(rule: &rules::Rule) -> Value {
         Origin::Engine => "engine",
     };
     let mut properties = json!({"tags": ["planguard", category]});
-    if let Some(severity) = security_severity(rule.code) {
-        properties["security-severity"] = json!(severity);
+    // Rules about secrets get GitHub's security severity, so code scanning
+    // ranks them as security alerts.
+    if let Some(severity) = rule.security_severity {
+        properties["security-severity"] = json!(format!("{severity:.1}"));
         properties["tags"] = json!(["planguard", category, "security"]);
     }
     json!({
@@ -70,12 +63,12 @@ pub fn render(report: &Report) -> Vec<u8> {
         .iter()
         .map(|d| {
             let mut result = json!({
-                "ruleId": d.rule,
+                "ruleId": d.rule.as_str(),
                 "level": level(d.severity),
                 "message": {"text": d.message},
                 "partialFingerprints": {"planguard/v1": super::fingerprint(d)},
             });
-            if let Some(index) = rules::ALL.iter().position(|r| r.code == d.rule) {
+            if let Some(index) = rules::ALL.iter().position(|r| d.rule == r.code) {
                 result["ruleIndex"] = json!(index);
             }
             if let Some(location) = &d.location {
