@@ -196,12 +196,31 @@ impl Diagnostic {
     }
 }
 
+/// One line of `check --profile`: a rule or a stage of the check, how many
+/// times it ran and how long it took.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProfileRow {
+    /// `data.<package>.<rule>` for a rule, `data.<package>` for all the rules
+    /// of a package together, or a stage of the check (`read and parse`,
+    /// `schema`, …).
+    pub name: String,
+    /// How many times it ran (once per document for per-document rules).
+    pub count: u64,
+    pub total_ms: f64,
+    pub mean_ms: f64,
+    /// Its part of everything measured, 0–1 (a package's row repeats its
+    /// rules' time, so it is not part of the whole).
+    pub share: f64,
+}
+
 /// Everything one run found, sorted, plus what the summary line needs.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
     pub files_checked: usize,
     pub elapsed: Duration,
+    /// Where the time went, when profiled (`check --profile`).
+    pub profile: Vec<ProfileRow>,
 }
 
 impl Report {
@@ -218,6 +237,7 @@ impl Report {
             diagnostics,
             files_checked,
             elapsed,
+            profile: Vec::new(),
         }
     }
 

@@ -1979,6 +1979,11 @@ fn settings_keys() -> Vec<String> {
 /// named here so that removing it fails this list.
 const COVERED_ELSEWHERE: &[(&str, &str, &str)] = &[
     (
+        "--profile",
+        "tests/check_cli.rs",
+        "profile_says_where_the_time_goes_per_rule_and_stage",
+    ),
+    (
         "environments.*.address",
         "tests/apply.rs",
         "each_environment_connects_where_planguard_toml_or_its_profile_says",
@@ -2458,4 +2463,78 @@ fn check_reports_what_apply_would_refuse_as_undeployable() {
     ]));
     assert_eq!(apply.code, 1, "{}{}", apply.stdout, apply.stderr);
     assert!(apply.stdout.contains("error[PG305]"), "{}", apply.stdout);
+}
+
+/// `--profile` adds a table (human, concise) or a `profile` list (json) of
+/// every rule and stage that ran: one evaluation per document for a
+/// per-document rule, one per run for a cross-file rule; the findings are
+/// those of a plain check.
+#[test]
+fn profile_says_where_the_time_goes_per_rule_and_stage() {
+    let example = root().join("examples/salam");
+    let example = example.to_str().expect("UTF-8");
+    let (plain_code, plain) = check_json(&["--no-cache", example]);
+    assert!(plain.get("profile").is_none(), "no timings unless asked");
+    let (code, profiled) = check_json(&["--no-cache", "--profile", example]);
+    assert_eq!(code, plain_code);
+    assert_eq!(profiled["diagnostics"], plain["diagnostics"]);
+    let documents = plain["summary"]["files"].as_u64().expect("a count");
+    let rows = profiled["profile"].as_array().expect("profile rows");
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("no row {name} in {rows:#?}"))
+    };
+    assert_eq!(row("read and parse")["count"], documents);
+    // One file of the example is not JSON: the rest are checked.
+    let parsed = documents - 1;
+    assert_eq!(row("schema")["count"], parsed);
+    assert_eq!(
+        row("data.planguard.rules.namespace_mismatch.deny")["count"],
+        parsed
+    );
+    assert_eq!(
+        row("data.planguard.project.plan_config_mismatch.deny")["count"],
+        1
+    );
+    // Every rule and stage, each a share of one whole (a package's row
+    // repeats its rules').
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["name"].as_str().expect("a name"))
+        .collect();
+    let is_package = |n: &str| names.iter().any(|m| m.starts_with(&format!("{n}.")));
+    assert!(is_package("data.planguard.rules.certificate_expiry"));
+    let share: f64 = rows
+        .iter()
+        .filter(|r| !is_package(r["name"].as_str().expect("a name")))
+        .map(|r| r["share"].as_f64().expect("a share"))
+        .sum();
+    assert!((share - 1.0).abs() < 1e-6, "{share}");
+    let totals: Vec<f64> = rows
+        .iter()
+        .map(|r| r["total_ms"].as_f64().expect("a time"))
+        .collect();
+    assert!(totals.windows(2).all(|w| w[0] >= w[1]), "most time first");
+
+    let out = run(planguard().args([
+        "check",
+        "--no-cache",
+        "--profile",
+        "--format",
+        "concise",
+        example,
+    ]));
+    let table = out
+        .stdout
+        .split("\n\n")
+        .last()
+        .expect("a table after the report");
+    assert!(
+        table.starts_with("name ")
+            && table.contains("mean (ms)")
+            && table.contains("data.planguard.rules.secret_value.deny"),
+        "{}",
+        out.stdout
+    );
 }

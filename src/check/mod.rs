@@ -6,6 +6,7 @@ pub mod cache;
 pub mod functions;
 pub mod mask;
 pub mod policy;
+pub mod profile;
 pub mod schema;
 pub mod secrets;
 
@@ -118,9 +119,31 @@ impl Workset {
 #[derive(Debug, Default)]
 pub struct Budget {
     timed_out: Mutex<BTreeSet<String>>,
+    /// Where the time goes, when asked (`check --profile`).
+    profile: Option<profile::Profile>,
 }
 
 impl Budget {
+    /// A budget that also measures every stage and rule.
+    pub fn profiling() -> Self {
+        Self {
+            profile: Some(profile::Profile::default()),
+            ..Self::default()
+        }
+    }
+
+    pub fn profile(&self) -> Option<&profile::Profile> {
+        self.profile.as_ref()
+    }
+
+    /// Run `work`, timed under `name` when profiling.
+    pub fn time<T>(&self, name: &str, work: impl FnOnce() -> T) -> T {
+        match &self.profile {
+            Some(profile) => profile.time(name, work),
+            None => work(),
+        }
+    }
+
     pub fn any_timed_out(&self) -> bool {
         self.timed_out.lock().map_or(true, |t| !t.is_empty())
     }
@@ -406,11 +429,15 @@ impl Checker {
             }
         };
         let Some((cache, index)) = cache else {
-            let file = match input.read(max_size) {
-                Ok(file) => file,
+            let loaded = budget.time(READ_AND_PARSE, || {
+                input
+                    .read(max_size)
+                    .map(|file| load::parse(file, candidate))
+            });
+            let (document, mut diagnostics) = match loaded {
+                Ok(loaded) => loaded,
                 Err(diagnostic) => return Checked::failed(*diagnostic),
             };
-            let (document, mut diagnostics) = load::parse(file, candidate);
             let entry = document.map(|document| {
                 diagnostics.extend(self.check_document(&document, now_ns, budget).0);
                 self.policies.project_entry(&document)
@@ -483,7 +510,8 @@ impl Checker {
                 hit: false,
             };
         }
-        let (document, mut diagnostics) = load::parse(file.clone(), candidate);
+        let (document, mut diagnostics) =
+            budget.time(READ_AND_PARSE, || load::parse(file.clone(), candidate));
         let mut reads = functions::Reads::default();
         let entry = document.map(|document| {
             let (found, read) = self.check_document(&document, now_ns, budget);
@@ -528,12 +556,12 @@ impl Checker {
         now_ns: i64,
         budget: &Budget,
     ) -> (Vec<Diagnostic>, functions::Reads) {
-        let mut diagnostics = self.schemas.check(document);
+        let mut diagnostics = budget.time("schema", || self.schemas.check(document));
         let planned = match self.plan_rule {
             Some(rule)
                 if document.kind == Some(crate::discover::Kind::Plan) && diagnostics.is_empty() =>
             {
-                rule(document)
+                budget.time("plan rule (PG305)", || rule(document))
             }
             _ => Vec::new(),
         };
@@ -570,6 +598,9 @@ impl Checker {
             .collect()
     }
 }
+
+/// The profile's name for reading and parsing a file.
+const READ_AND_PARSE: &str = "read and parse";
 
 /// The hash that stands for a file's facts in the cross-file rules' key.
 fn facts_hash(entry: &Value) -> Option<String> {

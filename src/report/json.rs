@@ -14,6 +14,9 @@ struct Output<'a> {
     tool: Tool,
     summary: Summary,
     diagnostics: Vec<Finding<'a>>,
+    /// Only with `--profile`: timings make the bytes differ run to run.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    profile: &'a [crate::diagnostic::ProfileRow],
 }
 
 #[derive(Serialize)]
@@ -138,6 +141,7 @@ pub fn render(report: &Report) -> Vec<u8> {
             infos: report.count(Severity::Info),
         },
         diagnostics: report.diagnostics.iter().map(finding).collect(),
+        profile: &report.profile,
     };
     let mut bytes = serde_json::to_vec_pretty(&output).expect("the report serializes to JSON");
     bytes.push(b'\n');

@@ -42,7 +42,11 @@ pub fn render(report: &Report) -> Vec<u8> {
     .expect("writing to a String");
     out.push_str("| | Rule | Where | Problem |\n|---|---|---|---|\n");
     for d in &report.diagnostics {
-        let rule = match d.rule.builtin().and_then(|r| Some((r, rules::doc_url(r.code)?))) {
+        let rule = match d
+            .rule
+            .builtin()
+            .and_then(|r| Some((r, rules::doc_url(r.code)?)))
+        {
             Some((r, url)) => format!("[{}]({url}) {}", r.code, r.name),
             None => cell(d.rule.as_str()),
         };

@@ -15,7 +15,6 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-
 fn descriptor(rule: &rules::Rule) -> Value {
     let category = match rule.origin {
         Origin::Load => "load",
