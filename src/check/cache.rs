@@ -69,6 +69,10 @@ pub struct FileEntry {
     /// The day (UTC, days since the epoch) its verdict was judged on, when
     /// it depends on the date.
     pub day: Option<i64>,
+    /// Only its facts are known: it was context for the cross-file rules,
+    /// and its own rules did not run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub facts_only: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -198,9 +198,25 @@ struct Checked {
     evaluated: bool,
     /// Reused without reading the file.
     hit: bool,
+    /// The text of each secret in a context file (whose rules do not run),
+    /// masked wherever a reported finding shows or quotes it.
+    secrets: Vec<String>,
 }
 
 impl Checked {
+    /// Nothing known of the file (yet).
+    fn failed_quietly() -> Self {
+        Self {
+            diagnostics: Vec::new(),
+            entry: None,
+            loaded: None,
+            stored: None,
+            evaluated: false,
+            hit: false,
+            secrets: Vec::new(),
+        }
+    }
+
     fn failed(diagnostic: Diagnostic) -> Self {
         Self {
             diagnostics: vec![diagnostic],
@@ -209,6 +225,7 @@ impl Checked {
             stored: None,
             evaluated: false,
             hit: false,
+            secrets: Vec::new(),
         }
     }
 }
@@ -284,7 +301,19 @@ impl Checker {
         let now_ns = self.now_ns();
         let per_file: Vec<Checked> = inputs
             .par_iter()
-            .map(|input| self.check_input(input, cache.map(|c| (c, &index)), now_ns, budget))
+            .enumerate()
+            .map(|(i, input)| {
+                let cache = cache.map(|c| (c, &index));
+                if i < work.report.len() {
+                    self.check_input(input, cache, now_ns, budget)
+                } else {
+                    self.context_input(input, cache, budget)
+                }
+            })
+            .collect();
+        let context_secrets: Vec<String> = per_file
+            .iter()
+            .flat_map(|f| f.secrets.iter().cloned())
             .collect();
 
         let mut stats = Stats {
@@ -356,6 +385,36 @@ impl Checker {
                 found
             }
         };
+        // A context file a reported finding shows (a config beside a named
+        // plan) is checked in full, so that its secrets are masked where
+        // they are shown.
+        let context_paths: std::collections::HashSet<String> =
+            work.context.iter().map(Input::shown).collect();
+        let shown: BTreeSet<String> = reported
+            .iter()
+            .chain(
+                project
+                    .iter()
+                    .filter(|d| d.path().is_none_or(|p| !context_paths.contains(&p))),
+            )
+            .flat_map(|d| {
+                d.location
+                    .iter()
+                    .chain(d.related.iter().map(|r| &r.location))
+                    .map(|l| l.file.display_path())
+            })
+            .filter(|p| context_paths.contains(p))
+            .collect();
+        let shown_context: Vec<Checked> = work
+            .context
+            .par_iter()
+            .filter(|input| shown.contains(&input.shown()))
+            .map(|input| self.check_input(input, cache.map(|c| (c, &index)), now_ns, budget))
+            .collect();
+        for file in shown_context {
+            stats.evaluated += usize::from(file.evaluated);
+            background.extend(file.diagnostics);
+        }
         if let Some(cache) = cache.filter(|_| changed) {
             // A cross-file verdict that read files or the clock is not kept.
             let stored_project = (complete && project_reads.is_empty() && !self.policies.volatile)
@@ -372,7 +431,13 @@ impl Checker {
             });
         }
         Outcome {
-            diagnostics: self.keep(reported, project, background, &work.context),
+            diagnostics: self.keep(
+                reported,
+                project,
+                background,
+                &context_secrets,
+                &work.context,
+            ),
             stats,
         }
     }
@@ -386,6 +451,7 @@ impl Checker {
         mut reported: Vec<Diagnostic>,
         project: Vec<Diagnostic>,
         mut background: Vec<Diagnostic>,
+        secrets: &[String],
         context: &[Input],
     ) -> Vec<Diagnostic> {
         let context_paths: std::collections::HashSet<String> =
@@ -397,7 +463,7 @@ impl Checker {
         background.extend(about_context);
         let count = reported.len();
         reported.extend(background);
-        let mut all = redact(reported);
+        let mut all = redact_with(reported, secrets);
         all.truncate(count);
         self.settle(policy::coalesce_failures(all))
     }
@@ -425,15 +491,14 @@ impl Checker {
                     stored: None,
                     evaluated: true,
                     hit: false,
+                    secrets: Vec::new(),
                 };
             }
         };
         let Some((cache, index)) = cache else {
-            let loaded = budget.time(READ_AND_PARSE, || {
-                input
-                    .read(max_size)
-                    .map(|file| load::parse(file, candidate))
-            });
+            let loaded = budget
+                .time(READ, || input.read(max_size))
+                .map(|file| budget.time(PARSE, || load::parse(file, candidate)));
             let (document, mut diagnostics) = match loaded {
                 Ok(loaded) => loaded,
                 Err(diagnostic) => return Checked::failed(*diagnostic),
@@ -449,6 +514,7 @@ impl Checker {
                 entry,
                 stored: None,
                 hit: false,
+                secrets: Vec::new(),
             };
         };
         let shown = input.shown();
@@ -457,7 +523,8 @@ impl Checker {
         let today = now_ns.div_euclid(86_400 * 1_000_000_000);
         let sandbox = || self.policies.sandbox(candidate.workspace.as_deref());
         let previous = index.files.get(&shown).filter(|p| {
-            p.day.is_none_or(|day| day == today)
+            !p.facts_only
+                && p.day.is_none_or(|day| day == today)
                 && (p.reads.is_empty() || p.reads.unchanged(&sandbox()))
         });
         // A buffer has no size and time of its own: only its content counts.
@@ -487,10 +554,11 @@ impl Checker {
                     stored: Some(previous.clone()),
                     evaluated: false,
                     hit: true,
+                    secrets: Vec::new(),
                 };
             }
         }
-        let file = match input.read(max_size) {
+        let file = match budget.time(READ, || input.read(max_size)) {
             Ok(file) => file,
             Err(diagnostic) => return Checked::failed(*diagnostic),
         };
@@ -508,10 +576,11 @@ impl Checker {
                 stored: Some(stored),
                 evaluated: false,
                 hit: false,
+                secrets: Vec::new(),
             };
         }
         let (document, mut diagnostics) =
-            budget.time(READ_AND_PARSE, || load::parse(file.clone(), candidate));
+            budget.time(PARSE, || load::parse(file.clone(), candidate));
         let mut reads = functions::Reads::default();
         let entry = document.map(|document| {
             let (found, read) = self.check_document(&document, now_ns, budget);
@@ -536,6 +605,7 @@ impl Checker {
             diagnostics: stored,
             facts: loaded.clone(),
             day: reads.dated().then_some(today),
+            facts_only: false,
             reads,
         });
         Checked {
@@ -545,6 +615,103 @@ impl Checker {
             stored,
             evaluated,
             hit: false,
+            secrets: Vec::new(),
+        }
+    }
+
+    /// A context file: only its facts for the cross-file rules (its rules do
+    /// not run), from the cache when it holds them for this content (or, on
+    /// disk, this size and modification time), and the text of any secret
+    /// in it, to mask. A file with a secret is never stored.
+    fn context_input(
+        &self,
+        input: &Input,
+        cache: Option<(&Cache, &cache::Index)>,
+        budget: &Budget,
+    ) -> Checked {
+        let max_size = self.settings.max_file_size;
+        let Some(candidate) = input.candidate() else {
+            // The gate's own document is never context; check it in full.
+            return self.check_input(input, None, self.now_ns(), budget);
+        };
+        let shown = input.shown();
+        let previous = cache
+            .and_then(|(_, index)| index.files.get(&shown))
+            .filter(|p| p.facts.is_some());
+        let stamp = match input {
+            Input::Disk(_) => cache::stamp(&candidate.path),
+            _ => None,
+        };
+        if let (Some(previous), Some((len, modified))) = (previous, stamp)
+            && previous.len == len
+            && previous.modified == modified
+        {
+            return Checked {
+                diagnostics: Vec::new(),
+                entry: None,
+                loaded: previous.facts.clone(),
+                stored: Some(previous.clone()),
+                evaluated: false,
+                hit: true,
+                secrets: Vec::new(),
+            };
+        }
+        let file = match budget.time(READ, || input.read(max_size)) {
+            Ok(file) => file,
+            Err(diagnostic) => return Checked::failed(*diagnostic),
+        };
+        let key = cache.map(|(cache, _)| {
+            cache.key(&input.context().unwrap_or_default(), file.text().as_bytes())
+        });
+        let (len, modified) = stamp.unwrap_or_default();
+        if let Some(previous) = previous.filter(|p| key.as_ref() == Some(&p.key)) {
+            let mut stored = previous.clone();
+            (stored.len, stored.modified) = (len, modified);
+            return Checked {
+                diagnostics: Vec::new(),
+                entry: None,
+                loaded: stored.facts.clone(),
+                stored: Some(stored),
+                evaluated: false,
+                hit: false,
+                secrets: Vec::new(),
+            };
+        }
+        let (document, diagnostics) = budget.time(PARSE, || load::parse(file, candidate));
+        let Some(document) = document else {
+            return Checked {
+                diagnostics,
+                ..Checked::failed_quietly()
+            };
+        };
+        let entry = budget.time("cross-file facts", || {
+            self.policies.project_entry(&document)
+        });
+        let secrets = budget.time("secrets in context files", || secret_texts(&document));
+        let loaded = match cache {
+            Some((cache, _)) if secrets.is_empty() => cache.save_facts(&entry),
+            _ => None,
+        };
+        let stored = key
+            .filter(|_| loaded.is_some())
+            .map(|key| cache::FileEntry {
+                key,
+                len,
+                modified,
+                diagnostics: Vec::new(),
+                facts: loaded.clone(),
+                reads: functions::Reads::default(),
+                day: None,
+                facts_only: true,
+            });
+        Checked {
+            diagnostics,
+            loaded: loaded.or_else(|| cache.and_then(|_| facts_hash(&entry))),
+            entry: Some(entry),
+            stored,
+            evaluated: false,
+            hit: false,
+            secrets,
         }
     }
 
@@ -599,8 +766,33 @@ impl Checker {
     }
 }
 
-/// The profile's name for reading and parsing a file.
-const READ_AND_PARSE: &str = "read and parse";
+/// The text of every secret in a document, as the secret rule finds them.
+fn secret_texts(document: &Document) -> Vec<String> {
+    let value = regorus::Value::from(document.value.clone());
+    secrets::scan(&value)
+        .into_iter()
+        .filter_map(|found| {
+            let mut at = &document.value;
+            for step in &found.path {
+                at = match step {
+                    secrets::PathItem::Key(key) => at.get(key)?,
+                    secrets::PathItem::Index(i) => at.get(i)?,
+                };
+            }
+            let text: String = at
+                .as_str()?
+                .chars()
+                .skip(found.start)
+                .take(found.end.saturating_sub(found.start))
+                .collect();
+            (!text.is_empty()).then_some(text)
+        })
+        .collect()
+}
+
+/// The profile's names for reading a file and parsing it.
+const READ: &str = "read";
+const PARSE: &str = "parse";
 
 /// The hash that stands for a file's facts in the cross-file rules' key.
 fn facts_hash(entry: &Value) -> Option<String> {
@@ -613,7 +805,13 @@ fn facts_hash(entry: &Value) -> Option<String> {
 /// secret is masked, in every diagnostic and related location, so that no
 /// renderer can show one (a snippet of another finding on the same line
 /// included).
-pub fn redact(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+pub fn redact(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    redact_with(diagnostics, &[])
+}
+
+/// [`redact`], with the text of secrets found where no rule located them
+/// (context files) masked too, in every file shown and every message.
+fn redact_with(mut diagnostics: Vec<Diagnostic>, known: &[String]) -> Vec<Diagnostic> {
     use std::collections::HashMap;
     let mut secrets: HashMap<
         std::path::PathBuf,
@@ -663,12 +861,22 @@ pub fn redact(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
                         .map(|(i, _)| i..i + secret.len()),
                 );
             }
+            for secret in known {
+                all.extend(
+                    file.text()
+                        .match_indices(secret.as_str())
+                        .map(|(i, _)| i..i + secret.len()),
+                );
+            }
             (!all.is_empty()).then(|| (path, file.redacted(&all)))
         })
         .collect();
     // A message may quote a document's value (a policy's sprintf, an engine
     // error): the secrets' text goes from every message too.
-    let texts: Vec<String> = redacted_texts(&diagnostics);
+    let mut texts: Vec<String> = redacted_texts(&diagnostics);
+    texts.extend(known.iter().filter(|t| !t.is_empty()).cloned());
+    texts.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    texts.dedup();
     let swap = |location: &mut crate::diagnostic::Location| {
         if let Some(file) = redacted.get(location.file.path()) {
             location.file = file.clone();
