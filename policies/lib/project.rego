@@ -40,13 +40,20 @@ numeric(build) if regex.match(`^[0-9]+$`, build)
 # would register. Older plans are history, kept for rollback.
 latest(plan) if {
 	numeric(plan.build)
-	not newer_exists(plan)
+	to_number(plan.build) == newest_build[plan.workspace][plan.environment]
 }
 
-newer_exists(plan) if {
-	some other in plans_by[plan.workspace][plan.environment]
-	numeric(other.build)
-	to_number(other.build) > to_number(plan.build)
+# The highest numeric build of each group, computed once: comparing each
+# plan with every other plan of its environment made a store that keeps
+# every build's plan quadratic to check.
+newest_build[workspace][environment] := max(builds) if {
+	some workspace, environment
+	group := plans_by[workspace][environment]
+	builds := {to_number(plan.build) |
+		some plan in group
+		numeric(plan.build)
+	}
+	count(builds) > 0
 }
 
 # The config of a plan's environment, in its workspace.

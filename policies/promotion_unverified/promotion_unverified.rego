@@ -33,7 +33,11 @@ deny contains finding if {
 	}
 }
 
-deployed(workspace, env, digest) if {
-	some other in project.plans_by[workspace][env]
-	digest_of(other) == digest
+deployed(workspace, env, digest) if digest in digests[workspace][env]
+
+# The digests each environment's plans deployed, by workspace, computed once
+# (not by comparing each plan with every plan of the previous environment).
+digests[plan.workspace][plan.environment] contains digest if {
+	some plan in project.plans
+	digest := digest_of(plan)
 }

@@ -11,8 +11,13 @@ pipeline(plan) := object.get(plan.contents, ["input", "pipeline"], plan.workspac
 # Plans by namespace and schedule id: only plans that share both can conflict.
 by_schedule[plan.contents.namespace][plan.contents.schedule_id] contains plan if some plan in project.plans
 
+# The pipelines behind each schedule id: every build of a pipeline shares its
+# id, so plans are compared pairwise only where two pipelines do.
+pipelines[plan.contents.namespace][plan.contents.schedule_id] contains pipeline(plan) if some plan in project.plans
+
 deny contains finding if {
 	some plan in project.plans
+	count(pipelines[plan.contents.namespace][plan.contents.schedule_id]) > 1
 	some other in by_schedule[plan.contents.namespace][plan.contents.schedule_id]
 	plan.path != other.path
 	pipeline(plan) != pipeline(other)
