@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod check;
 pub mod cli;
+pub mod cron;
 pub mod diagnostic;
 pub mod discover;
 pub mod duration;
