@@ -11,6 +11,7 @@ pub mod cron;
 pub mod diagnostic;
 pub mod discover;
 pub mod duration;
+#[cfg(feature = "testing")]
 pub mod fuzzing;
 pub mod init;
 pub mod load;
