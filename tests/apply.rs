@@ -2131,12 +2131,19 @@ fn each_environment_connects_where_planguard_toml_or_its_profile_says() {
             .is_some()
     );
 
-    // require-auth (uat's default) refuses plain text, in one line naming
+    // require-auth (uat's default) refuses plain text, in one error naming
     // the environment and the way out; --insecure lets it through.
     let refused = deploy(&ws, &[], &["apply", uat_plan]);
     assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .starts_with("planguard::gate::plaintext_refused (https://"),
+        "{}",
+        refused.stderr
+    );
     assert_eq!(
-        refused.stderr.trim().lines().count(),
+        refused.stderr.lines().filter(|l| l.contains('×')).count(),
         1,
         "{}",
         refused.stderr

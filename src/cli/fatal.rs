@@ -73,7 +73,7 @@ fn temporal(error: &TemporalError) -> Entry {
         ),
         TemporalError::PlaintextRefused { .. } => entry(
             "planguard::gate::plaintext_refused",
-            "give the environment TLS or an API key; --insecure is for a local server only",
+            "only a local dev server should be reached in plain text (--insecure); any other carries credentials and plans, and needs TLS",
         ),
     }
 }
