@@ -689,6 +689,27 @@ mod tests {
     }
 
     #[test]
+    fn a_connection_whose_first_call_is_refused_is_told_by_its_code() {
+        let denied = ClientConnectError::SystemInfoCallError(Status::new(
+            Code::Unauthenticated,
+            "invalid API key\ndetails",
+        ));
+        assert!(matches!(
+            connect_failure(&denied, true, "x:7233"),
+            TemporalError::PermissionDenied(m) if m == "invalid API key"
+        ));
+        let down = ClientConnectError::SystemInfoCallError(Status::new(
+            Code::Unavailable,
+            "upstream connect error",
+        ));
+        assert!(matches!(
+            connect_failure(&down, false, "x:7233"),
+            TemporalError::Unreachable { address, reason }
+                if address == "x:7233" && reason == "upstream connect error"
+        ));
+    }
+
+    #[test]
     fn an_endpoint_debug_dump_hides_the_api_key() {
         let endpoint = Endpoint {
             address: "temporal.example:7233".into(),

@@ -577,3 +577,93 @@ pub fn trigger(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn decided(args: &[&str]) -> Decided {
+        let cli = Cli::try_parse_from(args).expect("the flags parse");
+        let style = Style {
+            color: false,
+            markdown: false,
+        };
+        match cli.command {
+            Command::Apply(a) => Decided::from_flags(
+                &a.settings,
+                &a.connect,
+                &a.gate,
+                (a.namespace, a.task_queue),
+                style,
+            ),
+            Command::Rollback(a) => {
+                Decided::from_flags(&a.settings, &a.connect, &a.gate, (None, None), style)
+            }
+            _ => unreachable!("a gated command"),
+        }
+    }
+
+    #[test]
+    fn every_decision_of_a_gated_command_comes_from_its_flags() {
+        let apply = decided(&[
+            "planguard",
+            "apply",
+            "--config",
+            "team.toml",
+            "--trusted-settings",
+            "trusted.toml",
+            "--approved-by",
+            " bob ",
+            "--namespace",
+            "ingestion-sandbox",
+            "--task-queue",
+            "q2",
+            "--address",
+            "temporal.example:7233",
+            "--insecure",
+            "--audit-log",
+            "audit.jsonl",
+            "orchestration_plans/dev/12.json",
+        ]);
+        let gate = &apply.gate;
+        assert_eq!(gate.settings.config, Some(PathBuf::from("team.toml")));
+        assert!(!gate.settings.isolated);
+        assert_eq!(
+            gate.trust,
+            Some(trust::Source::File(PathBuf::from("trusted.toml")))
+        );
+        assert_eq!(gate.approval.approver().as_deref(), Some("bob"));
+        assert_eq!(
+            gate.overrides.namespace.as_deref(),
+            Some("ingestion-sandbox")
+        );
+        assert_eq!(gate.overrides.task_queue.as_deref(), Some("q2"));
+        assert_eq!(
+            apply.requested.address.as_deref(),
+            Some("temporal.example:7233")
+        );
+        assert!(apply.requested.insecure);
+        assert_eq!(apply.audit_log, PathBuf::from("audit.jsonl"));
+
+        let rollback = decided(&[
+            "planguard",
+            "rollback",
+            "--env",
+            "prod",
+            "--isolated",
+            "--settings-from-ref",
+            "origin/main",
+            "--audit-log",
+            "audit.jsonl",
+        ]);
+        assert!(rollback.gate.settings.isolated);
+        assert_eq!(
+            rollback.gate.trust,
+            Some(trust::Source::GitRef("origin/main".to_string()))
+        );
+        assert_eq!(rollback.gate.overrides.task_queue, None);
+    }
+}
