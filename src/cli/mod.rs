@@ -479,7 +479,6 @@ impl From<crate::apply::DeployError> for CliError {
             DeployError::Trust(e) => CliError::Trust(e),
             DeployError::Policy(e) => CliError::Policy(e),
             DeployError::Temporal(e) => CliError::Temporal(e),
-            DeployError::NotAPlan(reason) => CliError::Usage(reason),
             e => CliError::Deploy(e),
         }
     }
