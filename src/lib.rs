@@ -7,9 +7,11 @@
 pub mod apply;
 pub mod check;
 pub mod cli;
+pub mod cron;
 pub mod diagnostic;
 pub mod discover;
 pub mod duration;
+#[cfg(feature = "testing")]
 pub mod fuzzing;
 pub mod init;
 pub mod load;

@@ -19,9 +19,17 @@ fn json_wanted() -> bool {
     })
 }
 
-/// A fatal error as one JSON event on standard error.
-fn fatal_event(subcommand: &str, message: &str, causes: Vec<String>) {
-    let fields = Fields::default().with("causes", causes);
+/// A fatal error as one JSON event on standard error: the message, the
+/// causes, and (for planguard's own errors) the code, help and docs link.
+fn fatal_event(subcommand: &str, message: &str, causes: Vec<String>, error: Option<&CliError>) {
+    let mut fields = Fields::default().with("causes", causes);
+    if let Some(error) = error {
+        let (code, help, url) = cli::fatal::code_help_url(error);
+        fields = fields.with("code", code).with("url", url);
+        if let Some(help) = help {
+            fields = fields.with("help", help);
+        }
+    }
     let line = log::line(Level::Error, subcommand, "fatal", message, &fields);
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
@@ -45,7 +53,7 @@ fn main() -> ExitCode {
                     .skip(1)
                     .find(|a| names.contains(a))
                     .unwrap_or_default();
-                fatal_event(&subcommand, message, Vec::new());
+                fatal_event(&subcommand, message, Vec::new(), None);
                 return ExitCode::from(EXIT_FAILURE);
             }
             let _ = e.print();
@@ -65,64 +73,40 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let result = cli::run(cli, &mut stdout.lock(), &mut stderr.lock());
-    match result {
-        Ok(code) => code,
-        Err(CliError::Settings(error)) if json => {
-            let causes = error
+    let error = match result {
+        Ok(code) => return code,
+        Err(error) => error,
+    };
+    if json {
+        let causes = match &error {
+            // Settings errors are located in planguard.toml: each is a cause.
+            CliError::Settings(settings) => settings
                 .diagnostics
                 .iter()
                 .map(|d| match &d.location {
                     Some(l) => format!("{}: {}", l.file.display_path(), d.message),
                     None => d.message.clone(),
                 })
-                .collect();
-            fatal_event(subcommand, "invalid settings; nothing was checked", causes);
-            ExitCode::from(EXIT_FAILURE)
-        }
-        Err(CliError::Settings(error)) => {
-            // Settings errors are located in planguard.toml: render them like any finding.
-            let report = Report::new(error.diagnostics, 0, std::time::Duration::ZERO);
-            let mut bytes = planguard::report::human::render(&report, color_errors);
-            // Drop the "Checked 0 files" summary: nothing was checked.
-            if let Some(cut) = bytes[..bytes.len().saturating_sub(1)]
-                .iter()
-                .rposition(|b| *b == b'\n')
-            {
-                bytes.truncate(cut + 1);
-            }
-            let mut err = stderr.lock();
-            let _ = err.write_all(&bytes);
-            let _ = writeln!(err, "planguard: invalid settings; nothing was checked");
-            ExitCode::from(EXIT_FAILURE)
-        }
-        Err(error) => {
-            // One line, then its causes: CI logs and scripts grep these.
-            let report = miette::Report::new(Fatal(error));
-            let line = report.to_string();
-            if json {
-                let causes = report
-                    .chain()
-                    .skip(1)
-                    .map(|c| c.to_string())
-                    .filter(|c| !line.contains(c.as_str()))
-                    .collect();
-                fatal_event(subcommand, &line, causes);
-                return ExitCode::from(EXIT_FAILURE);
-            }
-            let mut err = stderr.lock();
-            let _ = writeln!(err, "planguard: {line}");
-            for cause in report.chain().skip(1) {
-                let cause = cause.to_string();
-                if !line.contains(&cause) {
-                    let _ = writeln!(err, "  caused by: {cause}");
-                }
-            }
-            ExitCode::from(EXIT_FAILURE)
-        }
+                .collect(),
+            error => cli::fatal::causes(error),
+        };
+        fatal_event(subcommand, &error.to_string(), causes, Some(&error));
+        return ExitCode::from(EXIT_FAILURE);
     }
+    let mut err = stderr.lock();
+    if let CliError::Settings(settings) = &error {
+        // Settings errors are located in planguard.toml: render them like any
+        // finding, without the "Checked 0 files" summary (nothing was checked).
+        let report = Report::new(settings.diagnostics.clone(), 0, std::time::Duration::ZERO);
+        let mut bytes = planguard::report::human::render(&report, color_errors);
+        if let Some(cut) = bytes[..bytes.len().saturating_sub(1)]
+            .iter()
+            .rposition(|b| *b == b'\n')
+        {
+            bytes.truncate(cut + 1);
+        }
+        let _ = err.write_all(&bytes);
+    }
+    let _ = err.write_all(cli::fatal::render(&error, color_errors).as_bytes());
+    ExitCode::from(EXIT_FAILURE)
 }
-
-/// A tool failure rendered by miette, with its cause chain.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error(transparent)]
-struct Fatal(CliError);

@@ -263,6 +263,43 @@ pub struct SettingsError {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Where a run's settings come from: `--config FILE`, `--isolated` (the
+/// built-in defaults), or else the planguard.toml closest to the files (as
+/// in ruff), else the working folder's.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub config: Option<PathBuf>,
+    pub isolated: bool,
+}
+
+impl Source {
+    /// The settings for files under `paths`.
+    pub fn load(&self, paths: &[PathBuf]) -> Result<Settings, SettingsError> {
+        let settings = self.load_unchecked(paths)?;
+        settings.check_foreign_rules()?;
+        Ok(settings)
+    }
+
+    /// The same, before flags that add policies: rule ids only user policies
+    /// can report are judged once those are known.
+    pub fn load_unchecked(&self, paths: &[PathBuf]) -> Result<Settings, SettingsError> {
+        let file = if self.isolated {
+            None
+        } else if let Some(config) = &self.config {
+            Some(config.clone())
+        } else {
+            paths
+                .first()
+                .and_then(|p| Settings::discover(p))
+                .or_else(|| Settings::discover(Path::new(".")))
+        };
+        match file {
+            Some(file) => Settings::load(&file),
+            None => Ok(Settings::default()),
+        }
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawSettings {

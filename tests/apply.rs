@@ -497,6 +497,103 @@ fn server_and_namespace_failures_are_one_line_and_exit_two() {
     );
 }
 
+/// planguard's own failures are diagnostics with a stable code, a help line
+/// and a link to their entry in docs/errors.md: here an unreachable server
+/// and invalid settings (shown first as findings located in planguard.toml),
+/// in the human format and as the JSON log's fatal event.
+#[test]
+fn fatal_errors_show_their_code_help_and_docs_link() {
+    let ws = workspace("apply-fatal");
+    let errors_doc = common::read("docs/errors.md");
+    let fatal = |args: &[&str]| {
+        let mut cmd = planguard();
+        common::temporal::hermetic(&mut cmd);
+        cmd.current_dir(ws.dir.path())
+            .env("PLANGUARD_AUDIT_LOG", ws.dir.path().join("audit.jsonl"))
+            .args(args);
+        run(&mut cmd)
+    };
+    let plan = "orchestration_plans/dev/12.json";
+
+    let down = fatal(&["apply", "--address", "127.0.0.1:1", plan]);
+    assert_eq!(down.code, 2, "{}{}", down.stdout, down.stderr);
+    let url = "https://github.com/planguard/planguard/blob/main/docs/errors.md#planguardtemporalunreachable";
+    assert_eq!(
+        down.stderr.lines().next(),
+        Some(format!("planguard::temporal::unreachable ({url})").as_str()),
+        "{}",
+        down.stderr
+    );
+    assert!(
+        down.stderr
+            .contains("× cannot reach the Temporal server at 127.0.0.1:1: connection refused"),
+        "{}",
+        down.stderr
+    );
+    assert!(
+        down.stderr
+            .contains("help: is a Temporal server running there?"),
+        "{}",
+        down.stderr
+    );
+    assert!(errors_doc.contains("## `planguard::temporal::unreachable`"));
+
+    ws.write("bad.toml", "[files]\nconfigs = 7\n");
+    let invalid = fatal(&[
+        "apply",
+        "--config",
+        "bad.toml",
+        "--address",
+        "127.0.0.1:1",
+        plan,
+    ]);
+    assert_eq!(invalid.code, 2, "{}{}", invalid.stdout, invalid.stderr);
+    // The findings, located in the settings file, come first.
+    let located = invalid.stderr.find("error[PG006]").expect(&invalid.stderr);
+    assert!(invalid.stderr.contains("bad.toml:2:"), "{}", invalid.stderr);
+    let code = invalid
+        .stderr
+        .find("planguard::settings::invalid (https://github.com/planguard/planguard/blob/main/docs/errors.md#planguardsettingsinvalid)")
+        .expect(&invalid.stderr);
+    assert!(located < code, "{}", invalid.stderr);
+    assert!(
+        invalid
+            .stderr
+            .contains("× invalid settings; nothing was checked"),
+        "{}",
+        invalid.stderr
+    );
+    assert!(
+        invalid
+            .stderr
+            .contains("help: fix planguard.toml where shown above"),
+        "{}",
+        invalid.stderr
+    );
+    assert!(errors_doc.contains("## `planguard::settings::invalid`"));
+
+    // The JSON log carries the same code, help and link.
+    let json = fatal(&[
+        "--log-format",
+        "json",
+        "apply",
+        "--address",
+        "127.0.0.1:1",
+        plan,
+    ]);
+    let event: Value = serde_json::from_str(json.stderr.lines().last().expect(&json.stderr))
+        .expect("a JSON event");
+    assert_eq!(event["event"], "fatal", "{event}");
+    assert_eq!(event["code"], "planguard::temporal::unreachable", "{event}");
+    assert_eq!(event["url"], url, "{event}");
+    assert!(
+        event["help"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("is a Temporal server running there?")),
+        "{event}"
+    );
+}
+
 /// Two applies of different plans at once: the one that updates first wins,
 /// the other finds its update was not applied and says so; nothing is lost
 /// and the audit records the failure, not a success.
@@ -743,8 +840,18 @@ fn a_server_dying_mid_apply_fails_cleanly_and_a_rerun_converges() {
     let ws = workspace("apply-dies-after-create");
     let died = apply_while_the_server_dies(&mut server, &ws, "PLANGUARD_TEST_HOLD_BEFORE_VERIFY");
     assert_eq!(died.code, 2, "{}{}", died.stdout, died.stderr);
-    assert_eq!(died.stderr.lines().count(), 1, "{}", died.stderr);
-    assert!(died.stderr.starts_with("planguard: "), "{}", died.stderr);
+    // One fatal error: its code, and its message on one line.
+    assert!(
+        died.stderr.starts_with("planguard::temporal::"),
+        "{}",
+        died.stderr
+    );
+    assert_eq!(
+        died.stderr.lines().filter(|l| l.contains('×')).count(),
+        1,
+        "{}",
+        died.stderr
+    );
     server.restart();
     let ctx = Ctx {
         server: &server,
@@ -2024,12 +2131,19 @@ fn each_environment_connects_where_planguard_toml_or_its_profile_says() {
             .is_some()
     );
 
-    // require-auth (uat's default) refuses plain text, in one line naming
+    // require-auth (uat's default) refuses plain text, in one error naming
     // the environment and the way out; --insecure lets it through.
     let refused = deploy(&ws, &[], &["apply", uat_plan]);
     assert_eq!(refused.code, 2, "{}{}", refused.stdout, refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .starts_with("planguard::gate::plaintext_refused (https://"),
+        "{}",
+        refused.stderr
+    );
     assert_eq!(
-        refused.stderr.trim().lines().count(),
+        refused.stderr.lines().filter(|l| l.contains('×')).count(),
         1,
         "{}",
         refused.stderr

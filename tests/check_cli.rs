@@ -678,7 +678,12 @@ fn output_writes_the_report_to_a_file_and_the_summary_to_the_terminal() {
     assert_eq!(out.code, 2);
     assert!(
         out.stderr
-            .starts_with("planguard: cannot write the report to "),
+            .starts_with("planguard::output::unwritable (https://"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("× cannot write the report to "),
         "{}",
         out.stderr
     );
@@ -2235,7 +2240,25 @@ fn nothing_to_check_is_an_error_naming_the_paths_and_patterns() {
     let out = run(planguard().current_dir(empty.path()).arg("check"));
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.is_empty(), "{}", out.stdout);
-    assert_eq!(out.stderr.lines().count(), 1, "one line: {}", out.stderr);
+    // The code and its docs link, the message on one line, then the help.
+    assert!(
+        out.stderr
+            .starts_with("planguard::check::nothing_to_check (https://"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.contains("× nothing to check: no config or plan under `.` matches")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("help: check the paths"),
+        "{}",
+        out.stderr
+    );
     for text in [
         "nothing to check",
         "`.`",

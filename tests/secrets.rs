@@ -213,8 +213,8 @@ fn apply_refusals_and_the_audit_log_show_no_secret() {
             planguard()
                 .current_dir(ws.dir.path())
                 .args(&action)
-                .args(["--address", "127.0.0.1:1", "--audit-log"])
-                .arg(&audit),
+                .args(["--address", "127.0.0.1:1"])
+                .env("PLANGUARD_AUDIT_LOG", &audit),
         );
         assert!(code == 1 || code == 2, "{action:?}: exit {code}");
         assert_clean(&format!("{action:?}"), &bytes);

@@ -518,7 +518,7 @@ fn status_over_schedules_in_several_states() {
 }
 
 #[test]
-fn status_with_the_server_unreachable_is_one_line_and_exit_two() {
+fn status_with_the_server_unreachable_is_one_fatal_error_and_exit_two() {
     let ws = workspace("st-down");
     let out = planguard_at(
         "127.0.0.1:1",
@@ -527,10 +527,21 @@ fn status_with_the_server_unreachable_is_one_line_and_exit_two() {
     );
     assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
     assert_eq!(out.stdout, "");
-    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert!(
         out.stderr
-            .starts_with("planguard: cannot reach the Temporal server at 127.0.0.1:1"),
+            .starts_with("planguard::temporal::unreachable (https://"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("× cannot reach the Temporal server at 127.0.0.1:1: connection refused\n"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("help: is a Temporal server running there?"),
         "{}",
         out.stderr
     );

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::gate::Cleared;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
     pub time: String,
@@ -26,6 +28,46 @@ pub struct Record {
     /// environment that requires approval (`origin/main:planguard.toml`).
     pub gate_settings: Option<String>,
     pub message: String,
+}
+
+impl Record {
+    /// A record of `action` on the plan at `plan`, by this run's actor, now;
+    /// nothing known yet of the schedule.
+    pub fn new(action: &str, outcome: &str, plan: &Path, message: String) -> Self {
+        Record {
+            time: now(),
+            actor: actor(),
+            action: action.to_string(),
+            outcome: outcome.to_string(),
+            environment: None,
+            namespace: None,
+            schedule_id: None,
+            plan: crate::source::display_path(plan),
+            plan_sha256: None,
+            previous_plan_sha256: None,
+            build: None,
+            git_sha: None,
+            approved_by: None,
+            gate_settings: None,
+            message,
+        }
+    }
+
+    /// A record of `action` on a cleared plan: its environment, schedule,
+    /// hash, build, commit and approver.
+    pub fn cleared(action: &str, outcome: &str, cleared: &Cleared, message: String) -> Self {
+        let text = |pointer: &str| cleared.plan_text(pointer).map(str::to_string);
+        Record {
+            environment: Some(cleared.environment().name.clone()),
+            namespace: Some(cleared.desired().namespace.clone()),
+            schedule_id: Some(cleared.desired().schedule_id.clone()),
+            plan_sha256: Some(cleared.plan_sha256().to_string()),
+            build: text("/build"),
+            git_sha: text("/git_sha"),
+            approved_by: cleared.approved_by().map(str::to_string),
+            ..Record::new(action, outcome, cleared.plan_path(), message)
+        }
+    }
 }
 
 /// The variables CI systems name their users in: who started the run (and,
@@ -64,6 +106,14 @@ pub fn actor() -> String {
 
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Append one record to the audit log at `path`; a failure names the file.
+pub fn write(path: &Path, record: &Record) -> Result<(), super::DeployError> {
+    append(path, record).map_err(|source| super::DeployError::AuditLog {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Append one record, under an exclusive lock on the file, in one write on a

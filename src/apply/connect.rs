@@ -15,7 +15,7 @@ use temporalio_common::envconfig::{
     load_client_config_profile,
 };
 
-use super::temporal::{Endpoint, Pem, TemporalError, Tls};
+use super::temporal::{Client, Endpoint, Pem, TemporalError, Tls};
 use crate::settings::Environment;
 
 /// Where a deploy command connects when nothing says otherwise.
@@ -200,6 +200,16 @@ pub fn endpoint(
         api_key,
         tls: wants_tls.then_some(tls),
     })
+}
+
+/// A client of `environment`'s frontend, in `namespace`: the one way apply,
+/// drift, rollback, trigger and status open one.
+pub fn client(
+    requested: &Requested,
+    environment: Option<&Environment>,
+    namespace: &str,
+) -> Result<Client, TemporalError> {
+    Client::connect(&endpoint(requested, environment)?, namespace)
 }
 
 /// The namespace a run is sent to instead of its plans' own: `--namespace`,

@@ -15,22 +15,60 @@ use crate::discover::{self, Kind};
 use crate::load::{self, Document};
 use crate::settings::{Environment, Settings};
 
-/// A plan that passed the gate, ready to send.
-// A private field, not #[non_exhaustive]: that would still let the rest of
-// the crate build one, and only this module may.
-#[allow(clippy::manual_non_exhaustive)]
-#[derive(Debug, Clone)]
+/// A plan that passed the gate, ready to send. Its fields are private and it
+/// cannot be cloned: only the gate makes one, and nothing can change what it
+/// cleared afterwards (the rest of the crate reads it through the accessors).
+#[derive(Debug)]
 pub struct Cleared {
-    pub plan_path: PathBuf,
-    pub plan: Value,
-    pub desired: Desired,
-    pub plan_sha256: String,
-    pub environment: Environment,
+    plan_path: PathBuf,
+    plan: Value,
+    desired: Desired,
+    plan_sha256: String,
+    environment: Environment,
+    approved_by: Option<String>,
+    warnings: Vec<Diagnostic>,
+}
+
+impl Cleared {
+    /// The plan file, as given.
+    pub fn plan_path(&self) -> &Path {
+        &self.plan_path
+    }
+
+    /// The plan document, with the overrides applied: exactly what was checked.
+    pub fn plan(&self) -> &Value {
+        &self.plan
+    }
+
+    /// The schedule to send, and where.
+    pub fn desired(&self) -> &Desired {
+        &self.desired
+    }
+
+    /// The hash of the plan file.
+    pub fn plan_sha256(&self) -> &str {
+        &self.plan_sha256
+    }
+
+    /// The plan's environment, as planguard.toml sets it up.
+    pub fn environment(&self) -> &Environment {
+        &self.environment
+    }
+
     /// The approver, when one was named (trimmed; never empty).
-    pub approved_by: Option<String>,
+    pub fn approved_by(&self) -> Option<&str> {
+        self.approved_by.as_deref()
+    }
+
     /// Warnings the check found; they do not stop an apply.
-    pub warnings: Vec<Diagnostic>,
-    _sealed: (),
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    /// A text field of the plan (`/build`, `/git_sha`), if it has one.
+    pub fn plan_text(&self, pointer: &str) -> Option<&str> {
+        self.plan.pointer(pointer).and_then(Value::as_str)
+    }
 }
 
 /// Why the gate said no.
@@ -251,7 +289,6 @@ pub fn gate(
         environment,
         approved_by,
         warnings,
-        _sealed: (),
     })
 }
 

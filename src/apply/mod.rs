@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod connect;
+pub mod deploy;
 pub mod gate;
 pub mod model;
 pub mod rollback;
@@ -15,7 +16,7 @@ use std::collections::BTreeMap;
 use connect::Requested;
 use gate::Cleared;
 use model::Difference;
-use temporal::{Client, TemporalError};
+use temporal::TemporalError;
 
 use crate::check::Checker;
 use crate::diagnostic::Diagnostic;
@@ -88,55 +89,57 @@ pub fn apply(
     dry_run: bool,
     unpause: bool,
 ) -> Result<(Applied, Option<temporal::Deployed>), ApplyError> {
-    let id = &cleared.desired.schedule_id;
-    let endpoint = connect::endpoint(requested, Some(&cleared.environment))?;
-    let mut client = Client::connect(&endpoint, &cleared.desired.namespace)?;
+    let id = &cleared.desired().schedule_id;
+    let mut client = connect::client(
+        requested,
+        Some(cleared.environment()),
+        &cleared.desired().namespace,
+    )?;
     let before = client.describe(id)?;
     let Some(deployed) = before.clone() else {
         if dry_run {
             return Ok((Applied::WouldCreate, None));
         }
-        client.create(cleared)?;
-        hold_for_tests("PLANGUARD_TEST_HOLD_BEFORE_VERIFY");
+        match client.create(cleared) {
+            Ok(()) => {}
+            // Another apply created it since it was described.
+            Err(TemporalError::Conflict(_)) => return Err(ApplyError::Conflict(Vec::new())),
+            Err(e) => return Err(e.into()),
+        }
+        hold_for_tests(Hold::BeforeVerify);
         // A create can answer OK and create nothing (a reused request id
         // after a delete): only a description proves it.
         let after = client
             .describe(id)?
             .ok_or(ApplyError::Conflict(Vec::new()))?;
-        let left = model::differences(&cleared.desired.schedule, &after.schedule);
+        let left = model::differences(&cleared.desired().schedule, &after.schedule);
         return if left.is_empty() {
             Ok((Applied::Created, None))
         } else {
             Err(ApplyError::Conflict(left))
         };
     };
-    let differences = model::differences(&cleared.desired.schedule, &deployed.schedule);
+    let differences = model::differences(&cleared.desired().schedule, &deployed.schedule);
     if differences.is_empty() {
         return Ok((Applied::UpToDate, before));
     }
     if dry_run {
         return Ok((Applied::WouldUpdate(differences), before));
     }
-    hold_for_tests("PLANGUARD_TEST_HOLD_BEFORE_UPDATE");
+    hold_for_tests(Hold::BeforeUpdate);
     match client.update(cleared, &deployed, unpause) {
         Ok(()) => {}
         // The newer scheduler refuses a stale conflict token outright.
-        Err(TemporalError::Rejected(message))
-            if ["conflict", "token"]
-                .iter()
-                .any(|w| message.to_lowercase().contains(w)) =>
-        {
-            return Err(ApplyError::Conflict(Vec::new()));
-        }
+        Err(TemporalError::Conflict(_)) => return Err(ApplyError::Conflict(Vec::new())),
         Err(e) => return Err(e.into()),
     }
-    hold_for_tests("PLANGUARD_TEST_HOLD_BEFORE_VERIFY");
+    hold_for_tests(Hold::BeforeVerify);
     // The workflow-backed scheduler answers OK to a stale token and drops
     // the update: a description tells.
     let after = client
         .describe(id)?
         .ok_or(ApplyError::Conflict(Vec::new()))?;
-    let left = model::differences(&cleared.desired.schedule, &after.schedule);
+    let left = model::differences(&cleared.desired().schedule, &after.schedule);
     if left.is_empty() {
         Ok((Applied::Updated(differences), before))
     } else {
@@ -144,14 +147,29 @@ pub fn apply(
     }
 }
 
-/// A seam for the concurrency and fault tests only: with the variable naming
-/// a file, an apply announces itself (`<file>.waiting`) at that point and
-/// waits (up to a minute) for the file to exist. PLANGUARD_TEST_HOLD_BEFORE_UPDATE
-/// holds after the describe and before the update, so a test can change the
-/// schedule in between as a concurrent apply would;
-/// PLANGUARD_TEST_HOLD_BEFORE_VERIFY holds after the write and before it is
-/// described back, so a test can stop the server mid-apply.
-fn hold_for_tests(variable: &str) {
+/// Where an apply can be held for the concurrency and fault tests.
+#[derive(Debug, Clone, Copy)]
+enum Hold {
+    /// After the describe and before the update, so a test can change the
+    /// schedule in between as a concurrent apply would.
+    BeforeUpdate,
+    /// After the write and before it is described back, so a test can stop
+    /// the server mid-apply.
+    BeforeVerify,
+}
+
+/// A seam for the concurrency and fault tests only, built with the
+/// `testing` feature alone (a shipped binary has no trace of it): with the
+/// variable of the hold point naming a file (PLANGUARD_TEST_HOLD_BEFORE_UPDATE,
+/// PLANGUARD_TEST_HOLD_BEFORE_VERIFY), an apply announces itself
+/// (`<file>.waiting`) at that point and waits (up to a minute) for the file
+/// to exist.
+#[cfg(feature = "testing")]
+fn hold_for_tests(point: Hold) {
+    let variable = match point {
+        Hold::BeforeUpdate => "PLANGUARD_TEST_HOLD_BEFORE_UPDATE",
+        Hold::BeforeVerify => "PLANGUARD_TEST_HOLD_BEFORE_VERIFY",
+    };
     let Some(path) = std::env::var_os(variable) else {
         return;
     };
@@ -165,13 +183,21 @@ fn hold_for_tests(variable: &str) {
     }
 }
 
+/// Without the `testing` feature an apply never holds.
+#[cfg(not(feature = "testing"))]
+fn hold_for_tests(_: Hold) {}
+
 /// Start one run now, outside the cadence.
 pub fn trigger(
     cleared: &Cleared,
     requested: &Requested,
 ) -> Result<(String, String), TemporalError> {
-    let endpoint = connect::endpoint(requested, Some(&cleared.environment))?;
-    Client::connect(&endpoint, &cleared.desired.namespace)?.start(cleared)
+    connect::client(
+        requested,
+        Some(cleared.environment()),
+        &cleared.desired().namespace,
+    )?
+    .start(cleared)
 }
 
 /// (workspace, environment): plans that replace one another.
@@ -222,6 +248,28 @@ pub enum DeployError {
     Plan(String),
     #[error(transparent)]
     Rollback(#[from] rollback::RollbackError),
+    /// planguard.toml (or the file --config names) is invalid; its findings
+    /// are located in it.
+    #[error("planguard.toml is invalid")]
+    Settings(crate::settings::SettingsError),
+    #[error(transparent)]
+    Trust(#[from] trust::TrustError),
+    #[error(transparent)]
+    Policy(#[from] crate::check::PolicyError),
+    /// The file given is not a plan `apply` can send.
+    #[error("{0}")]
+    NotAPlan(String),
+    #[error("cannot append to the audit log {}: {source}", path.display())]
+    AuditLog {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl From<crate::settings::SettingsError> for DeployError {
+    fn from(error: crate::settings::SettingsError) -> Self {
+        DeployError::Settings(error)
+    }
 }
 
 /// The newest plan of one environment, as drift and status look at it.
@@ -349,8 +397,11 @@ pub fn drift(
             .entry(desired.namespace.clone())
             .or_default()
             .push(desired.schedule_id.clone());
-        let endpoint = connect::endpoint(requested, environment_of(plan.environment.as_ref()))?;
-        let mut client = Client::connect(&endpoint, &desired.namespace)?;
+        let mut client = connect::client(
+            requested,
+            environment_of(plan.environment.as_ref()),
+            &desired.namespace,
+        )?;
         match client.describe(&desired.schedule_id)? {
             None => {
                 let target = document.locate("/schedule_id");
@@ -395,8 +446,7 @@ pub fn drift(
     if let Some(namespace) = &set.overrides.namespace {
         // The plans are of one environment (or none): its connection.
         let environment = environment_of(set.plans.first().and_then(|p| p.environment.as_ref()));
-        let endpoint = connect::endpoint(requested, environment)?;
-        let mut client = Client::connect(&endpoint, namespace)?;
+        let mut client = connect::client(requested, environment, namespace)?;
         let known = owned.get(namespace).cloned().unwrap_or_default();
         for id in client.list()? {
             if !known.contains(&id) {

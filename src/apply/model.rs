@@ -25,7 +25,7 @@ use temporalio_common::protos::temporal::api::schedule::v1::{
 use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
 use temporalio_common::protos::temporal::api::workflow::v1::NewWorkflowExecutionInfo;
 
-use crate::check::functions::{CronRange, cron_fields};
+use crate::cron::{CronRange, cron_fields};
 
 /// Memo keys planguard sets on the started workflows, where Temporal lets
 /// them be updated (a schedule's own memo cannot be changed after creation)

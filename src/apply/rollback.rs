@@ -9,7 +9,6 @@ use sha2::{Digest, Sha256};
 
 use super::DeployError;
 use super::connect::{self, Requested};
-use super::temporal::Client;
 use crate::discover::{self, Kind};
 use crate::settings::Settings;
 
@@ -153,6 +152,48 @@ pub fn store(
     })
 }
 
+/// Where a rollback goes, and what was learnt on the way: the plan store,
+/// the environment's deployments by the audit log, what is deployed.
+#[derive(Debug)]
+pub struct Plan {
+    pub store: Store,
+    /// Oldest first; empty when the target was named (`--to`).
+    pub history: Vec<Entry>,
+    /// None when the target was named, or nothing is deployed.
+    pub current: Option<Current>,
+    /// The plan to go back to, or why there is none.
+    pub target: Result<Target, DeployError>,
+}
+
+/// Plan a rollback of `environment` under `workspace`: to build `to` when
+/// named (the server is then not asked), else to the plan deployed before
+/// the current one (by the audit log and the schedule's record).
+pub fn plan(
+    settings: &Settings,
+    workspace: &Path,
+    environment: &str,
+    to: Option<&str>,
+    audit_log: &Path,
+    requested: &Requested,
+) -> Result<Plan, DeployError> {
+    let store = store(settings, workspace, environment)?;
+    let (history, current) = if to.is_some() {
+        (Vec::new(), None)
+    } else {
+        (
+            history(audit_log, &store)?,
+            deployed(&store, requested, settings)?,
+        )
+    };
+    let target = target(&store, &history, current.as_ref(), to);
+    Ok(Plan {
+        store,
+        history,
+        current,
+        target,
+    })
+}
+
 /// What the schedule records of the plan it was applied from.
 #[derive(Debug, Clone)]
 pub struct Current {
@@ -167,8 +208,11 @@ pub fn deployed(
     requested: &Requested,
     settings: &Settings,
 ) -> Result<Option<Current>, DeployError> {
-    let endpoint = connect::endpoint(requested, settings.environments.get(&store.environment))?;
-    let mut client = Client::connect(&endpoint, &store.namespace)?;
+    let mut client = connect::client(
+        requested,
+        settings.environments.get(&store.environment),
+        &store.namespace,
+    )?;
     let Some(deployed) = client.describe(&store.schedule_id)? else {
         return Ok(None);
     };

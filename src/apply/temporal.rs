@@ -1,11 +1,14 @@
 //! The Temporal frontend, through the raw WorkflowService: describe, create,
 //! update (with the conflict token) and start. Blocking calls over a
-//! single-threaded runtime; every failure becomes one clear line.
+//! single-threaded runtime; every failure becomes one clear line. A failed
+//! call's gRPC status is read once, here, into a [`Failure`]; nothing else in
+//! planguard looks at a status code or an error's text.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::gate::Cleared;
+use temporalio_client::errors::ClientConnectError;
 use temporalio_client::grpc::WorkflowService;
 use temporalio_client::tonic::{Code, IntoRequest, Status};
 use temporalio_client::{Connection, ConnectionOptions};
@@ -20,13 +23,24 @@ use temporalio_common::protos::temporal::api::workflowservice::v1::{
 };
 
 /// How to reach the frontend (src/apply/connect.rs decides it).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Endpoint {
     /// host:port
     pub address: String,
     pub api_key: Option<String>,
     /// TLS, when the server wants it (always with an API key).
     pub tls: Option<Tls>,
+}
+
+/// The API key is never shown, not even in a debug dump: only whether there is one.
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("address", &self.address)
+            .field("api_key", &self.api_key.as_ref().map(|_| "…"))
+            .field("tls", &self.tls)
+            .finish()
+    }
 }
 
 /// A PEM file, or its text (a Temporal CLI profile may hold either).
@@ -95,6 +109,88 @@ impl Tls {
     }
 }
 
+/// What a failed call's gRPC status says, classified once by its code (and,
+/// for a missing namespace, by the failure detail Temporal attaches to the
+/// status), each with the server's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The frontend cannot take calls now.
+    Unavailable(String),
+    /// No such schedule or workflow run; `namespace` when it is the namespace
+    /// that is missing (the server says so in a `NamespaceNotFoundFailure`).
+    NotFound {
+        message: String,
+        namespace: Option<String>,
+    },
+    /// A create whose id is taken.
+    AlreadyExists(String),
+    /// Permission denied, or no valid credentials (unauthenticated).
+    Denied(String),
+    /// The call's precondition no longer holds (a stale conflict token, a
+    /// closed schedule).
+    FailedPrecondition(String),
+    /// The server refuses what was sent.
+    InvalidArgument(String),
+    /// The call took longer than its deadline.
+    DeadlineExceeded(String),
+    /// Any other code.
+    Other { code: Code, message: String },
+}
+
+/// The type of the status detail the server attaches when a namespace does
+/// not exist.
+const NAMESPACE_NOT_FOUND: &str = "temporal.api.errordetails.v1.NamespaceNotFoundFailure";
+
+impl Failure {
+    /// The one place a gRPC status is classified.
+    pub fn of(status: &Status) -> Self {
+        let message = first_line(status.message());
+        match status.code() {
+            Code::Unavailable => Failure::Unavailable(message),
+            Code::NotFound => Failure::NotFound {
+                message,
+                namespace: missing_namespace(status.details()),
+            },
+            Code::AlreadyExists => Failure::AlreadyExists(message),
+            Code::PermissionDenied | Code::Unauthenticated => Failure::Denied(message),
+            Code::FailedPrecondition => Failure::FailedPrecondition(message),
+            Code::InvalidArgument => Failure::InvalidArgument(message),
+            Code::DeadlineExceeded => Failure::DeadlineExceeded(message),
+            code => Failure::Other { code, message },
+        }
+    }
+
+    /// The server's message.
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Unavailable(m)
+            | Failure::AlreadyExists(m)
+            | Failure::Denied(m)
+            | Failure::FailedPrecondition(m)
+            | Failure::InvalidArgument(m)
+            | Failure::DeadlineExceeded(m)
+            | Failure::NotFound { message: m, .. }
+            | Failure::Other { message: m, .. } => m,
+        }
+    }
+}
+
+/// The namespace a status's details say does not exist: the first detail
+/// of type `NamespaceNotFoundFailure` in its `google.rpc.Status`.
+fn missing_namespace(details: &[u8]) -> Option<String> {
+    use prost::Message;
+    use temporalio_common::protos::google::rpc::Status as RpcStatus;
+    use temporalio_common::protos::temporal::api::errordetails::v1::NamespaceNotFoundFailure;
+    let status = RpcStatus::decode(details).ok()?;
+    let detail = status
+        .details
+        .iter()
+        .find(|d| d.type_url.rsplit('/').next() == Some(NAMESPACE_NOT_FOUND))?;
+    NamespaceNotFoundFailure::decode(detail.value.as_slice())
+        .ok()
+        .map(|f| f.namespace)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TemporalError {
     #[error("cannot reach the Temporal server at {address}: {reason}")]
@@ -107,6 +203,10 @@ pub enum TemporalError {
     Rejected(String),
     #[error("Temporal call failed ({code:?}): {message}")]
     Other { code: Code, message: String },
+    /// A write the server refused because the schedule changed since it was
+    /// described (a stale conflict token), or was created meanwhile.
+    #[error("the schedule was changed concurrently: {0}")]
+    Conflict(String),
     #[error("cannot start the network runtime: {0}")]
     Runtime(std::io::Error),
     #[error("TLS: {0}")]
@@ -177,6 +277,10 @@ impl Client {
         let url = format!("{scheme}://{}", endpoint.address)
             .parse::<temporalio_client::Url>()
             .map_err(|e| unreachable(format!("invalid address: {e}")))?;
+        // A name that does not resolve is said as such, before any connection.
+        if url.socket_addrs(|| None).is_err() {
+            return Err(unreachable("the host name does not resolve".to_string()));
+        }
         let options = ConnectionOptions::new(url)
             .identity(format!("planguard@{}", std::process::id()))
             .connect_timeout(Duration::from_secs(5))
@@ -185,38 +289,7 @@ impl Client {
             .build();
         let connection = runtime
             .block_on(Connection::connect(options))
-            .map_err(|e| {
-                let reason = first_line(&format!("{e:?}"));
-                let plain = [
-                    ("ConnectionRefused", "connection refused"),
-                    ("dns error", "the host name does not resolve"),
-                    ("timed out", "timed out"),
-                    ("Elapsed", "timed out"),
-                ]
-                .iter()
-                .find(|(needle, _)| reason.contains(needle))
-                .map(|(_, said)| said.to_string());
-                // A TLS client on a plain server (or the reverse) fails the
-                // handshake; say which side to look at.
-                if tls.is_some()
-                    && (reason.contains("InvalidContentType")
-                        || reason.contains("CorruptMessage")
-                        || reason.contains("tls"))
-                {
-                    unreachable("TLS handshake failed; is TLS enabled on the server?".to_string())
-                } else if tls.is_none()
-                    && (reason.contains("h2")
-                        || reason.contains("frame")
-                        || reason.contains("broken pipe"))
-                {
-                    unreachable(
-                        "the server did not answer plain gRPC; does it want TLS (--tls)?"
-                            .to_string(),
-                    )
-                } else {
-                    unreachable(plain.unwrap_or(reason))
-                }
-            })?;
+            .map_err(|e| connect_failure(&e, tls.is_some(), &endpoint.address))?;
         Ok(Self {
             service: connection.workflow_service(),
             runtime,
@@ -225,21 +298,31 @@ impl Client {
         })
     }
 
-    fn error(&self, status: Status) -> TemporalError {
-        let message = first_line(status.message());
-        match status.code() {
-            Code::NotFound if message.contains("amespace") => {
-                TemporalError::NamespaceMissing(self.namespace.clone())
+    /// A failed call as the error planguard reports.
+    fn error(&self, failure: Failure) -> TemporalError {
+        match failure {
+            Failure::NotFound {
+                namespace: Some(_), ..
+            } => TemporalError::NamespaceMissing(self.namespace.clone()),
+            Failure::Unavailable(reason) | Failure::DeadlineExceeded(reason) => {
+                TemporalError::Unreachable {
+                    address: self.address.clone(),
+                    reason,
+                }
             }
-            Code::Unavailable | Code::DeadlineExceeded => TemporalError::Unreachable {
-                address: self.address.clone(),
-                reason: message,
+            Failure::Denied(message) => TemporalError::PermissionDenied(message),
+            Failure::InvalidArgument(message) | Failure::FailedPrecondition(message) => {
+                TemporalError::Rejected(message)
+            }
+            Failure::AlreadyExists(message) => TemporalError::Other {
+                code: Code::AlreadyExists,
+                message,
             },
-            Code::PermissionDenied | Code::Unauthenticated => {
-                TemporalError::PermissionDenied(message)
-            }
-            Code::InvalidArgument | Code::FailedPrecondition => TemporalError::Rejected(message),
-            code => TemporalError::Other { code, message },
+            Failure::NotFound { message, .. } => TemporalError::Other {
+                code: Code::NotFound,
+                message,
+            },
+            Failure::Other { code, message } => TemporalError::Other { code, message },
         }
     }
 
@@ -261,16 +344,17 @@ impl Client {
                     info: response.info,
                 }))
             }
-            Err(status)
-                if status.code() == Code::NotFound && !status.message().contains("amespace") =>
-            {
-                Ok(None)
-            }
-            Err(status) => Err(self.error(status)),
+            Err(status) => match Failure::of(&status) {
+                Failure::NotFound {
+                    namespace: None, ..
+                } => Ok(None),
+                failure => Err(self.error(failure)),
+            },
         }
     }
 
     /// Register a cleared plan's schedule (only the gate makes a `Cleared`).
+    /// An id taken meanwhile (by a concurrent apply) is a conflict.
     pub fn create(&mut self, cleared: &Cleared) -> Result<(), TemporalError> {
         let memo = Memo {
             fields: std::collections::HashMap::from([(
@@ -280,8 +364,8 @@ impl Client {
         };
         let request = CreateScheduleRequest {
             namespace: self.namespace.clone(),
-            schedule_id: cleared.desired.schedule_id.clone(),
-            schedule: Some(cleared.desired.schedule.clone()),
+            schedule_id: cleared.desired().schedule_id.clone(),
+            schedule: Some(cleared.desired().schedule.clone()),
             identity: format!("planguard@{}", std::process::id()),
             request_id: request_id(),
             memo: Some(memo),
@@ -290,26 +374,31 @@ impl Client {
         self.runtime
             .block_on(self.service.create_schedule(request.into_request()))
             .map(|_| ())
-            .map_err(|status| self.error(status))
+            .map_err(|status| match Failure::of(&status) {
+                Failure::AlreadyExists(message) => TemporalError::Conflict(message),
+                failure => self.error(failure),
+            })
     }
 
     /// Replace a deployed schedule with a cleared plan's, conditional on the
     /// conflict token of `deployed`. An update replaces the whole state, so
-    /// the operator's pause and notes are carried over unless `unpause`.
+    /// the operator's pause and notes are carried over unless `unpause`. A
+    /// failed precondition is a conflict: the newer scheduler refuses a stale
+    /// conflict token (or a schedule closed meanwhile) outright.
     pub fn update(
         &mut self,
         cleared: &Cleared,
         deployed: &Deployed,
         unpause: bool,
     ) -> Result<(), TemporalError> {
-        let mut schedule = cleared.desired.schedule.clone();
+        let mut schedule = cleared.desired().schedule.clone();
         if !unpause {
             schedule.state = deployed.schedule.state.clone();
         }
         let conflict_token = deployed.conflict_token.clone();
         let request = UpdateScheduleRequest {
             namespace: self.namespace.clone(),
-            schedule_id: cleared.desired.schedule_id.clone(),
+            schedule_id: cleared.desired().schedule_id.clone(),
             schedule: Some(schedule),
             conflict_token,
             identity: format!("planguard@{}", std::process::id()),
@@ -319,7 +408,10 @@ impl Client {
         self.runtime
             .block_on(self.service.update_schedule(request.into_request()))
             .map(|_| ())
-            .map_err(|status| self.error(status))
+            .map_err(|status| match Failure::of(&status) {
+                Failure::FailedPrecondition(message) => TemporalError::Conflict(message),
+                failure => self.error(failure),
+            })
     }
 
     /// Every schedule id in the namespace.
@@ -336,7 +428,7 @@ impl Client {
             let response = self
                 .runtime
                 .block_on(self.service.list_schedules(request.into_request()))
-                .map_err(|status| self.error(status))?
+                .map_err(|status| self.error(Failure::of(&status)))?
                 .into_inner();
             ids.extend(response.schedules.into_iter().map(|s| s.schedule_id));
             if response.next_page_token.is_empty() {
@@ -368,12 +460,12 @@ impl Client {
                 .into_inner()
                 .workflow_execution_info
                 .map(|info| info.status())),
-            Err(status)
-                if status.code() == Code::NotFound && !status.message().contains("amespace") =>
-            {
-                Ok(None)
-            }
-            Err(status) => Err(self.error(status)),
+            Err(status) => match Failure::of(&status) {
+                Failure::NotFound {
+                    namespace: None, ..
+                } => Ok(None),
+                failure => Err(self.error(failure)),
+            },
         }
     }
 
@@ -381,7 +473,7 @@ impl Client {
     /// (spec §6.2); returns the workflow id and run id.
     pub fn start(&mut self, cleared: &Cleared) -> Result<(String, String), TemporalError> {
         use temporalio_common::protos::temporal::api::schedule::v1::schedule_action::Action;
-        let schedule = &cleared.desired.schedule;
+        let schedule = &cleared.desired().schedule;
         let Some(Action::StartWorkflow(w)) =
             schedule.action.as_ref().and_then(|a| a.action.clone())
         else {
@@ -411,12 +503,231 @@ impl Client {
                 self.service
                     .start_workflow_execution(request.into_request()),
             )
-            .map_err(|status| self.error(status))?
+            .map_err(|status| self.error(Failure::of(&status)))?
             .into_inner();
         Ok((workflow_id, response.run_id))
     }
 }
 
+/// Why a connection could not be made, from the error's types: the client's
+/// error variant, then the I/O error kind, timeout or HTTP/2 error among its
+/// causes.
+fn connect_failure(error: &ClientConnectError, tls: bool, address: &str) -> TemporalError {
+    let unreachable = |reason: String| TemporalError::Unreachable {
+        address: address.to_string(),
+        reason,
+    };
+    let transport = match error {
+        // The connection stands; its first call (get_system_info) failed.
+        ClientConnectError::SystemInfoCallError(status) => {
+            return match Failure::of(status) {
+                Failure::Denied(message) => TemporalError::PermissionDenied(message),
+                failure => unreachable(failure.message().to_string()),
+            };
+        }
+        ClientConnectError::DnsResolutionError { .. } => {
+            return unreachable("the host name does not resolve".to_string());
+        }
+        ClientConnectError::TonicTransportError(transport) => transport,
+        other => return unreachable(first_line(&other.to_string())),
+    };
+    let mut causes: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> =
+        Some(transport as &(dyn std::error::Error + 'static));
+    while let Some(cause) = next {
+        causes.push(cause);
+        next = cause.source();
+    }
+    let kinds: Vec<std::io::ErrorKind> = causes
+        .iter()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind)
+        .collect();
+    let timed_out = causes.iter().any(|c| {
+        c.is::<temporalio_client::tonic::TimeoutExpired>() || c.is::<tokio::time::error::Elapsed>()
+    }) || kinds.contains(&std::io::ErrorKind::TimedOut);
+    let http2 = causes.iter().any(|c| c.is::<h2::Error>());
+    use std::io::ErrorKind::{
+        BrokenPipe, ConnectionRefused, ConnectionReset, InvalidData, UnexpectedEof,
+    };
+    let reason = if kinds.contains(&ConnectionRefused) {
+        "connection refused".to_string()
+    } else if timed_out {
+        "timed out".to_string()
+    } else if tls && (kinds.contains(&InvalidData) || http2) {
+        // A TLS client on a plain server fails the handshake (rustls
+        // reports it as invalid data); say which side to look at.
+        "TLS handshake failed; is TLS enabled on the server?".to_string()
+    } else if !tls
+        && (http2
+            || kinds
+                .iter()
+                .any(|k| matches!(k, BrokenPipe | ConnectionReset | UnexpectedEof)))
+    {
+        "the server did not answer plain gRPC; does it want TLS (--tls)?".to_string()
+    } else {
+        // Nothing known: the deepest cause says most.
+        causes.last().map_or_else(
+            || first_line(&transport.to_string()),
+            |c| first_line(&c.to_string()),
+        )
+    };
+    unreachable(reason)
+}
+
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Message;
+    use temporalio_common::protos::google::rpc::Status as RpcStatus;
+    use temporalio_common::protos::temporal::api::errordetails::v1::{
+        NamespaceNotFoundFailure, NotFoundFailure,
+    };
+    use temporalio_common::protos::utilities::pack_any;
+
+    use super::*;
+
+    /// A status as the server sends it, with one failure detail.
+    fn with_detail<T: Message>(code: Code, message: &str, type_name: &str, detail: &T) -> Status {
+        let status = RpcStatus {
+            code: code as i32,
+            message: message.to_string(),
+            details: vec![
+                pack_any(format!("type.googleapis.com/{type_name}"), detail).expect("packs"),
+            ],
+        };
+        Status::with_details(code, message, status.encode_to_vec().into())
+    }
+
+    #[test]
+    fn every_code_is_classified_once_with_its_message() {
+        let said = || "said\nsecond line".to_string();
+        let cases = [
+            (Code::Unavailable, Failure::Unavailable("said".into())),
+            (
+                Code::NotFound,
+                Failure::NotFound {
+                    message: "said".into(),
+                    namespace: None,
+                },
+            ),
+            (Code::AlreadyExists, Failure::AlreadyExists("said".into())),
+            (Code::PermissionDenied, Failure::Denied("said".into())),
+            (Code::Unauthenticated, Failure::Denied("said".into())),
+            (
+                Code::FailedPrecondition,
+                Failure::FailedPrecondition("said".into()),
+            ),
+            (
+                Code::InvalidArgument,
+                Failure::InvalidArgument("said".into()),
+            ),
+            (
+                Code::DeadlineExceeded,
+                Failure::DeadlineExceeded("said".into()),
+            ),
+            (
+                Code::Internal,
+                Failure::Other {
+                    code: Code::Internal,
+                    message: "said".into(),
+                },
+            ),
+        ];
+        for (code, failure) in cases {
+            let classified = Failure::of(&Status::new(code, said()));
+            assert_eq!(classified, failure, "{code:?}");
+            assert_eq!(classified.message(), "said");
+        }
+    }
+
+    #[test]
+    fn a_missing_namespace_is_told_by_the_detail_not_the_message() {
+        // The server's own shape: NotFound with a NamespaceNotFoundFailure.
+        let missing = with_detail(
+            Code::NotFound,
+            "Namespace ingestion-prod is not found.",
+            NAMESPACE_NOT_FOUND,
+            &NamespaceNotFoundFailure {
+                namespace: "ingestion-prod".into(),
+            },
+        );
+        assert_eq!(
+            Failure::of(&missing),
+            Failure::NotFound {
+                message: "Namespace ingestion-prod is not found.".into(),
+                namespace: Some("ingestion-prod".into()),
+            }
+        );
+        // A schedule that is not there, whose message happens to say
+        // "namespace": still a missing schedule.
+        let schedule = with_detail(
+            Code::NotFound,
+            "schedule not found in namespace ingestion-dev",
+            "temporal.api.errordetails.v1.NotFoundFailure",
+            &NotFoundFailure::default(),
+        );
+        assert!(matches!(
+            Failure::of(&schedule),
+            Failure::NotFound {
+                namespace: None,
+                ..
+            }
+        ));
+        // Details that are not a google.rpc.Status at all are no detail.
+        let garbage = Status::with_details(Code::NotFound, "gone", vec![0xffu8, 0xff].into());
+        assert!(matches!(
+            Failure::of(&garbage),
+            Failure::NotFound {
+                namespace: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_connection_whose_first_call_is_refused_is_told_by_its_code() {
+        let denied = ClientConnectError::SystemInfoCallError(Status::new(
+            Code::Unauthenticated,
+            "invalid API key\ndetails",
+        ));
+        assert!(matches!(
+            connect_failure(&denied, true, "x:7233"),
+            TemporalError::PermissionDenied(m) if m == "invalid API key"
+        ));
+        let down = ClientConnectError::SystemInfoCallError(Status::new(
+            Code::Unavailable,
+            "upstream connect error",
+        ));
+        assert!(matches!(
+            connect_failure(&down, false, "x:7233"),
+            TemporalError::Unreachable { address, reason }
+                if address == "x:7233" && reason == "upstream connect error"
+        ));
+    }
+
+    #[test]
+    fn an_endpoint_debug_dump_hides_the_api_key() {
+        let endpoint = Endpoint {
+            address: "temporal.example:7233".into(),
+            api_key: Some("tk_live_9f8e7d6c5b4a".into()),
+            tls: Some(Tls {
+                client_key: Some(Pem::Data(b"-----BEGIN PRIVATE KEY-----".to_vec())),
+                ..Tls::default()
+            }),
+        };
+        let shown = format!("{endpoint:?} {endpoint:#?}");
+        assert!(!shown.contains("tk_live_9f8e7d6c5b4a"), "{shown}");
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+        assert!(shown.contains("temporal.example:7233"), "{shown}");
+        assert!(shown.contains("api_key: Some(\"…\")"), "{shown}");
+        let keyless = Endpoint {
+            api_key: None,
+            ..endpoint
+        };
+        assert!(format!("{keyless:?}").contains("api_key: None"));
+    }
 }

@@ -794,7 +794,8 @@ fn file_context(document: &Document) -> Value {
 /// How one result of a deny/warn/violation rule on `document` becomes a
 /// diagnostic: the decoding every policy finding goes through (string or
 /// object, `msg`, `rule`, `location`, `within`, `related`, `sensitive`).
-/// Public for the fuzz target.
+/// Public for the fuzz target, and only with the test seams.
+#[cfg(feature = "testing")]
 pub fn decode_result(
     package: &str,
     rule: &str,

@@ -1,6 +1,7 @@
 //! The commands that talk to Temporal: apply, drift, rollback, trigger.
 //! Each goes through the gate, reports in one line what happened, and
-//! leaves an audit record.
+//! leaves an audit record. This module parses and prints: what to send,
+//! where, and what it means is decided in src/apply/.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,12 +9,15 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::{
-    ApplyArgs, CliError, ConnectArgs, DriftArgs, EXIT_CLEAN, EXIT_FINDINGS, Preview, RollbackArgs,
-    TriggerArgs, TrustArgs, load_settings,
+    ApplyArgs, CliError, ConnectArgs, DriftArgs, EXIT_CLEAN, EXIT_FINDINGS, GateArgs, Preview,
+    RollbackArgs, SettingsArgs, TriggerArgs,
 };
 use crate::apply::audit::{self, Record};
-use crate::apply::gate::{self, Approval, Cleared, Overrides, Refused};
-use crate::apply::{self, Applied, ApplyError, connect, model, rollback, trust};
+use crate::apply::connect::{self, Requested};
+use crate::apply::deploy::{self as decide, GateRequest, Gated};
+use crate::apply::gate::{Approval, Cleared, Overrides, Refused};
+use crate::apply::temporal::TemporalError;
+use crate::apply::{self, ApplyError, rollback, trust};
 use crate::check::Checker;
 use crate::diagnostic::{Diagnostic, Report};
 use crate::log::{Fields, Level, Log};
@@ -28,14 +32,6 @@ struct Style {
 }
 
 impl Style {
-    /// The terminal's way, for commands that have no Markdown form.
-    fn plain(color: bool) -> Self {
-        Self {
-            color,
-            markdown: false,
-        }
-    }
-
     fn format(self) -> Format {
         if self.markdown {
             Format::Markdown
@@ -45,9 +41,55 @@ impl Style {
     }
 }
 
+/// Every decision a command that changes Temporal takes from its flags,
+/// made here once (as ripgrep's HiArgs are from its raw flags): what the
+/// gate is asked, which server, where the audit goes, how to speak.
+struct Decided {
+    gate: GateRequest,
+    requested: Requested,
+    audit_log: PathBuf,
+    style: Style,
+}
+
+impl Decided {
+    /// `namespace` and `task_queue` are the command's overrides, if it has
+    /// them; TEMPORAL_NAMESPACE stands in for a `--namespace` not given (a
+    /// gated command concerns the plan of one environment).
+    fn from_flags(
+        settings: &SettingsArgs,
+        connect: &ConnectArgs,
+        gate: &GateArgs,
+        (namespace, task_queue): (Option<String>, Option<String>),
+        style: Style,
+    ) -> Self {
+        let trust = match (&gate.trusted_settings, &gate.settings_from_ref) {
+            (Some(file), _) => Some(trust::Source::File(file.clone())),
+            (None, Some(reference)) => Some(trust::Source::GitRef(reference.clone())),
+            (None, None) => None,
+        };
+        Decided {
+            gate: GateRequest {
+                settings: settings.source(),
+                trust,
+                overrides: Overrides {
+                    namespace: connect::namespace_of_one_environment(namespace),
+                    task_queue,
+                },
+                approval: Approval {
+                    approver: gate.approved_by.clone(),
+                    actors: audit::ci_actors(),
+                },
+            },
+            requested: connect.requested(),
+            audit_log: gate.audit_log.clone(),
+            style,
+        }
+    }
+}
+
 /// What a log event says of a cleared plan: names, ids, hashes, never values.
 fn cleared_fields(cleared: &Cleared) -> Fields {
-    let record = cleared_record("", "", cleared, String::new());
+    let record = Record::cleared("", "", cleared, String::new());
     Fields {
         environment: record.environment,
         namespace: record.namespace,
@@ -80,129 +122,20 @@ fn log_finding(log: &mut Log, event: &str, d: &Diagnostic) -> std::io::Result<()
     log.event(level, event, summary, &fields)
 }
 
-fn record(action: &str, outcome: &str, plan: &Path, message: String) -> Record {
-    Record {
-        time: audit::now(),
-        actor: audit::actor(),
-        action: action.to_string(),
-        outcome: outcome.to_string(),
-        environment: None,
-        namespace: None,
-        schedule_id: None,
-        plan: crate::source::display_path(plan),
-        plan_sha256: None,
-        previous_plan_sha256: None,
-        build: None,
-        git_sha: None,
-        approved_by: None,
-        gate_settings: None,
-        message,
-    }
-}
-
-fn cleared_record(action: &str, outcome: &str, cleared: &Cleared, message: String) -> Record {
-    let text = |pointer: &str| {
-        cleared
-            .plan
-            .pointer(pointer)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    Record {
-        environment: Some(cleared.environment.name.clone()),
-        namespace: Some(cleared.desired.namespace.clone()),
-        schedule_id: Some(cleared.desired.schedule_id.clone()),
-        plan_sha256: Some(cleared.plan_sha256.clone()),
-        build: text("/build"),
-        git_sha: text("/git_sha"),
-        approved_by: cleared.approved_by.clone(),
-        ..record(action, outcome, &cleared.plan_path, message)
-    }
-}
-
-/// The audit record of a cleared plan, with where the gate's settings came from.
-fn gated_record(action: &str, outcome: &str, gated: &Gated, message: String) -> Record {
-    Record {
-        gate_settings: Some(gated.source.clone()),
-        ..cleared_record(action, outcome, &gated.cleared, message)
-    }
-}
-
-fn write_audit(connect: &ConnectArgs, record: &Record) -> Result<(), CliError> {
-    audit::append(&connect.audit_log, record).map_err(|e| {
-        CliError::Usage(format!(
-            "cannot append to the audit log {}: {e}",
-            connect.audit_log.display()
-        ))
-    })
-}
-
-/// A plan the gate cleared, the checker that cleared it (its settings say
-/// how findings are reported), and where those settings came from.
-struct Gated {
-    cleared: Cleared,
-    checker: Checker,
-    source: String,
-}
-
-/// What a deploy command asks of the gate besides the plan.
-struct GateArgs<'a> {
-    connect: &'a ConnectArgs,
-    trust: &'a TrustArgs,
-    overrides: Overrides,
-    approved_by: Option<String>,
-}
-
 /// Run the gate; on refusal print why, audit it, and give the exit code.
 fn pass_gate(
     action: &str,
     plan: &Path,
-    args: GateArgs,
-    style: Style,
+    decided: &Decided,
     out: &mut dyn Write,
     log: &mut Log,
 ) -> Result<Result<Gated, ExitCode>, CliError> {
     let started = Instant::now();
-    let connect = args.connect;
-    let working = load_settings(
-        connect.config.as_ref(),
-        connect.isolated,
-        &[plan.to_path_buf()],
-    )?;
-    let trusted = match args.trust.source() {
-        Some(source) => Some(trust::load(&source, &working).map_err(|e| match e {
-            trust::TrustError::Settings(e) => CliError::Settings(e),
-            e => CliError::Trust(e),
-        })?),
-        None => None,
-    };
-    let approval = Approval {
-        approver: args.approved_by.clone(),
-        actors: audit::ci_actors(),
-    };
-    let outcome = match trust::choose(working, trusted, connect.isolated, plan) {
-        Ok(chosen) => {
-            let checker =
-                Checker::new(chosen.settings)?.with_plan_rule(crate::apply::gate::plan_refusals);
-            gate::gate(
-                &checker,
-                plan,
-                &args.overrides,
-                &approval,
-                chosen.change.as_ref(),
-            )
-            .map(|cleared| Gated {
-                cleared,
-                checker,
-                source: chosen.source,
-            })
-        }
-        Err(refusal) => Err(refusal),
-    };
-    let refusal = match outcome {
+    let style = decided.style;
+    let refusal = match decide::pass(plan, &decided.gate)? {
         Ok(gated) => {
-            let cleared = &gated.cleared;
-            for warning in &cleared.warnings {
+            let cleared = gated.cleared();
+            for warning in cleared.warnings() {
                 log_finding(log, "finding", warning)?;
             }
             log.info(
@@ -210,48 +143,22 @@ fn pass_gate(
                 "the check passed; the plan may be sent",
                 &cleared_fields(cleared),
             )?;
-            if !cleared.warnings.is_empty() {
-                let report = Report::new(cleared.warnings.clone(), 1, started.elapsed());
+            if !cleared.warnings().is_empty() {
+                let report = Report::new(cleared.warnings().to_vec(), 1, started.elapsed());
                 out.write_all(&report::render(&report, style.format(), style.color))?;
             }
             return Ok(Ok(gated));
         }
         Err(refusal) => refusal,
     };
-    let message = match refusal {
-        Refused::Findings(diagnostics) => {
-            for d in &diagnostics {
-                log_finding(log, "finding", d)?;
-            }
-            let count = diagnostics.len();
-            let report = Report::new(diagnostics, 1, started.elapsed());
-            out.write_all(&report::render(&report, style.format(), style.color))?;
-            format!(
-                "refused: the check found {} in what would be sent; nothing was sent",
-                crate::diagnostic::plural(count, "error")
-            )
+    let message = decide::refusal_message(&refusal);
+    if let Refused::Findings(diagnostics) = refusal {
+        for d in &diagnostics {
+            log_finding(log, "finding", d)?;
         }
-        Refused::Unapproved { environment } => format!(
-            "refused: {environment} requires an approver (--approved-by or PLANGUARD_APPROVED_BY); nothing was sent"
-        ),
-        Refused::SelfApproved {
-            environment,
-            approver,
-        } => format!(
-            "refused: {environment} requires an approver other than the one applying, and `{approver}` is the CI user of this run; nothing was sent"
-        ),
-        Refused::Untrusted { environment } => format!(
-            "refused: {environment} requires approval, so its gate settings must come from outside the change under review (--settings-from-ref origin/main or --trusted-settings FILE); nothing was sent"
-        ),
-        Refused::Weakened {
-            environment,
-            changes,
-        } => format!(
-            "refused: this change weakens the gate for {environment} compared with the trusted settings: {}; nothing was sent",
-            changes.join("; ")
-        ),
-        Refused::NotAPlan(reason) => return Err(CliError::Usage(reason)),
-    };
+        let report = Report::new(diagnostics, 1, started.elapsed());
+        out.write_all(&report::render(&report, style.format(), style.color))?;
+    }
     if style.markdown {
         writeln!(out, "\n❌ **planguard {action}: {message}**")?;
     } else {
@@ -267,97 +174,43 @@ fn pass_gate(
             ..Fields::default()
         },
     )?;
-    let entry = Record {
-        approved_by: approval.approver(),
-        ..record(action, "refused", plan, message)
-    };
-    write_audit(connect, &entry)?;
+    let entry = decide::refusal_record(action, plan, &decided.gate, message);
+    audit::write(&decided.audit_log, &entry)?;
     Ok(Err(ExitCode::from(EXIT_FINDINGS)))
 }
 
-fn describe_changes(differences: &[model::Difference]) -> String {
-    differences
-        .iter()
-        .map(|d| {
-            if d.field == "memo" {
-                // The memo is long; say only that it changed.
-                return "memo".to_string();
-            }
-            format!(
-                "{} {} → {}",
-                d.field.replace('_', " "),
-                model::shown(d.field, &d.deployed),
-                model::shown(d.field, &d.planned)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-#[allow(clippy::too_many_arguments)]
 fn run_apply(
     action: &str,
     gated: &Gated,
-    connect: &ConnectArgs,
-    dry_run: bool,
-    unpause: bool,
-    style: Style,
+    decided: &Decided,
+    (dry_run, unpause): (bool, bool),
     out: &mut dyn Write,
     log: &mut Log,
 ) -> Result<ExitCode, CliError> {
-    let (cleared, checker) = (&gated.cleared, &gated.checker);
-    let id = &cleared.desired.schedule_id;
-    let ns = &cleared.desired.namespace;
-    match apply::apply(cleared, &connect.requested(), dry_run, unpause) {
+    let (cleared, checker) = (gated.cleared(), gated.checker());
+    let style = decided.style;
+    match apply::apply(cleared, &decided.requested, dry_run, unpause) {
         Ok((applied, before)) => {
-            let message = match &applied {
-                Applied::Created => format!("created schedule `{id}` in {ns}; verified"),
-                Applied::Updated(changes) => {
-                    format!(
-                        "updated schedule `{id}` in {ns}: {}; verified",
-                        describe_changes(changes)
-                    )
-                }
-                Applied::UpToDate => format!("schedule `{id}` in {ns} is up to date"),
-                Applied::WouldCreate => format!("would create schedule `{id}` in {ns}"),
-                Applied::WouldUpdate(changes) => {
-                    format!(
-                        "would update schedule `{id}` in {ns}: {}",
-                        describe_changes(changes)
-                    )
-                }
-            };
+            let message = decide::applied_message(cleared, &applied);
             if style.markdown {
-                out.write_all(preview(action, cleared, &applied, dry_run).as_bytes())?;
+                let preview = decide::preview(action, cleared, &applied, dry_run);
+                out.write_all(report::preview::render(&preview).as_bytes())?;
             } else {
                 writeln!(out, "planguard {action}: {message}")?;
             }
-            let changed: Vec<&str> = match &applied {
-                Applied::Updated(changes) | Applied::WouldUpdate(changes) => {
-                    changes.iter().map(|d| d.field).collect()
-                }
-                _ => Vec::new(),
-            };
-            let said = match &applied {
-                Applied::Created => format!("created schedule `{id}` in {ns}; verified"),
-                Applied::Updated(_) => format!("updated schedule `{id}` in {ns}; verified"),
-                Applied::UpToDate => format!("schedule `{id}` in {ns} is up to date"),
-                Applied::WouldCreate => format!("would create schedule `{id}` in {ns}"),
-                Applied::WouldUpdate(_) => format!("would update schedule `{id}` in {ns}"),
-            };
             log.info(
                 "applied",
-                &said,
+                &decide::applied_summary(cleared, &applied),
                 &Fields {
                     outcome: Some(applied.outcome().to_string()),
                     ..cleared_fields(cleared)
                 }
-                .with("changed", changed),
+                .with("changed", decide::changed_fields(&applied)),
             )?;
             if !dry_run {
-                let mut entry = gated_record(action, applied.outcome(), gated, message);
+                let mut entry = gated.record(action, applied.outcome(), message);
                 entry.previous_plan_sha256 = before.as_ref().and_then(apply::deployed_plan_sha256);
-                write_audit(connect, &entry)?;
+                audit::write(&decided.audit_log, &entry)?;
             }
             Ok(ExitCode::from(EXIT_CLEAN))
         }
@@ -375,7 +228,7 @@ fn run_apply(
             )?;
             let message = ApplyError::Conflict(left).to_string();
             writeln!(out, "planguard {action}: {message}")?;
-            write_audit(connect, &gated_record(action, "failed", gated, message))?;
+            audit::write(&decided.audit_log, &gated.record(action, "failed", message))?;
             Ok(ExitCode::from(EXIT_FINDINGS))
         }
         Err(ApplyError::Temporal(error)) => {
@@ -388,15 +241,15 @@ fn run_apply(
                     ..cleared_fields(cleared)
                 },
             )?;
-            write_audit(
-                connect,
-                &gated_record(action, "failed", gated, error.to_string()),
+            audit::write(
+                &decided.audit_log,
+                &gated.record(action, "failed", error.to_string()),
             )?;
             // A schedule the server rejects is shown at the plan field the
             // server names, as any finding is, at the severity planguard.toml
             // gives PG304 (the apply failed all the same).
-            if let crate::apply::temporal::TemporalError::Rejected(message) = &error
-                && let Some(diagnostic) = rejection(cleared, message)
+            if let TemporalError::Rejected(message) = &error
+                && let Some(diagnostic) = decide::rejection(cleared, message)
             {
                 let shown = checker.settle(vec![diagnostic]);
                 if !shown.is_empty() {
@@ -409,146 +262,6 @@ fn run_apply(
     }
 }
 
-/// What an apply did or would do, as Markdown for a pull request: the
-/// schedule, the plan, and field by field what changes.
-fn preview(action: &str, cleared: &Cleared, applied: &Applied, dry_run: bool) -> String {
-    let id = &cleared.desired.schedule_id;
-    let ns = &cleared.desired.namespace;
-    let env = &cleared.environment.name;
-    let build = cleared
-        .plan
-        .get("build")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("?");
-    let flag = if dry_run { " --dry-run" } else { "" };
-    let mut text = format!(
-        "### planguard {action}{flag}: {env}\n\nSchedule `{id}` in `{ns}`, from `{}` (build {build}, sha256 `{}`).\n\n",
-        crate::source::display_path(&cleared.plan_path),
-        &cleared
-            .plan_sha256
-            .get(..12)
-            .unwrap_or(&cleared.plan_sha256),
-    );
-    let table = |text: &mut String, rows: Vec<(String, String, String)>, deployed: bool| {
-        if deployed {
-            text.push_str("| Field | Deployed | Plan |\n|---|---|---|\n");
-        } else {
-            text.push_str("| Field | Plan |\n|---|---|\n");
-        }
-        for (field, before, after) in rows {
-            if deployed {
-                text.push_str(&format!(
-                    "| {field} | {} | {} |\n",
-                    report::markdown::cell(&before),
-                    report::markdown::cell(&after)
-                ));
-            } else {
-                text.push_str(&format!(
-                    "| {field} | {} |\n",
-                    report::markdown::cell(&after)
-                ));
-            }
-        }
-    };
-    match applied {
-        Applied::UpToDate => text.push_str("✅ **Up to date**: nothing would change.\n"),
-        Applied::WouldCreate | Applied::Created => {
-            text.push_str(if dry_run {
-                "🆕 **Would create** the schedule:\n\n"
-            } else {
-                "🆕 **Created** the schedule (verified):\n\n"
-            });
-            // The plan's own cron strings read better than the calendar
-            // ranges the server stores them as.
-            let cron = cleared
-                .plan
-                .pointer("/schedule/cron")
-                .and_then(serde_json::Value::as_array)
-                .map(|c| {
-                    c.iter()
-                        .filter_map(serde_json::Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                });
-            let rows = model::normalize(&cleared.desired.schedule)
-                .into_iter()
-                .filter(|(field, value)| {
-                    let empty = value.as_array().is_some_and(Vec::is_empty);
-                    !(matches!(*field, "memo" | "input") || (*field == "intervals" && empty))
-                })
-                .map(|(field, value)| {
-                    let shown = match (field, &cron) {
-                        ("calendars", Some(cron)) => {
-                            return ("cron".to_string(), String::new(), cron.clone());
-                        }
-                        ("overlap", _) => model::shown(field, &value)
-                            .trim_start_matches("SCHEDULE_OVERLAP_POLICY_")
-                            .to_lowercase(),
-                        _ => model::shown(field, &value),
-                    };
-                    (field.replace('_', " "), String::new(), shown)
-                })
-                .collect();
-            table(&mut text, rows, false);
-        }
-        Applied::WouldUpdate(changes) | Applied::Updated(changes) => {
-            text.push_str(&format!(
-                "✏️ **{}** {}:\n\n",
-                if dry_run { "Would update" } else { "Updated" },
-                crate::diagnostic::plural(changes.len(), "field")
-            ));
-            let rows = changes
-                .iter()
-                .map(|d| {
-                    if d.field == "memo" {
-                        return ("memo".to_string(), "…".to_string(), "changed".to_string());
-                    }
-                    (
-                        d.field.replace('_', " "),
-                        model::shown(d.field, &d.deployed),
-                        model::shown(d.field, &d.planned),
-                    )
-                })
-                .collect();
-            table(&mut text, rows, true);
-        }
-    }
-    text
-}
-
-/// The plan field a server rejection is about, by what the message names.
-fn rejection(cleared: &Cleared, message: &str) -> Option<crate::diagnostic::Diagnostic> {
-    let lower = message.to_lowercase();
-    let pointer = [
-        (
-            &["minute", "hour", "day", "month", "cron", "calendar"][..],
-            "/schedule/cron",
-        ),
-        (&["time zone", "timezone"], "/schedule/timezone"),
-        (&["jitter"], "/schedule/jitter"),
-        (&["interval"], "/schedule/intervals"),
-        (&["catchup", "catch-up"], "/policies/catchup_window"),
-        (&["overlap"], "/policies/overlap"),
-        (&["task queue", "taskqueue"], "/task_queue"),
-        (&["workflow type"], "/workflow_type"),
-        (&["timeout"], "/timeouts"),
-        (&["retry"], "/retry_policy"),
-    ]
-    .iter()
-    .find(|(words, _)| words.iter().any(|w| lower.contains(w)))
-    .map(|(_, pointer)| *pointer)?;
-    let text = std::fs::read_to_string(&cleared.plan_path).ok()?;
-    let file = crate::source::SourceFile::new(&cleared.plan_path, text);
-    let target = crate::load::locate(&file, pointer);
-    Some(
-        crate::diagnostic::Diagnostic::builtin(
-            &crate::rules::SCHEDULE_REJECTED,
-            format!("the Temporal server rejected the schedule: {message}"),
-        )
-        .at(&file, target.span, Some(target.pointer)),
-    )
-}
-
 pub fn apply(
     args: ApplyArgs,
     color: bool,
@@ -559,26 +272,22 @@ pub fn apply(
         color,
         markdown: args.format == Preview::Markdown,
     };
-    let gate_args = GateArgs {
-        connect: &args.connect,
-        trust: &args.trust,
-        overrides: Overrides {
-            namespace: connect::namespace_of_one_environment(args.namespace.clone()),
-            task_queue: args.task_queue.clone(),
-        },
-        approved_by: args.approved_by.clone(),
-    };
-    let gated = match pass_gate("apply", &args.plan, gate_args, style, out, log)? {
+    let decided = Decided::from_flags(
+        &args.settings,
+        &args.connect,
+        &args.gate,
+        (args.namespace.clone(), args.task_queue.clone()),
+        style,
+    );
+    let gated = match pass_gate("apply", &args.plan, &decided, out, log)? {
         Ok(gated) => gated,
         Err(code) => return Ok(code),
     };
     run_apply(
         "apply",
         &gated,
-        &args.connect,
-        args.dry_run,
-        args.unpause,
-        style,
+        &decided,
+        (args.dry_run, args.unpause),
         out,
         log,
     )
@@ -596,7 +305,7 @@ pub fn drift(
     } else {
         args.paths.clone()
     };
-    let settings = load_settings(args.connect.config.as_ref(), args.connect.isolated, &paths)?;
+    let settings = args.settings.load(&paths)?;
     let checker = Checker::new(settings)?.with_plan_rule(crate::apply::gate::plan_refusals);
     let overrides = Overrides {
         namespace: args.namespace.clone(),
@@ -640,28 +349,33 @@ pub fn rollback(
     out: &mut dyn Write,
     log: &mut Log,
 ) -> Result<ExitCode, CliError> {
+    let style = Style {
+        color,
+        markdown: false,
+    };
+    let decided = Decided::from_flags(
+        &args.settings,
+        &args.connect,
+        &args.gate,
+        (None, None),
+        style,
+    );
     // Invalid settings end the run before the server is asked anything; the
     // gate loads them again for the plan it checks.
-    let settings = load_settings(
-        args.connect.config.as_ref(),
-        args.connect.isolated,
-        std::slice::from_ref(&args.workspace),
+    let settings = args.settings.load(std::slice::from_ref(&args.workspace))?;
+    let plan = rollback::plan(
+        &settings,
+        &args.workspace,
+        &args.environment,
+        args.to.as_deref(),
+        &decided.audit_log,
+        &decided.requested,
     )?;
-    let store = rollback::store(&settings, &args.workspace, &args.environment)?;
-    let (history, current) = if args.to.is_some() {
-        (Vec::new(), None)
-    } else {
-        (
-            rollback::history(&args.connect.audit_log, &store)?,
-            rollback::deployed(&store, &args.connect.requested(), &settings)?,
-        )
-    };
-    let target = rollback::target(&store, &history, current.as_ref(), args.to.as_deref());
     if args.list {
-        list_history(&store, &history, current.as_ref(), &target, out)?;
+        list_history(&plan, out)?;
         return Ok(ExitCode::from(EXIT_CLEAN));
     }
-    let target = target?;
+    let target = plan.target?;
     let path = target.plan.path.clone();
     writeln!(
         out,
@@ -681,26 +395,15 @@ pub fn rollback(
             ..Fields::default()
         },
     )?;
-    let gate_args = GateArgs {
-        connect: &args.connect,
-        trust: &args.trust,
-        overrides: Overrides {
-            namespace: connect::namespace_of_one_environment(None),
-            task_queue: None,
-        },
-        approved_by: args.approved_by.clone(),
-    };
-    let gated = match pass_gate("rollback", &path, gate_args, Style::plain(color), out, log)? {
+    let gated = match pass_gate("rollback", &path, &decided, out, log)? {
         Ok(gated) => gated,
         Err(code) => return Ok(code),
     };
     run_apply(
         "rollback",
         &gated,
-        &args.connect,
-        args.dry_run,
-        false,
-        Style::plain(color),
+        &decided,
+        (args.dry_run, false),
         out,
         log,
     )
@@ -708,13 +411,13 @@ pub fn rollback(
 
 /// `rollback --list`: the environment's deployments, oldest first, the
 /// deployed one marked, and where a rollback would go.
-fn list_history(
-    store: &rollback::Store,
-    history: &[rollback::Entry],
-    current: Option<&rollback::Current>,
-    target: &Result<rollback::Target, apply::DeployError>,
-    out: &mut dyn Write,
-) -> Result<(), CliError> {
+fn list_history(plan: &rollback::Plan, out: &mut dyn Write) -> Result<(), CliError> {
+    let (store, history, current, target) = (
+        &plan.store,
+        &plan.history,
+        plan.current.as_ref(),
+        &plan.target,
+    );
     writeln!(
         out,
         "planguard rollback: {} — schedule `{}` in {}",
@@ -817,32 +520,27 @@ pub fn trigger(
     out: &mut dyn Write,
     log: &mut Log,
 ) -> Result<ExitCode, CliError> {
-    let gate_args = GateArgs {
-        connect: &args.connect,
-        trust: &args.trust,
-        overrides: Overrides {
-            namespace: connect::namespace_of_one_environment(None),
-            task_queue: None,
-        },
-        approved_by: args.approved_by.clone(),
+    let style = Style {
+        color,
+        markdown: false,
     };
-    let gated = match pass_gate(
-        "trigger",
-        &args.plan,
-        gate_args,
-        Style::plain(color),
-        out,
-        log,
-    )? {
+    let decided = Decided::from_flags(
+        &args.settings,
+        &args.connect,
+        &args.gate,
+        (None, None),
+        style,
+    );
+    let gated = match pass_gate("trigger", &args.plan, &decided, out, log)? {
         Ok(gated) => gated,
         Err(code) => return Ok(code),
     };
-    let cleared = &gated.cleared;
-    match apply::trigger(cleared, &args.connect.requested()) {
+    let cleared = gated.cleared();
+    match apply::trigger(cleared, &decided.requested) {
         Ok((workflow_id, run_id)) => {
             let message = format!(
                 "started workflow `{workflow_id}` (run {run_id}) in {}",
-                cleared.desired.namespace
+                cleared.desired().namespace
             );
             writeln!(out, "planguard trigger: {message}")?;
             log.info(
@@ -855,9 +553,9 @@ pub fn trigger(
                 }
                 .with("run_id", run_id.as_str()),
             )?;
-            write_audit(
-                &args.connect,
-                &gated_record("trigger", "started", &gated, message),
+            audit::write(
+                &decided.audit_log,
+                &gated.record("trigger", "started", message),
             )?;
             Ok(ExitCode::from(EXIT_CLEAN))
         }
@@ -871,11 +569,101 @@ pub fn trigger(
                     ..cleared_fields(cleared)
                 },
             )?;
-            write_audit(
-                &args.connect,
-                &gated_record("trigger", "failed", &gated, error.to_string()),
+            audit::write(
+                &decided.audit_log,
+                &gated.record("trigger", "failed", error.to_string()),
             )?;
             Err(error.into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn decided(args: &[&str]) -> Decided {
+        let cli = Cli::try_parse_from(args).expect("the flags parse");
+        let style = Style {
+            color: false,
+            markdown: false,
+        };
+        match cli.command {
+            Command::Apply(a) => Decided::from_flags(
+                &a.settings,
+                &a.connect,
+                &a.gate,
+                (a.namespace, a.task_queue),
+                style,
+            ),
+            Command::Rollback(a) => {
+                Decided::from_flags(&a.settings, &a.connect, &a.gate, (None, None), style)
+            }
+            _ => unreachable!("a gated command"),
+        }
+    }
+
+    #[test]
+    fn every_decision_of_a_gated_command_comes_from_its_flags() {
+        let apply = decided(&[
+            "planguard",
+            "apply",
+            "--config",
+            "team.toml",
+            "--trusted-settings",
+            "trusted.toml",
+            "--approved-by",
+            " bob ",
+            "--namespace",
+            "ingestion-sandbox",
+            "--task-queue",
+            "q2",
+            "--address",
+            "temporal.example:7233",
+            "--insecure",
+            "--audit-log",
+            "audit.jsonl",
+            "orchestration_plans/dev/12.json",
+        ]);
+        let gate = &apply.gate;
+        assert_eq!(gate.settings.config, Some(PathBuf::from("team.toml")));
+        assert!(!gate.settings.isolated);
+        assert_eq!(
+            gate.trust,
+            Some(trust::Source::File(PathBuf::from("trusted.toml")))
+        );
+        assert_eq!(gate.approval.approver().as_deref(), Some("bob"));
+        assert_eq!(
+            gate.overrides.namespace.as_deref(),
+            Some("ingestion-sandbox")
+        );
+        assert_eq!(gate.overrides.task_queue.as_deref(), Some("q2"));
+        assert_eq!(
+            apply.requested.address.as_deref(),
+            Some("temporal.example:7233")
+        );
+        assert!(apply.requested.insecure);
+        assert_eq!(apply.audit_log, PathBuf::from("audit.jsonl"));
+
+        let rollback = decided(&[
+            "planguard",
+            "rollback",
+            "--env",
+            "prod",
+            "--isolated",
+            "--settings-from-ref",
+            "origin/main",
+            "--audit-log",
+            "audit.jsonl",
+        ]);
+        assert!(rollback.gate.settings.isolated);
+        assert_eq!(
+            rollback.gate.trust,
+            Some(trust::Source::GitRef("origin/main".to_string()))
+        );
+        assert_eq!(rollback.gate.overrides.task_queue, None);
     }
 }

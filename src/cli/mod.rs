@@ -10,6 +10,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod deploy;
+pub mod fatal;
 mod status;
 
 use crate::check::{Checker, PolicyError};
@@ -109,10 +110,36 @@ pub enum SchemaKind {
     Report,
 }
 
-/// Where the Temporal server is, where the audit goes, which settings apply.
-/// Each connection flag (or the `TEMPORAL_*` variable under it) wins over
-/// the environment's `[environments.<env>]` in planguard.toml, which wins
-/// over the Temporal CLI profile (src/apply/connect.rs decides).
+/// Which settings apply: shared by check and every deploy command.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Use this settings file instead of looking for planguard.toml.
+    #[arg(long, value_name = "FILE", conflicts_with = "isolated")]
+    pub config: Option<PathBuf>,
+    /// Ignore any planguard.toml; use the built-in defaults.
+    #[arg(long)]
+    pub isolated: bool,
+}
+
+impl SettingsArgs {
+    /// planguard.toml as these flags choose it, for files under `paths`.
+    pub(crate) fn load(&self, paths: &[PathBuf]) -> Result<Settings, CliError> {
+        self.source().load(paths).map_err(CliError::Settings)
+    }
+
+    pub(crate) fn source(&self) -> crate::settings::Source {
+        crate::settings::Source {
+            config: self.config.clone(),
+            isolated: self.isolated,
+        }
+    }
+}
+
+/// Where the Temporal server is and how to reach it: shared by apply, drift,
+/// rollback, trigger and status. Each flag (or the `TEMPORAL_*` variable
+/// under it) wins over the environment's `[environments.<env>]` in
+/// planguard.toml, which wins over the Temporal CLI profile
+/// (src/apply/connect.rs decides).
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     /// Temporal frontend, host:port (default: the environment's address in
@@ -155,20 +182,6 @@ pub struct ConnectArgs {
     /// (require-auth), e.g. a local dev server.
     #[arg(long)]
     pub insecure: bool,
-    /// File audit records are appended to, one JSON line each.
-    #[arg(
-        long,
-        value_name = "FILE",
-        env = "PLANGUARD_AUDIT_LOG",
-        default_value = ".planguard/audit.jsonl"
-    )]
-    pub audit_log: PathBuf,
-    /// Use this settings file instead of looking for planguard.toml.
-    #[arg(long, value_name = "FILE", conflicts_with = "isolated")]
-    pub config: Option<PathBuf>,
-    /// Ignore any planguard.toml; use the built-in defaults.
-    #[arg(long)]
-    pub isolated: bool,
 }
 
 impl ConnectArgs {
@@ -190,10 +203,15 @@ impl ConnectArgs {
     }
 }
 
-/// Where the gate's settings come from for an environment that requires
-/// approval, instead of the change under review.
+/// What the commands that change Temporal (apply, rollback, trigger) ask of
+/// the gate besides the plan: who approved, where an environment that
+/// requires approval takes its gate settings from, and where the audit goes.
 #[derive(Debug, Args)]
-pub struct TrustArgs {
+pub struct GateArgs {
+    /// Who approved this change; required where the environment demands
+    /// approval (prod), and not the CI user applying it.
+    #[arg(long, env = "PLANGUARD_APPROVED_BY")]
+    pub approved_by: Option<String>,
     /// Gate environments that require approval with this settings file, kept
     /// outside the change (the change's planguard.toml may not weaken it).
     #[arg(
@@ -207,17 +225,14 @@ pub struct TrustArgs {
     /// git ref has it (e.g. origin/main), read with `git show`.
     #[arg(long, value_name = "REF", env = "PLANGUARD_SETTINGS_FROM_REF")]
     pub settings_from_ref: Option<String>,
-}
-
-impl TrustArgs {
-    fn source(&self) -> Option<crate::apply::trust::Source> {
-        use crate::apply::trust::Source;
-        match (&self.trusted_settings, &self.settings_from_ref) {
-            (Some(file), _) => Some(Source::File(file.clone())),
-            (None, Some(reference)) => Some(Source::GitRef(reference.clone())),
-            (None, None) => None,
-        }
-    }
+    /// File audit records are appended to, one JSON line each.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "PLANGUARD_AUDIT_LOG",
+        default_value = ".planguard/audit.jsonl"
+    )]
+    pub audit_log: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -225,7 +240,11 @@ pub struct ApplyArgs {
     /// The plan, orchestration_plans/<env>/<build>.json.
     pub plan: PathBuf,
     #[command(flatten)]
+    pub settings: SettingsArgs,
+    #[command(flatten)]
     pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
     /// Register in this namespace instead of the plan's (checked like the
     /// plan's own); default TEMPORAL_NAMESPACE.
     #[arg(long)]
@@ -233,12 +252,6 @@ pub struct ApplyArgs {
     /// Use this task queue instead of the plan's (checked like the plan's own).
     #[arg(long)]
     pub task_queue: Option<String>,
-    /// Who approved this change; required where the environment demands
-    /// approval (prod), and not the CI user applying it.
-    #[arg(long, env = "PLANGUARD_APPROVED_BY")]
-    pub approved_by: Option<String>,
-    #[command(flatten)]
-    pub trust: TrustArgs,
     /// Say what would change, field by field, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -261,6 +274,8 @@ pub enum Preview {
 pub struct DriftArgs {
     /// Plans, or folders of them (the newest plan of each environment is compared).
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
     #[command(flatten)]
     pub connect: ConnectArgs,
     /// Compare in this namespace instead of the plans' own, and report its
@@ -295,13 +310,11 @@ pub struct RollbackArgs {
     #[arg(default_value = ".")]
     pub workspace: PathBuf,
     #[command(flatten)]
-    pub connect: ConnectArgs,
-    /// Who approved this change; required where the environment demands
-    /// approval (prod), and not the CI user applying it.
-    #[arg(long, env = "PLANGUARD_APPROVED_BY")]
-    pub approved_by: Option<String>,
+    pub settings: SettingsArgs,
     #[command(flatten)]
-    pub trust: TrustArgs,
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
     /// Say what would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -309,15 +322,14 @@ pub struct RollbackArgs {
 
 #[derive(Debug, Args)]
 pub struct TriggerArgs {
+    /// The plan whose workflow runs, orchestration_plans/<env>/<build>.json.
     pub plan: PathBuf,
     #[command(flatten)]
-    pub connect: ConnectArgs,
-    /// Who approved this run; required where the environment demands
-    /// approval (prod), and not the CI user starting it.
-    #[arg(long, env = "PLANGUARD_APPROVED_BY")]
-    pub approved_by: Option<String>,
+    pub settings: SettingsArgs,
     #[command(flatten)]
-    pub trust: TrustArgs,
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 #[derive(Debug, Args)]
@@ -353,12 +365,8 @@ pub struct CheckArgs {
     /// Do not apply the built-in policies.
     #[arg(long)]
     pub no_builtin: bool,
-    /// Use this settings file instead of looking for planguard.toml.
-    #[arg(long, value_name = "FILE", conflicts_with = "isolated")]
-    pub config: Option<PathBuf>,
-    /// Ignore any planguard.toml; use the built-in defaults.
-    #[arg(long)]
-    pub isolated: bool,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
     /// Also say which files were skipped and why.
     #[arg(long, short = 'v')]
     pub verbose: bool,
@@ -429,7 +437,9 @@ pub enum CliError {
     Discover(#[from] DiscoverError),
     #[error(transparent)]
     Policy(#[from] PolicyError),
-    #[error("planguard.toml is invalid")]
+    /// Located in planguard.toml (or the file --config names): each of its
+    /// diagnostics says where.
+    #[error("invalid settings; nothing was checked")]
     Settings(SettingsError),
     #[error("cannot write the report: {0}")]
     Output(#[from] std::io::Error),
@@ -443,7 +453,7 @@ pub enum CliError {
     #[error(transparent)]
     Temporal(#[from] crate::apply::temporal::TemporalError),
     #[error(transparent)]
-    Deploy(#[from] crate::apply::DeployError),
+    Deploy(crate::apply::DeployError),
     #[error(transparent)]
     Trust(crate::apply::trust::TrustError),
     #[error(transparent)]
@@ -451,7 +461,7 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     #[error(
-        "nothing to check: no config or plan under {} matches {}; check the paths and [files] in planguard.toml, or pass --allow-empty",
+        "nothing to check: no config or plan under {} matches {}",
         quoted(paths),
         quoted(patterns)
     )]
@@ -459,6 +469,25 @@ pub enum CliError {
         paths: Vec<String>,
         patterns: Vec<String>,
     },
+}
+
+/// A deploy command's failure; invalid settings (the change's or the
+/// trusted ones) are shown as settings errors are everywhere, and policies
+/// that do not compile as in check.
+impl From<crate::apply::DeployError> for CliError {
+    fn from(error: crate::apply::DeployError) -> Self {
+        use crate::apply::DeployError;
+        use crate::apply::trust::TrustError;
+        match error {
+            DeployError::Settings(e) | DeployError::Trust(TrustError::Settings(e)) => {
+                CliError::Settings(e)
+            }
+            DeployError::Trust(e) => CliError::Trust(e),
+            DeployError::Policy(e) => CliError::Policy(e),
+            DeployError::Temporal(e) => CliError::Temporal(e),
+            e => CliError::Deploy(e),
+        }
+    }
 }
 
 fn quoted(items: &[String]) -> String {
@@ -579,43 +608,12 @@ fn schema_text(kind: SchemaKind) -> &'static str {
     }
 }
 
-/// planguard.toml as chosen by `--config`/`--isolated`, else the one
-/// closest to the files (as in ruff), else the working folder's.
-pub(crate) fn load_settings(
-    config: Option<&PathBuf>,
-    isolated: bool,
-    paths: &[PathBuf],
-) -> Result<Settings, CliError> {
-    let settings = load_settings_unchecked(config, isolated, paths)?;
-    settings.check_foreign_rules().map_err(CliError::Settings)?;
-    Ok(settings)
-}
-
-/// The same, before flags that add policies: rule ids only user policies
-/// can report are judged once those are known.
-fn load_settings_unchecked(
-    config: Option<&PathBuf>,
-    isolated: bool,
-    paths: &[PathBuf],
-) -> Result<Settings, CliError> {
-    let file = if isolated {
-        None
-    } else if let Some(config) = config {
-        Some(config.clone())
-    } else {
-        paths
-            .first()
-            .and_then(|p| Settings::discover(p))
-            .or_else(|| Settings::discover(std::path::Path::new(".")))
-    };
-    match file {
-        Some(file) => Settings::load(&file).map_err(CliError::Settings),
-        None => Ok(Settings::default()),
-    }
-}
-
 fn settings_for(args: &CheckArgs, paths: &[PathBuf]) -> Result<Settings, CliError> {
-    let mut settings = load_settings_unchecked(args.config.as_ref(), args.isolated, paths)?;
+    let mut settings = args
+        .settings
+        .source()
+        .load_unchecked(paths)
+        .map_err(CliError::Settings)?;
     settings.force_exclude = !args.no_force_exclude;
     let policy = &mut settings.policy;
     policy.paths.extend(args.policies.iter().cloned());

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use super::{CliError, ConnectArgs, EXIT_CLEAN, EXIT_FINDINGS, load_settings};
+use super::{CliError, ConnectArgs, EXIT_CLEAN, EXIT_FINDINGS, SettingsArgs};
 use crate::log::{Fields, Level, Log};
 use crate::status::{self, Options};
 
@@ -34,6 +34,8 @@ pub struct StatusArgs {
     #[arg(long)]
     pub namespace: Option<String>,
     #[command(flatten)]
+    pub settings: SettingsArgs,
+    #[command(flatten)]
     pub connect: ConnectArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
@@ -56,11 +58,7 @@ pub fn status(
     out: &mut dyn Write,
     log: &mut Log,
 ) -> Result<ExitCode, CliError> {
-    let settings = load_settings(
-        args.connect.config.as_ref(),
-        args.connect.isolated,
-        &args.paths,
-    )?;
+    let settings = args.settings.load(&args.paths)?;
     let requested = args.connect.requested();
     let (targets, notes) = status::targets(
         &settings,

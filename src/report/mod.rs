@@ -8,6 +8,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod preview;
 pub mod sarif;
 
 use sha2::{Digest, Sha256};

@@ -278,13 +278,13 @@ pub fn targets(
             .first()
             .and_then(|t: &Target| t.environment.clone())
             .or_else(|| environment_of(namespace));
-        let endpoint = connect::endpoint(
+        let mut client = connect::client(
             requested,
             environment
                 .as_ref()
                 .and_then(|e| settings.environments.get(e)),
+            namespace,
         )?;
-        let mut client = Client::connect(&endpoint, namespace)?;
         for id in client.list()? {
             if !targets
                 .iter()
@@ -324,11 +324,11 @@ pub fn gather(
     }
     let mut schedules = Vec::new();
     for ((environment, namespace), targets) in by_namespace {
-        let endpoint = connect::endpoint(
+        let mut client = connect::client(
             requested,
             environment.and_then(|e| settings.environments.get(e)),
+            namespace,
         )?;
-        let mut client = Client::connect(&endpoint, namespace)?;
         for target in targets {
             let deployed = client.describe(&target.schedule_id)?;
             let mut status = observe(&mut client, target, deployed.as_ref(), now)?;
