@@ -47,6 +47,7 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
     CERTIFICATES,
     SECRETS,
     PATH_ERROR,
+    PREFIXED_STRINGS,
 ];
 
 const CRON_ERROR: FunctionDoc = FunctionDoc {
@@ -122,6 +123,13 @@ pub const SECRETS: FunctionDoc = FunctionDoc {
                   [] for a document without secrets or a value that is not a container or string.",
 };
 
+pub const PREFIXED_STRINGS: FunctionDoc = FunctionDoc {
+    name: "planguard.prefixed_strings",
+    arity: 2,
+    signature: "planguard.prefixed_strings(doc: any, prefixes: array) -> array",
+    description: "Every string value in doc (not object keys) that starts with one of prefixes,                   as [path, value] with path as walk gives it (keys, and indices as numbers),                   in document order: what `walk` and a prefix test find, in one native pass.",
+};
+
 /// Registers the `planguard.*` functions that read nothing but their
 /// arguments; the file functions come per evaluation ([`register_files`]).
 pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
@@ -140,7 +148,64 @@ pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
             }),
         )
         .with_context(|| format!("cannot register the Rego function {name}"))?;
+    let name = PREFIXED_STRINGS.name;
+    engine
+        .add_extension(
+            name.to_string(),
+            PREFIXED_STRINGS.arity,
+            Box::new(move |params: Vec<Value>| match params.as_slice() {
+                [doc, Value::Array(prefixes)] => {
+                    let prefixes: Vec<&str> = prefixes
+                        .iter()
+                        .map(|p| match p {
+                            Value::String(p) => Ok(p.as_ref()),
+                            other => bail!(
+                                "{name} expects an array of strings as prefixes, got {}",
+                                type_name(other)
+                            ),
+                        })
+                        .collect::<anyhow::Result<_>>()?;
+                    Ok(prefixed_strings(doc, &prefixes))
+                }
+                [_, other] => bail!(
+                    "{name} expects an array of prefixes, got {}",
+                    type_name(other)
+                ),
+                _ => bail!("{name} expects 2 arguments, got {}", params.len()),
+            }),
+        )
+        .with_context(|| format!("cannot register the Rego function {name}"))?;
     Ok(())
+}
+
+/// `planguard.prefixed_strings`: every string value below `doc` that starts
+/// with one of `prefixes`, with its path, in document order.
+pub fn prefixed_strings(doc: &Value, prefixes: &[&str]) -> Value {
+    fn walk(value: &Value, path: &mut Vec<Value>, prefixes: &[&str], found: &mut Vec<Value>) {
+        match value {
+            Value::String(text) if prefixes.iter().any(|p| text.starts_with(p)) => {
+                found.push(Value::from(vec![Value::from(path.clone()), value.clone()]));
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(Value::from(i));
+                    walk(item, path, prefixes, found);
+                    path.pop();
+                }
+            }
+            Value::Object(members) => {
+                for (key, member) in members.iter() {
+                    path.push(key.clone());
+                    walk(member, path, prefixes, found);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(doc, &mut Vec::new(), prefixes, &mut found);
+    Value::from(found)
 }
 
 /// Registers the file functions on an engine, reading inside `sandbox` and
@@ -700,6 +765,38 @@ mod tests {
     }
 
     #[test]
+    fn prefixed_strings_are_found_with_their_paths_as_walk_gives_them() {
+        let doc = Value::from(serde_json::json!({
+            "a": "vault://kv/x",
+            "b": [1, "aws-sm://y", {"vault://key": "plain"}],
+            "c": {"d": "vault:/no"},
+        }));
+        let found = prefixed_strings(&doc, &["vault://", "aws-sm://"]);
+        assert_eq!(
+            serde_json::to_value(&found).expect("JSON"),
+            serde_json::json!([[["a"], "vault://kv/x"], [["b", 1], "aws-sm://y"],])
+        );
+        let mut engine = engine_with(
+            "package t
+import rego.v1
+             walked contains [p, v] if { walk(input, [p, v]); is_string(v); startswith(v, \"vault://\") }\n\
+             native contains [p, v] if { some row in planguard.prefixed_strings(input, [\"vault://\"]); p := row[0]; v := row[1] }\n\
+             bad := planguard.prefixed_strings(input, \"vault://\")\n",
+        );
+        engine.set_input(doc);
+        assert_eq!(
+            eval(&mut engine, "data.t.walked").expect("walks"),
+            eval(&mut engine, "data.t.native").expect("runs")
+        );
+        let error = eval(&mut engine, "data.t.bad").expect_err("a string is not a list");
+        assert!(
+            format!("{error:#}")
+                .contains("planguard.prefixed_strings expects an array of prefixes, got string"),
+            "{error:#}"
+        );
+    }
+
+    #[test]
     fn docs_cover_every_function() {
         let names: Vec<&str> = FUNCTIONS.iter().map(|f| f.name).collect();
         assert_eq!(
@@ -713,6 +810,7 @@ mod tests {
                 "planguard.certificates",
                 "planguard.secrets",
                 "planguard.path_error",
+                "planguard.prefixed_strings",
             ]
         );
         for doc in FUNCTIONS {

@@ -716,7 +716,36 @@ def functions(root=None):
         "planguard.certificates": lambda path: certificates(path, root),
         "planguard.path_error": lambda path: path_error(path, root),
         "planguard.secrets": secrets,
+        "planguard.prefixed_strings": prefixed_strings,
     }
+
+
+# How many arguments each function takes (one string, unless named here).
+ARITY = {"planguard.prefixed_strings": 2}
+
+
+def prefixed_strings(doc, prefixes):
+    """Every string value below doc (not object keys) that starts with one of
+    prefixes, as [path, value] in document order, keys sorted as Rego's
+    objects are."""
+    if not isinstance(prefixes, list):
+        kind = _TYPE_NAMES.get(type(prefixes), type(prefixes).__name__)
+        raise TypeError(f"planguard.prefixed_strings expects an array of prefixes, got {kind}")
+    found = []
+
+    def walk(value, path):
+        if isinstance(value, str):
+            if any(value.startswith(p) for p in prefixes):
+                found.append([list(path), value])
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, path + [i])
+        elif isinstance(value, dict):
+            for k in sorted(value, key=str):
+                walk(value[k], path + [k])
+
+    walk(doc, [])
+    return found
 
 
 FUNCTIONS = functions()
@@ -726,4 +755,4 @@ def register(engine, root=None):
     """Register every planguard.* function on an opa_bindings.OpaEngine, the
     file functions confined to `root`."""
     for name, function in functions(root).items():
-        engine.register_function(name, function, arity=1)
+        engine.register_function(name, function, arity=ARITY.get(name, 1))
