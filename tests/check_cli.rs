@@ -2562,3 +2562,44 @@ fn profile_says_where_the_time_goes_per_rule_and_stage() {
         out.stdout
     );
 }
+
+/// A store that keeps every build's plan: 5,000 builds in one environment.
+/// The cross-file rules find the newest by a maximum per environment (not by
+/// comparing every pair, which took minutes at this size), so the newest
+/// plan's disagreement with its config is found, an older plan's is history,
+/// and a pre-commit check of one plan reads the others only for their facts.
+#[test]
+fn five_thousand_builds_in_one_environment() {
+    let workspace = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = workspace.dir.path();
+    let plan = read(dir.join("orchestration_plans/dev/12.json"));
+    for build in 100..5100 {
+        let text = plan.replacen("\"build\": \"12\"", &format!("\"build\": \"{build}\""), 1);
+        let text = if build == 5099 || build == 100 {
+            text.replacen("\"jitter\": \"5m\"", "\"jitter\": \"7m\"", 1)
+        } else {
+            text
+        };
+        std::fs::write(dir.join(format!("orchestration_plans/dev/{build}.json")), text)
+            .expect("write plan");
+    }
+    let newest = dir.join("orchestration_plans/dev/5099.json");
+    let oldest = dir.join("orchestration_plans/dev/100.json");
+    let (code, report) = check_json(&["--profile", newest.to_str().expect("UTF-8")]);
+    assert_eq!(code, 1);
+    let found: Vec<(String, u64)> = rules_at(&report)
+        .into_iter()
+        .map(|(rule, _, line, _)| (rule, line))
+        .collect();
+    assert_eq!(found, [("PG202".to_string(), 26)], "{report:#}");
+    let schema = report["profile"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["name"] == "schema")
+        .map(|r| r["count"].clone());
+    // The plan, and the config its finding shows (to mask its secrets).
+    assert_eq!(schema, Some(2.into()));
+    let (code, report) = check_json(&[oldest.to_str().expect("UTF-8")]);
+    assert_eq!((code, rules_at(&report)), (0, Vec::new()), "{report:#}");
+}
