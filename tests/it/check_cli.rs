@@ -1,7 +1,7 @@
 //! `planguard check` through the real binary: exit statuses, output formats,
 //! every kind of input problem, settings and determinism.
 
-mod common;
+use crate::common;
 
 use common::{check_json, planguard, read, root, run};
 use serde_json::Value;
@@ -1980,42 +1980,42 @@ fn settings_keys() -> Vec<String> {
 const COVERED_ELSEWHERE: &[(&str, &str, &str)] = &[
     (
         "environments.*.address",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "each_environment_connects_where_planguard_toml_or_its_profile_says",
     ),
     (
         "environments.*.profile",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "each_environment_connects_where_planguard_toml_or_its_profile_says",
     ),
     (
         "environments.*.tls",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "each_environment_connects_where_planguard_toml_or_its_profile_says",
     ),
     (
         "environments.*.tls-ca",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "tls_mtls_and_an_api_key_only_over_tls_through_a_proxy",
     ),
     (
         "environments.*.tls-server-name",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "tls_mtls_and_an_api_key_only_over_tls_through_a_proxy",
     ),
     (
         "environments.*.tls-cert",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "tls_mtls_and_an_api_key_only_over_tls_through_a_proxy",
     ),
     (
         "environments.*.tls-key",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "tls_mtls_and_an_api_key_only_over_tls_through_a_proxy",
     ),
     (
         "environments.*.api-key-env",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "tls_mtls_and_an_api_key_only_over_tls_through_a_proxy",
     ),
 ];
