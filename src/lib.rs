@@ -10,6 +10,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod discover;
 pub mod duration;
+pub mod fsutil;
 pub mod fuzzing;
 pub mod init;
 pub mod load;
