@@ -2,9 +2,9 @@
 //! ingestion config or an orchestration plan, by environment. Never reads
 //! file contents.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::Serialize;
 
 use crate::settings::{Captures, Settings};
@@ -187,90 +187,140 @@ pub fn split_shard(
         .partition(|c| shard_of(&c.path, count) == index)
 }
 
+/// Walk one folder, in file-name order: git's ignore rules (when the settings
+/// respect them) and the folders and `exclude` patterns of [`excluded`] leave
+/// entries out; every entry left out, every file that is no config or plan
+/// and every entry that cannot be looked at is reported with the reason.
 fn walk(root: &Path, settings: &Settings, discovery: &mut Discovery) {
-    // A stack of .gitignore matchers, one per folder on the way down that has one.
-    let mut gitignores: Vec<(PathBuf, Gitignore)> = Vec::new();
-    let mut entries = walkdir::WalkDir::new(root)
+    let respect_gitignore = settings.respect_gitignore;
+    let mut builder = ignore::WalkBuilder::new(root);
+    builder
         .follow_links(true)
-        .sort_by_file_name()
-        .into_iter();
-    while let Some(entry) = entries.next() {
+        .sort_by_file_name(|a, b| a.cmp(b))
+        // Hidden files are walked; `.ignore` files are ripgrep's, not git's.
+        .hidden(false)
+        .ignore(false)
+        // git's rules, inside a repository or not: `.gitignore` in the folder
+        // and its parents, `.git/info/exclude` and the global excludes file.
+        .require_git(false)
+        .parents(respect_gitignore)
+        .git_ignore(respect_gitignore)
+        .git_exclude(respect_gitignore)
+        .git_global(respect_gitignore);
+    let filter = (root.to_path_buf(), settings.clone());
+    builder.filter_entry(move |entry| {
+        let (root, settings) = &filter;
+        let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+        excluded(entry.path(), is_dir, root, settings).is_none()
+    });
+    // Every path the walk yielded or failed on. What else a walked folder
+    // holds was left out, by the filter or by git's rules.
+    let mut accounted: HashSet<PathBuf> = HashSet::new();
+    let mut folders: Vec<PathBuf> = Vec::new();
+    for entry in builder.build() {
         let entry = match entry {
             Ok(entry) => entry,
-            Err(e) => {
-                let path = e.path().map(Path::to_path_buf).unwrap_or_default();
-                if e.loop_ancestor().is_some() {
-                    discovery
-                        .skipped
-                        .push((path, "symbolic link loop".to_string()));
-                    continue;
-                }
-                // A config or plan that cannot even be looked at (a dangling
-                // link, a folder that cannot be listed) is reported, not lost:
-                // reading it gives the reason.
-                match candidate(path.clone(), settings, false) {
-                    Some(c) if path.extension().is_some_and(|x| x == "json") => {
-                        discovery.files.push(c);
-                    }
-                    _ if path.symlink_metadata().is_ok_and(|m| m.is_dir()) => {
-                        let reason = match e.io_error().map(std::io::Error::kind) {
-                            Some(std::io::ErrorKind::PermissionDenied) => {
-                                "permission denied".to_string()
-                            }
-                            _ => e.to_string(),
-                        };
-                        discovery.unlisted.push((path, reason));
-                    }
-                    _ => discovery.skipped.push((path, e.to_string())),
+            Err(error) => {
+                for error in flatten(&error) {
+                    let path = error_path(error).map(Path::to_path_buf).unwrap_or_default();
+                    accounted.insert(path.clone());
+                    unwalkable(path, error, settings, discovery);
                 }
                 continue;
             }
         };
-        let path = entry.path();
-        let is_dir = entry.file_type().is_dir();
-        if entry.depth() > 0 {
-            gitignores.retain(|(dir, _)| path.starts_with(dir));
-            if let Some(reason) = excluded(path, is_dir, root, settings, &gitignores) {
-                discovery.skipped.push((path.to_path_buf(), reason));
-                if is_dir {
-                    entries.skip_current_dir();
-                }
-                continue;
-            }
+        // A folder's ignore file that is partly unusable (a line that is no
+        // valid pattern) still applies; what was wrong with it is reported.
+        for error in entry.error().map(flatten).unwrap_or_default() {
+            let path = error_path(error).unwrap_or(entry.path()).to_path_buf();
+            unwalkable(path, error, settings, discovery);
         }
-        if is_dir {
-            if settings.respect_gitignore {
-                let file = path.join(".gitignore");
-                if file.is_file() {
-                    let mut builder = GitignoreBuilder::new(path);
-                    builder.add(&file);
-                    if let Ok(matcher) = builder.build() {
-                        gitignores.push((path.to_path_buf(), matcher));
-                    }
-                }
-            }
+        let path = entry.path().to_path_buf();
+        accounted.insert(path.clone());
+        if entry.file_type().is_some_and(|t| t.is_dir()) {
+            folders.push(path);
             continue;
         }
         if path.extension().is_none_or(|e| e != "json") {
             continue;
         }
-        match candidate(path.to_path_buf(), settings, false) {
+        match candidate(path.clone(), settings, false) {
             Some(c) => discovery.files.push(c),
             None => discovery.skipped.push((
-                path.to_path_buf(),
+                path,
                 "matches neither a config nor a plan pattern".to_string(),
             )),
         }
     }
+    discovery
+        .skipped
+        .extend(left_out(&folders, &accounted, root, settings));
+    // Path order is the walk's order (a folder, then what it holds, by name).
+    discovery.skipped.sort();
+    discovery.unlisted.sort();
 }
 
-fn excluded(
-    path: &Path,
-    is_dir: bool,
+/// Report an entry the walk could not look at.
+fn unwalkable(
+    path: PathBuf,
+    error: &ignore::Error,
+    settings: &Settings,
+    discovery: &mut Discovery,
+) {
+    if is_loop(error) {
+        discovery
+            .skipped
+            .push((path, "symbolic link loop".to_string()));
+        return;
+    }
+    let io = error.io_error();
+    let reason = io.map_or_else(|| message(error), ToString::to_string);
+    // A config or plan that cannot even be looked at (a dangling link, a
+    // folder that cannot be listed) is reported, not lost: reading it gives
+    // the reason.
+    match candidate(path.clone(), settings, false) {
+        Some(c) if path.extension().is_some_and(|x| x == "json") => discovery.files.push(c),
+        _ if path.symlink_metadata().is_ok_and(|m| m.is_dir()) => {
+            let reason = match io.map(std::io::Error::kind) {
+                Some(std::io::ErrorKind::PermissionDenied) => "permission denied".to_string(),
+                _ => reason,
+            };
+            discovery.unlisted.push((path, reason));
+        }
+        _ => discovery.skipped.push((path, reason)),
+    }
+}
+
+/// What the walked folders hold that the walk left out, with the reason:
+/// the filter's (found again by asking it) or else git's ignore rules.
+fn left_out(
+    folders: &[PathBuf],
+    accounted: &HashSet<PathBuf>,
     root: &Path,
     settings: &Settings,
-    gitignores: &[(PathBuf, Gitignore)],
-) -> Option<String> {
+) -> Vec<(PathBuf, String)> {
+    let mut left_out = Vec::new();
+    for folder in folders {
+        // A folder that cannot be listed was reported by the walk.
+        let Ok(listing) = std::fs::read_dir(folder) else {
+            continue;
+        };
+        for child in listing.flatten() {
+            let path = child.path();
+            if accounted.contains(&path) {
+                continue;
+            }
+            let is_dir = std::fs::metadata(&path).is_ok_and(|m| m.is_dir());
+            let reason = excluded(&path, is_dir, root, settings)
+                .unwrap_or_else(|| "ignored by .gitignore".to_string());
+            left_out.push((path, reason));
+        }
+    }
+    left_out
+}
+
+/// Why the walk leaves out an entry below its root, when it does.
+fn excluded(path: &Path, is_dir: bool, root: &Path, settings: &Settings) -> Option<String> {
     let name = path.file_name().map(|n| n.to_string_lossy());
     if is_dir && name.as_deref().is_some_and(|n| ALWAYS_SKIPPED.contains(&n)) {
         return Some("never walked".to_string());
@@ -279,16 +329,45 @@ fn excluded(
     if settings.exclude.is_match(relative) || settings.is_excluded(path) {
         return Some("excluded in planguard.toml".to_string());
     }
-    for (_, matcher) in gitignores.iter().rev() {
-        let matched = matcher.matched(path, is_dir);
-        if matched.is_ignore() {
-            return Some("ignored by .gitignore".to_string());
-        }
-        if matched.is_whitelist() {
-            return None;
-        }
-    }
     None
+}
+
+/// The errors in one: an ignore file with several bad lines gives several.
+fn flatten(error: &ignore::Error) -> Vec<&ignore::Error> {
+    match error {
+        ignore::Error::Partial(errors) => errors.iter().flat_map(flatten).collect(),
+        other => vec![other],
+    }
+}
+
+/// An error's message without the path it names (the report shows that).
+fn message(error: &ignore::Error) -> String {
+    match error {
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => message(err),
+        other => other.to_string(),
+    }
+}
+
+/// The path an error of the walk is about, when it names one.
+fn error_path(error: &ignore::Error) -> Option<&Path> {
+    match error {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::Loop { child, .. } => Some(child),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        _ => None,
+    }
+}
+
+fn is_loop(error: &ignore::Error) -> bool {
+    match error {
+        ignore::Error::Loop { .. } => true,
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => is_loop(err),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -343,6 +422,30 @@ mod tests {
         let skipped: Vec<_> = discovery.skipped.iter().map(|(_, r)| r.as_str()).collect();
         assert!(skipped.contains(&"ignored by .gitignore"));
         assert!(skipped.contains(&"matches neither a config nor a plan pattern"));
+    }
+
+    /// git's rules and no others: hidden folders are walked, and a `.ignore`
+    /// file (ripgrep's) means nothing, inside a repository or not.
+    #[test]
+    fn hidden_folders_are_walked_and_only_git_rules_apply() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        touch(root, ".deploy/conf/dev.json");
+        touch(root, "conf/uat.json");
+        fs::write(root.join(".ignore"), "conf/\n").expect("write");
+        let discovery = discover(&[root.to_path_buf()], &Settings::default()).expect("walk");
+        let found: Vec<_> = discovery
+            .files
+            .iter()
+            .map(|c| c.path.strip_prefix(root).expect("below").to_path_buf())
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                PathBuf::from(".deploy/conf/dev.json"),
+                PathBuf::from("conf/uat.json")
+            ]
+        );
     }
 
     #[test]

@@ -328,18 +328,8 @@ pub fn restore(
 /// Write to a temporary file beside `path`, then rename it into place. A
 /// cache that cannot be written is only a slower next run.
 fn write_atomically(path: &Path, bytes: &[u8]) {
-    let Some(parent) = path.parent() else { return };
-    if std::fs::create_dir_all(parent).is_err() {
-        return;
-    }
-    let temporary = parent.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("cache"),
-        std::process::id()
-    ));
-    if std::fs::write(&temporary, bytes).is_ok() && std::fs::rename(&temporary, path).is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
+    use crate::fsutil::Durability;
+    let _ = crate::fsutil::write_atomically(path, bytes, Durability::Unsynced);
 }
 
 pub fn hex(bytes: &[u8]) -> String {

@@ -9,7 +9,7 @@
 //!
 //! tests/support/planguard_functions.py is the Python twin that OPA uses in
 //! the cross-check tests; any change to a result or message here must be
-//! made there too (tests/functions_twins.rs fails until it is).
+//! made there too (tests/it/functions_twins.rs fails until it is).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;

@@ -807,28 +807,8 @@ fn check(
     }))
 }
 
-/// Write a whole file or nothing: a temporary file beside it, then a rename,
-/// so a reader (or a crash) never sees half a report.
+/// An `--output` file (check's and status's): written whole or not at all,
+/// and on disk before planguard exits.
 pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::other("not a file name"))?;
-    std::fs::create_dir_all(&folder)?;
-    let mut temporary = folder.join(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    if temporary == path {
-        temporary.set_extension("tmp2");
-    }
-    let result = std::fs::write(&temporary, bytes).and_then(|()| std::fs::rename(&temporary, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result
+    crate::fsutil::write_atomically(path, bytes, crate::fsutil::Durability::Synced)
 }

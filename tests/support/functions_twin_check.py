@@ -1,4 +1,4 @@
-"""The Python side of tests/functions_twins.rs: planguard.* results from the
+"""The Python side of tests/it/functions_twins.rs: planguard.* results from the
 Python twins, called directly and through OPA's engine, for a fixed set of
 inputs, so the Rust test can demand the same from its own functions and from
 regorus running the same policy.

@@ -1,7 +1,7 @@
 """Python twins of planguard's custom Rego functions, for OPA's engine.
 
 src/check/functions.rs is the original: every result and message here must
-be identical to it, and tests/functions_twins.rs checks that they are. The
+be identical to it, and tests/it/functions_twins.rs checks that they are. The
 rules that make "identical" hold are copied on purpose: ASCII-only digits,
 whitespace and case folding, Rust's `str::trim` set of white space, sorted
 summation for entropy, int64 nanoseconds for durations.

@@ -2,7 +2,7 @@
 //! (`pre-commit try-repo`, which builds them with `cargo install --path .`
 //! as it would for a user) on throwaway git repositories.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

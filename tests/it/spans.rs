@@ -3,7 +3,7 @@
 //! Checked over every finding planguard reports on the repository's fixtures
 //! and example, and over generated documents.
 
-mod common;
+use crate::common;
 
 use common::{check_json, read};
 use proptest::prelude::*;

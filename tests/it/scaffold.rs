@@ -2,7 +2,7 @@
 //! completions and man pages, each checked with the program that consumes
 //! its output (planguard itself, check-jsonschema, bash, groff).
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -7,7 +7,7 @@
 //! `--verbose`, the language server's messages, apply's refusal and its audit
 //! log, and error messages.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};

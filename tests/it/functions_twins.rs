@@ -3,7 +3,7 @@
 //! same inputs, identical results, called directly and through each engine.
 //! planguard.secrets, which takes documents, has its own test.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

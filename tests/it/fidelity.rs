@@ -10,7 +10,7 @@
 //! file and rule concerned. Load and schema diagnostics are planguard's own.
 //! A disagreement fails the test with the findings only one side has.
 
-mod common;
+use crate::common;
 
 use common::workspace::Workspace;
 

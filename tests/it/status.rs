@@ -4,7 +4,7 @@
 //! past fire times), and one a plan owns that is not deployed. The
 //! Prometheus output is read back with prometheus_client's own parser.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! `planguard check` through the real binary: exit statuses, output formats,
 //! every kind of input problem, settings and determinism.
 
-mod common;
+use crate::common;
 
 use common::{check_json, planguard, read, root, run};
 use serde_json::Value;
@@ -248,6 +248,114 @@ fn verbose_says_what_was_skipped() {
         "{}",
         out.stderr
     );
+}
+
+/// The clean workspace in a fresh git repository, with a plan that does not
+/// parse: checked, it is a PG001 finding unless an ignore rule leaves it out.
+fn repository_with_a_broken_plan() -> common::workspace::Workspace {
+    let ws = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    write_file(
+        ws.dir.path(),
+        "orchestration_plans/dev/13.json",
+        "{ not json",
+    );
+    let init = std::process::Command::new("git")
+        .args(["init", "--quiet"])
+        .current_dir(ws.dir.path())
+        .status()
+        .expect("git runs");
+    assert!(init.success(), "git init");
+    ws
+}
+
+/// `planguard check --verbose <path>` with `env`: whether it reported the
+/// broken plan, and what it said on stderr.
+fn reports_broken_plan(path: &std::path::Path, env: &[(&str, &std::path::Path)]) -> (bool, String) {
+    let out = run(planguard()
+        .args(["check", "--verbose", "--format", "json"])
+        .arg(path)
+        .envs(env.iter().copied()));
+    assert!(
+        out.code == 0 || out.code == 1,
+        "exit {}: {}",
+        out.code,
+        out.stderr
+    );
+    let report: Value = serde_json::from_str(&out.stdout).expect("--format json prints JSON");
+    let reported = rules_at(&report).iter().any(|(rule, file, _, _)| {
+        rule == "PG001" && file.ends_with("orchestration_plans/dev/13.json")
+    });
+    (reported, out.stderr)
+}
+
+/// Regression: only `.gitignore` files inside the checked folder were read,
+/// so a rule in the repository's top folder did not apply to a subfolder.
+#[test]
+fn a_gitignore_in_a_parent_of_the_checked_folder_is_honoured() {
+    let ws = repository_with_a_broken_plan();
+    let plans = ws.dir.path().join("orchestration_plans");
+    assert!(
+        reports_broken_plan(&plans, &[]).0,
+        "without a rule, the plan is checked"
+    );
+    write_file(
+        ws.dir.path(),
+        ".gitignore",
+        "/orchestration_plans/dev/13.json\n",
+    );
+    let (reported, stderr) = reports_broken_plan(&plans, &[]);
+    assert!(!reported, "{stderr}");
+    assert!(
+        stderr.contains("dev/13.json: ignored by .gitignore"),
+        "{stderr}"
+    );
+    // `respect-gitignore = false` turns every ignore file off, parents' too.
+    write_file(
+        ws.dir.path(),
+        "planguard.toml",
+        "[files]\nrespect-gitignore = false\n",
+    );
+    assert!(reports_broken_plan(&plans, &[]).0);
+}
+
+/// Regression: the repository's own excludes (`.git/info/exclude`) and the
+/// user's (`core.excludesFile`) were not read; git leaves those files out.
+#[test]
+fn git_info_exclude_and_the_global_excludes_file_are_honoured() {
+    let ws = repository_with_a_broken_plan();
+    let root = ws.dir.path();
+    // A home of its own, so that the user's git configuration plays no part.
+    let home = tempfile::tempdir().expect("tempdir");
+    let env: [(&str, &std::path::Path); 2] =
+        [("HOME", home.path()), ("XDG_CONFIG_HOME", home.path())];
+    assert!(
+        reports_broken_plan(root, &env).0,
+        "without a rule, the plan is checked"
+    );
+
+    write_file(
+        root,
+        ".git/info/exclude",
+        "orchestration_plans/dev/13.json\n",
+    );
+    let (reported, stderr) = reports_broken_plan(root, &env);
+    assert!(!reported, "{stderr}");
+    assert!(
+        stderr.contains("dev/13.json: ignored by .gitignore"),
+        "{stderr}"
+    );
+
+    write_file(root, ".git/info/exclude", "");
+    assert!(reports_broken_plan(root, &env).0);
+    let global = home.path().join("excludes");
+    write_file(home.path(), "excludes", "13.json\n");
+    write_file(
+        home.path(),
+        ".gitconfig",
+        &format!("[core]\n\texcludesFile = {}\n", global.display()),
+    );
+    let (reported, stderr) = reports_broken_plan(root, &env);
+    assert!(!reported, "{stderr}");
 }
 
 /// Every load fixture: the diagnostic, its rule and where it points.
@@ -1985,47 +2093,47 @@ fn settings_keys() -> Vec<String> {
 const COVERED_ELSEWHERE: &[(&str, &str, &str)] = &[
     (
         "--profile",
-        "tests/check_cli.rs",
+        "tests/it/check_cli.rs",
         "profile_says_where_the_time_goes_per_rule_and_stage",
     ),
     (
         "environments.*.address",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "each_environment_connects_where_planguard_toml_or_its_profile_says",
     ),
     (
         "environments.*.profile",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "each_environment_connects_where_planguard_toml_or_its_profile_says",
     ),
     (
         "environments.*.tls",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "each_environment_connects_where_planguard_toml_or_its_profile_says",
     ),
     (
         "environments.*.tls-ca",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "tls_mtls_and_an_api_key_only_over_tls_through_a_proxy",
     ),
     (
         "environments.*.tls-server-name",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "tls_mtls_and_an_api_key_only_over_tls_through_a_proxy",
     ),
     (
         "environments.*.tls-cert",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "tls_mtls_and_an_api_key_only_over_tls_through_a_proxy",
     ),
     (
         "environments.*.tls-key",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "tls_mtls_and_an_api_key_only_over_tls_through_a_proxy",
     ),
     (
         "environments.*.api-key-env",
-        "tests/apply.rs",
+        "tests/it/apply.rs",
         "tls_mtls_and_an_api_key_only_over_tls_through_a_proxy",
     ),
 ];
@@ -2580,8 +2688,11 @@ fn five_thousand_builds_in_one_environment() {
         } else {
             text
         };
-        std::fs::write(dir.join(format!("orchestration_plans/dev/{build}.json")), text)
-            .expect("write plan");
+        std::fs::write(
+            dir.join(format!("orchestration_plans/dev/{build}.json")),
+            text,
+        )
+        .expect("write plan");
     }
     let newest = dir.join("orchestration_plans/dev/5099.json");
     let oldest = dir.join("orchestration_plans/dev/100.json");

@@ -3,7 +3,7 @@
 //! The reference side is OPA's own engine running conftest's check loop and
 //! data loading (tests/support/conftest_oracle.py).
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! mutations of them (truncated, bytes flipped, spliced) and on generated
 //! bytes: a bounded, deterministic share of what `cargo fuzz` explores.
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};

@@ -4,7 +4,7 @@
 //! locations; secrets must never reach any output. Also: every rule has its
 //! documentation, and the pack passes its own Rego tests.
 
-mod common;
+use crate::common;
 
 use common::workspace::Workspace;
 

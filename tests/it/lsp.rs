@@ -3,7 +3,7 @@
 //! wait has a deadline, so a hung server fails the test instead of hanging it,
 //! and every byte the server writes must belong to a framed message.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};

@@ -1,9 +1,9 @@
 //! What planguard ships for other tools: the GitHub Action (action.yml, its
 //! scripts run the way the runner runs them), the example workflow, the
 //! problem matcher for `--format concise` and Vim's reading of that format,
-//! and the pre-commit manifest (the hooks themselves run in tests/pre_commit.rs).
+//! and the pre-commit manifest (the hooks themselves run in tests/it/pre_commit.rs).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! the clean workspace. Every case must end in the listed findings and exit
 //! status — within a time limit, and never with a panic.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

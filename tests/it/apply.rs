@@ -1,7 +1,7 @@
 //! apply, drift, rollback and trigger against a real Temporal dev server,
 //! cross-checked with the official `temporal` CLI.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
@@ -1943,7 +1943,7 @@ fn every_plan_field_round_trips_through_apply_describe_and_drift() {
         }
     }
     let mut python = std::process::Command::new(common::python())
-        .arg(common::root().join("tests/common/mutate_schedules.py"))
+        .arg(common::root().join("tests/it/common/mutate_schedules.py"))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -3,7 +3,7 @@
 //! dev server; check; fatal errors and bad flags), and no secret planted in
 //! fixtures/secrets ever appears in one.
 
-mod common;
+use crate::common;
 
 use common::temporal::Server;
 use common::workspace::Workspace;
