@@ -431,7 +431,7 @@ impl Checker {
             });
         }
         Outcome {
-            diagnostics: self.keep(
+            diagnostics: self.reported_findings(
                 reported,
                 project,
                 background,
@@ -446,7 +446,7 @@ impl Checker {
     /// located in a context file; masked with what every finding
     /// (`background` ones, about the context, included) knows of secrets;
     /// failures coalesced; severity overrides and ignores applied.
-    fn keep(
+    fn reported_findings(
         &self,
         mut reported: Vec<Diagnostic>,
         project: Vec<Diagnostic>,
