@@ -217,6 +217,19 @@ impl Checked {
         }
     }
 
+    /// A stored verdict reused as it is (`hit`: without reading the file).
+    fn reused(entry: cache::FileEntry, diagnostics: Vec<Diagnostic>, hit: bool) -> Self {
+        Self {
+            diagnostics,
+            entry: None,
+            loaded: entry.facts.clone(),
+            stored: Some(entry),
+            evaluated: false,
+            hit,
+            secrets: Vec::new(),
+        }
+    }
+
     fn failed(diagnostic: Diagnostic) -> Self {
         Self {
             diagnostics: vec![diagnostic],
@@ -547,15 +560,7 @@ impl Checker {
                     .and_then(|file| cache::restore(&previous.diagnostics, only(shown, &file)))
             };
             if let Some(diagnostics) = restored {
-                return Checked {
-                    diagnostics,
-                    entry: None,
-                    loaded: previous.facts.clone(),
-                    stored: Some(previous.clone()),
-                    evaluated: false,
-                    hit: true,
-                    secrets: Vec::new(),
-                };
+                return Checked::reused(previous.clone(), diagnostics, true);
             }
         }
         let file = match budget.time(READ, || input.read(max_size)) {
@@ -569,15 +574,7 @@ impl Checker {
         {
             let mut stored = previous.clone();
             (stored.len, stored.modified) = (len, modified);
-            return Checked {
-                diagnostics,
-                entry: None,
-                loaded: stored.facts.clone(),
-                stored: Some(stored),
-                evaluated: false,
-                hit: false,
-                secrets: Vec::new(),
-            };
+            return Checked::reused(stored, diagnostics, false);
         }
         let (document, mut diagnostics) =
             budget.time(PARSE, || load::parse(file.clone(), candidate));
@@ -646,15 +643,7 @@ impl Checker {
             && previous.len == len
             && previous.modified == modified
         {
-            return Checked {
-                diagnostics: Vec::new(),
-                entry: None,
-                loaded: previous.facts.clone(),
-                stored: Some(previous.clone()),
-                evaluated: false,
-                hit: true,
-                secrets: Vec::new(),
-            };
+            return Checked::reused(previous.clone(), Vec::new(), true);
         }
         let file = match budget.time(READ, || input.read(max_size)) {
             Ok(file) => file,
@@ -667,15 +656,7 @@ impl Checker {
         if let Some(previous) = previous.filter(|p| key.as_ref() == Some(&p.key)) {
             let mut stored = previous.clone();
             (stored.len, stored.modified) = (len, modified);
-            return Checked {
-                diagnostics: Vec::new(),
-                entry: None,
-                loaded: stored.facts.clone(),
-                stored: Some(stored),
-                evaluated: false,
-                hit: false,
-                secrets: Vec::new(),
-            };
+            return Checked::reused(stored, Vec::new(), false);
         }
         let (document, diagnostics) = budget.time(PARSE, || load::parse(file, candidate));
         let Some(document) = document else {
