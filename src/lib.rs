@@ -22,6 +22,7 @@ pub mod policy_test;
 pub mod rego;
 pub mod report;
 pub mod rules;
+pub mod select;
 pub mod settings;
 pub mod source;
 pub mod status;

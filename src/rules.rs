@@ -79,6 +79,10 @@ rules! {
         "A file given on the command line is neither an ingestion config nor an orchestration plan by path or content.";
     INVALID_SETTINGS = "PG006", "invalid-settings", Error, Engine,
         "planguard.toml is not valid; nothing was checked.";
+    SUPPRESSION_UNUSED = "PG007", "unused-suppression", Warning, Load,
+        "An `x-planguard` suppression suppresses nothing where it is, or names no rule.";
+    SUPPRESSION_INVALID = "PG008", "invalid-suppression", Warning, Load,
+        "An `x-planguard` member is malformed or gives no reason, so it suppresses nothing.";
     SCHEMA = "PG010", "schema-violation", Error, Schema,
         "The document does not match the JSON Schema of its kind (ingestion config or orchestration plan).";
     POLICY_SYNTAX = "PG020", "policy-syntax-error", Error, Engine,
@@ -145,8 +149,10 @@ rules! {
         "A plan value the schema accepts cannot be deployed to a Temporal Schedule as written.";
 }
 
+/// The built-in rule with this id or name, in any case.
 pub fn lookup(code: &str) -> Option<&'static Rule> {
-    ALL.iter().find(|r| r.code == code || r.name == code)
+    ALL.iter()
+        .find(|r| r.code.eq_ignore_ascii_case(code) || r.name.eq_ignore_ascii_case(code))
 }
 
 /// The built-in rule with this exact id.

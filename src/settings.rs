@@ -221,6 +221,8 @@ pub struct Settings {
     pub policy: PolicySettings,
     /// Per-rule severity overrides; `None` turns a rule off.
     pub severities: BTreeMap<String, Option<Severity>>,
+    /// `--select`, `--ignore` and the like, over `severities`.
+    pub selection: crate::select::Selection,
     pub ignores: Vec<Ignore>,
     /// Exclude patterns as written, for `--show-settings`.
     pub exclude_patterns: Vec<String>,
@@ -679,6 +681,7 @@ impl Settings {
             certificates: raw.certificates,
             policy,
             severities,
+            selection: crate::select::Selection::default(),
             ignores,
             exclude_patterns,
             force_exclude: true,
@@ -722,10 +725,8 @@ impl Settings {
 
     /// The severity a finding of `rule` is reported at, or None when the rule is off.
     pub fn severity_for(&self, rule: &str, default: Severity) -> Option<Severity> {
-        match self.severities.get(rule) {
-            Some(level) => *level,
-            None => Some(default),
-        }
+        self.selection
+            .severity(rule, self.severities.get(rule).copied(), default)
     }
 
     /// Whether an `[[ignore]]` entry silences `rule` for the file at `path`.
@@ -810,11 +811,7 @@ fn rule_id(
     file: Option<&SourceFile>,
 ) -> Option<String> {
     let name = given.get_ref();
-    if let Some(rule) = rules::lookup(name).or_else(|| {
-        rules::ALL
-            .iter()
-            .find(|r| r.code.eq_ignore_ascii_case(name) || r.name.eq_ignore_ascii_case(name))
-    }) {
+    if let Some(rule) = rules::lookup(name) {
         return Some(rule.code.to_string());
     }
     let known = rules::ALL.iter().flat_map(|r| [r.code, r.name]);

@@ -9,6 +9,7 @@ pub mod policy;
 pub mod profile;
 pub mod schema;
 pub mod secrets;
+pub mod suppress;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -17,7 +18,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::discover::Candidate;
 use crate::load::{self, Document};
 use crate::settings::Settings;
@@ -478,7 +479,16 @@ impl Checker {
         reported.extend(background);
         let mut all = redact_with(reported, secrets);
         all.truncate(count);
-        self.settle(policy::coalesce_failures(all))
+        let settings = &self.settings;
+        let all = suppress::apply(
+            policy::coalesce_failures(all),
+            |id| {
+                let default = crate::rules::by_code(id).map_or(Severity::Error, |r| r.severity);
+                settings.severity_for(id, default).is_some()
+            },
+            |id| crate::rules::by_code(id).is_some() || !settings.policy.paths.is_empty(),
+        );
+        one_problem_one_finding(self.settle(all))
     }
 
     /// One file: its stored verdict when the cache holds one for this
@@ -745,6 +755,62 @@ impl Checker {
             })
             .collect()
     }
+}
+
+/// A cross-file finding (a plan that differs from its config) about a
+/// value a per-file rule already reports (the namespace that is not the
+/// environment's, the `latest` tag, a string where the schema wants a
+/// number) is the same problem seen twice: it becomes related information
+/// of the per-file finding. So is one about a field that is missing from an
+/// object where the schema reports an unknown property (a misspelt key).
+fn one_problem_one_finding(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let cross_file = |d: &Diagnostic| {
+        d.rule
+            .builtin()
+            .is_some_and(|r| r.origin == crate::rules::Origin::Project)
+    };
+    let place = |d: &Diagnostic| {
+        let location = d.location.as_ref()?;
+        Some((location.file.display_path(), location.pointer.clone()?))
+    };
+    let (cross, mut kept): (Vec<Diagnostic>, Vec<Diagnostic>) =
+        diagnostics.into_iter().partition(cross_file);
+    for d in cross {
+        let Some((file, pointer)) = place(&d) else {
+            kept.push(d);
+            continue;
+        };
+        // The same value: a scalar both locate (an object or array they
+        // share is only where each placed a finding about something missing).
+        let scalar = d.location.as_ref().is_some_and(|l| {
+            let text = l.file.text();
+            load::spans::locate(text, &pointer)
+                .is_some_and(|at| !matches!(text.as_bytes().get(at.value.start), Some(b'{' | b'[')))
+        });
+        let same = |e: &Diagnostic| {
+            place(e).is_some_and(|(f, p)| {
+                f == file
+                    && ((p == pointer && scalar)
+                        || (e.rule.builtin() == Some(&crate::rules::SCHEMA)
+                            && e.message.starts_with(schema::UNKNOWN_PROPERTY)
+                            && p.rsplit_once('/')
+                                .is_some_and(|(parent, _)| parent == pointer)))
+            })
+        };
+        match kept.iter_mut().find(|e| !cross_file(e) && same(e)) {
+            Some(e) => {
+                if let Some(location) = d.location.clone() {
+                    e.related.push(crate::diagnostic::Related {
+                        location,
+                        message: format!("also {}: {}", d.rule.as_str(), d.message),
+                    });
+                }
+                e.related.extend(d.related);
+            }
+            None => kept.push(d),
+        }
+    }
+    kept
 }
 
 /// The text of every secret in a document, as the secret rule finds them.

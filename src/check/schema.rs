@@ -11,6 +11,9 @@ use crate::discover::Kind;
 use crate::load::{Document, spans};
 use crate::rules;
 
+/// How a finding about a member the schema does not allow begins.
+pub const UNKNOWN_PROPERTY: &str = "unknown property";
+
 pub const CONFIG_SCHEMA: &str = include_str!("../../schemas/ingestion-config.schema.json");
 pub const PLAN_SCHEMA: &str = include_str!("../../schemas/orchestration-plan.schema.json");
 
@@ -90,7 +93,7 @@ fn to_diagnostics(document: &Document, schema: &Value, error: &ValidationError) 
             .iter()
             .map(|key| {
                 let member = format!("{pointer}/{}", spans::escape_token(key));
-                let mut d = diagnostic(&member, format!("unknown property `{key}`"), true);
+                let mut d = diagnostic(&member, format!("{UNKNOWN_PROPERTY} `{key}`"), true);
                 d.help = Some(
                     match allowed_properties(schema, error.schema_path().as_str()) {
                         Some(allowed) => {

@@ -337,9 +337,26 @@ pub struct CheckArgs {
     /// Files or folders to check (default: the current folder). Files given
     /// explicitly are always checked; folders are walked for configs and plans.
     pub paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
+    /// Output format (or the PLANGUARD_OUTPUT_FORMAT environment variable).
+    #[arg(long, value_enum, default_value_t = Format::Human, env = "PLANGUARD_OUTPUT_FORMAT")]
     pub format: Format,
+    /// Report only these rules: ids (`PG105`), names (`image-not-pinned`),
+    /// id prefixes (`PG1`) or `ALL`, in any case; comma-separated or repeated.
+    /// Among the rules planguard.toml leaves on, except those named exactly.
+    #[arg(long, value_name = "RULES")]
+    pub select: Vec<String>,
+    /// Report these rules too, besides those selected.
+    #[arg(long, value_name = "RULES")]
+    pub extend_select: Vec<String>,
+    /// Do not report these rules (wins over --select).
+    #[arg(long, value_name = "RULES")]
+    pub ignore: Vec<String>,
+    /// Report these rules as warnings.
+    #[arg(long, value_name = "RULES")]
+    pub warn: Vec<String>,
+    /// Exit 0 even when there are findings (2 still means the tool failed).
+    #[arg(long)]
+    pub exit_zero: bool,
     /// Write the report to FILE (replaced whole, never half-written); the
     /// summary line still goes to standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -630,6 +647,18 @@ fn settings_for(args: &CheckArgs, paths: &[PathBuf]) -> Result<Settings, CliErro
         };
     }
     settings.check_foreign_rules().map_err(CliError::Settings)?;
+    settings.selection = crate::select::Selection {
+        select: (!args.select.is_empty()).then(|| crate::select::parse(&args.select)),
+        extend_select: crate::select::parse(&args.extend_select),
+        ignore: crate::select::parse(&args.ignore),
+        warn: crate::select::parse(&args.warn),
+    };
+    // A selector no built-in rule answers to is a typo, unless user
+    // policies may report such ids.
+    let unknown = settings.selection.unknown();
+    if !unknown.is_empty() && settings.policy.paths.is_empty() {
+        return Err(CliError::Usage(unknown.join("\n")));
+    }
     Ok(settings)
 }
 
@@ -800,11 +829,13 @@ fn check(
             )
             .with("infos", report.count(crate::diagnostic::Severity::Info)),
     )?;
-    Ok(ExitCode::from(if report.has_failures(args.fail_on_warn) {
-        EXIT_FINDINGS
-    } else {
-        EXIT_CLEAN
-    }))
+    Ok(ExitCode::from(
+        if report.has_failures(args.fail_on_warn) && !args.exit_zero {
+            EXIT_FINDINGS
+        } else {
+            EXIT_CLEAN
+        },
+    ))
 }
 
 /// An `--output` file (check's and status's): written whole or not at all,

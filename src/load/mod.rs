@@ -207,11 +207,11 @@ pub fn parse(file: SourceFile, candidate: &Candidate) -> (Option<Document>, Vec<
         Some(rest) => serde_json::from_str::<Value>(&format!("   {rest}")),
         None => serde_json::from_str::<Value>(text),
     };
-    let value = match value {
+    let mut value = match value {
         Ok(value) => value,
         Err(e) => return (None, vec![syntax_error(&file, &e)]),
     };
-    let mut diagnostics = Vec::new();
+    let mut diagnostics = crate::check::suppress::extract(&mut value, &file);
     for dup in spans::duplicate_keys(text) {
         let first = crate::diagnostic::Location {
             file: file.clone(),

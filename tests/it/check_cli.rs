@@ -3,6 +3,7 @@
 
 use crate::common;
 
+use common::workspace::Workspace;
 use common::{check_json, planguard, read, root, run};
 use serde_json::Value;
 
@@ -70,9 +71,9 @@ fn example_workspace_shows_each_kind_of_problem_at_its_place() {
         ),
         // c. a Rego finding with a location: the image tag.
         ("PG103", "examples/salam/orchestration_plans/dev/43.json", 0),
-        // d. namespace of another environment, and the cross-file disagreement.
+        // d. namespace of another environment (the plan's disagreement with
+        //    its config there is the same problem: related, not repeated).
         ("PG101", "examples/salam/orchestration_plans/uat/42.json", 0),
-        ("PG202", "examples/salam/orchestration_plans/uat/42.json", 0),
         // e. malformed JSON: the parser stops at line 36, column 5.
         (
             "PG001",
@@ -90,6 +91,28 @@ fn example_workspace_shows_each_kind_of_problem_at_its_place() {
     }
     let malformed = found.iter().find(|(r, ..)| r == "PG001").expect("PG001");
     assert_eq!(malformed.3, 5);
+    // One problem, one finding: the six above and the password in
+    // conf/prod.json are the example's seven planted problems.
+    assert_eq!(found.len(), expect.len() + 1, "{found:#?}");
+    let namespace = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .find(|d| d["rule"] == "PG101")
+        .expect("PG101");
+    let related: Vec<&str> = namespace["related"]
+        .as_array()
+        .expect("related")
+        .iter()
+        .filter_map(|r| r["message"].as_str())
+        .collect();
+    assert_eq!(
+        related,
+        [
+            "also PG202: plan namespace \"ingestion-dev\" differs from examples/salam/conf/uat.json's \"ingestion-uat\"",
+            "the config says this"
+        ]
+    );
 }
 
 #[test]
@@ -659,7 +682,7 @@ fn sarif_output_matches_the_official_schema() {
     let secret = rules.iter().find(|r| r["id"] == "PG110").expect("PG110");
     assert_eq!(secret["properties"]["security-severity"], "9.0");
     let results = run["results"].as_array().expect("results");
-    assert_eq!(results.len(), 11);
+    assert_eq!(results.len(), 7);
     let first = &results[0];
     assert_eq!(first["ruleId"], "PG110");
     let region = &first["locations"][0]["physicalLocation"]["region"];
@@ -732,7 +755,7 @@ fn example_workspace_gitlab_output() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     insta::assert_snapshot!(out.stdout);
     let issues: Vec<Value> = serde_json::from_str(&out.stdout).expect("a JSON array");
-    assert_eq!(issues.len(), 11);
+    assert_eq!(issues.len(), 7);
     let mut fingerprints = std::collections::HashSet::new();
     for issue in &issues {
         for field in ["description", "check_name", "fingerprint", "severity"] {
@@ -763,7 +786,7 @@ fn output_writes_the_report_to_a_file_and_the_summary_to_the_terminal() {
         assert_eq!(out.code, 1, "{}", out.stderr);
         assert_eq!(
             redact_time(&out.stdout),
-            "Checked 14 files in [TIME]: 11 errors, 0 warnings.\n"
+            "Checked 14 files in [TIME]: 7 errors, 0 warnings.\n"
         );
         let written = std::fs::read_to_string(&path).expect("report written");
         let printed = run(planguard().args(["check", "--format", format, "examples/salam"])).stdout;
@@ -810,9 +833,20 @@ fn named_files_are_checked_with_their_workspace_as_context() {
         found.iter().all(|(_, file, _, _)| file == plan),
         "{found:?}"
     );
+    // The comparison with the config (PG202) is made; it names the same
+    // problem as the misspelt `timezon` (PG010), so it is related to it.
+    let related: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .flat_map(|d| d["related"].as_array().into_iter().flatten())
+        .filter_map(|r| r["message"].as_str())
+        .collect();
     assert!(
-        found.contains(&("PG202".to_string(), plan.to_string(), 20, 3)),
-        "the config is compared: {found:?}"
+        related
+            .iter()
+            .any(|m| m.starts_with("also PG202: plan time zone (unset)")),
+        "the config is compared: {related:?}"
     );
     let (_, whole) = check_json(&["examples/salam"]);
     let whole: Vec<_> = rules_at(&whole)
@@ -849,7 +883,7 @@ fn markdown_output_renders_as_a_table() {
             .count(),
         html.matches("<h3>").count(),
     );
-    assert_eq!(counts, (12, 11, 1));
+    assert_eq!(counts, (8, 7, 1));
     let clean =
         run(planguard().args(["check", "--format", "markdown", "fixtures/workspaces/clean"]));
     assert_eq!(clean.code, 0);
@@ -1239,18 +1273,33 @@ fn shards_together_find_what_the_whole_check_finds() {
     let (_, whole) = check_json(&["--no-cache", "examples/salam"]);
     let mut together = Vec::new();
     let mut files = 0;
+    let mut related = Vec::new();
     for shard in ["1/3", "2/3", "3/3"] {
         let (_, part) = check_json(&["--no-cache", "--shard", shard, "examples/salam"]);
         together.extend(rules_at(&part));
+        related.extend(
+            part["diagnostics"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|d| d["related"].as_array().into_iter().flatten())
+                .filter_map(|r| r["message"].as_str().map(str::to_string)),
+        );
         files += part["summary"]["files"].as_u64().unwrap_or(0);
     }
     together.sort();
     let mut expected = rules_at(&whole);
     expected.sort();
     assert_eq!(together, expected);
-    assert!(
-        together.iter().any(|(rule, ..)| rule == "PG202"),
-        "cross-file findings too"
+    // Cross-file findings too (each of the example's is related to the
+    // per-file finding about the same value).
+    assert_eq!(
+        related
+            .iter()
+            .filter(|m| m.starts_with("also PG202: "))
+            .count(),
+        4,
+        "cross-file findings too: {related:?}"
     );
     assert_eq!(files, whole["summary"]["files"].as_u64().unwrap_or(0));
     for bad in ["0/3", "4/3", "1/0", "x"] {
@@ -2092,6 +2141,31 @@ fn settings_keys() -> Vec<String> {
 /// named here so that removing it fails this list.
 const COVERED_ELSEWHERE: &[(&str, &str, &str)] = &[
     (
+        "--select",
+        "tests/it/check_cli.rs",
+        "rule_selection_flags_take_ids_names_prefixes_and_all_in_any_case",
+    ),
+    (
+        "--extend-select",
+        "tests/it/check_cli.rs",
+        "rule_selection_flags_take_ids_names_prefixes_and_all_in_any_case",
+    ),
+    (
+        "--ignore",
+        "tests/it/check_cli.rs",
+        "rule_selection_flags_take_ids_names_prefixes_and_all_in_any_case",
+    ),
+    (
+        "--warn",
+        "tests/it/check_cli.rs",
+        "rule_selection_flags_take_ids_names_prefixes_and_all_in_any_case",
+    ),
+    (
+        "--exit-zero",
+        "tests/it/check_cli.rs",
+        "rule_selection_flags_take_ids_names_prefixes_and_all_in_any_case",
+    ),
+    (
         "--profile",
         "tests/it/check_cli.rs",
         "profile_says_where_the_time_goes_per_rule_and_stage",
@@ -2233,10 +2307,14 @@ fn the_readme_ignore_example_works_however_the_paths_are_given() {
             .any(|f| f.starts_with("PG103 orchestration_plans/dev/")),
         "the example has a mutable tag in a dev plan: {without:?}"
     );
+    // The plan that differs from its config by that tag was reported once,
+    // as PG103 with PG202 related; with PG103 ignored, PG202 is its own.
+    assert!(!without.contains("PG202 orchestration_plans/dev/43.json"));
     let expected: std::collections::BTreeSet<String> = without
         .iter()
         .filter(|f| !f.starts_with("PG103 orchestration_plans/dev/"))
         .cloned()
+        .chain(["PG202 orchestration_plans/dev/43.json".to_string()])
         .collect();
     let parent = dir.parent().expect("parent");
     let dotted = format!("./{name}/");
@@ -2713,4 +2791,287 @@ fn five_thousand_builds_in_one_environment() {
     assert_eq!(schema, Some(2.into()));
     let (code, report) = check_json(&[oldest.to_str().expect("UTF-8")]);
     assert_eq!((code, rules_at(&report)), (0, Vec::new()), "{report:#}");
+}
+
+/// The rules and severities of a check of the example with `args`, and its exit status.
+fn selected(args: &[&str]) -> (i32, Vec<String>) {
+    let out = run(planguard()
+        .args(["check", "--no-cache", "--format", "json"])
+        .args(args)
+        .arg("examples/salam"));
+    let report: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
+    let mut found: Vec<String> = report["diagnostics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["rule"].as_str().unwrap_or_default(),
+                d["severity"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    (out.code, found)
+}
+
+#[test]
+fn rule_selection_flags_take_ids_names_prefixes_and_all_in_any_case() {
+    let all = selected(&[]);
+    assert_eq!(all.0, 1);
+    let everything: Vec<String> = [
+        "PG001 error",
+        "PG002 error",
+        "PG010 error",
+        "PG101 error",
+        "PG103 error",
+        "PG110 error",
+    ]
+    .map(String::from)
+    .to_vec();
+    assert_eq!(all.1, everything);
+    let cases: &[(&[&str], i32, &[&str])] = &[
+        (
+            &["--select", "PG1"],
+            1,
+            &["PG101 error", "PG103 error", "PG110 error"],
+        ),
+        (
+            &["--select", "pg1"],
+            1,
+            &["PG101 error", "PG103 error", "PG110 error"],
+        ),
+        (
+            &["--select", "mutable-image-tag,PG001"],
+            1,
+            &["PG001 error", "PG103 error"],
+        ),
+        (
+            &["--select", "MUTABLE-IMAGE-TAG", "--select", "pg001"],
+            1,
+            &["PG001 error", "PG103 error"],
+        ),
+        // With PG010 ignored, PG202 says what the misspelt key and the string cause.
+        (
+            &["--select", "ALL", "--ignore", "PG0"],
+            1,
+            &["PG101 error", "PG103 error", "PG110 error", "PG202 error"],
+        ),
+        (
+            &["--select", "PG001", "--extend-select", "secret-value"],
+            1,
+            &["PG001 error", "PG110 error"],
+        ),
+        // With PG101 ignored, the plan's disagreement with its config is its own finding.
+        (
+            &["--select", "PG101,PG202", "--ignore", "namespace-mismatch"],
+            1,
+            &["PG202 error"],
+        ),
+        (
+            &["--select", "PG1", "--warn", "PG1"],
+            0,
+            &["PG101 warning", "PG103 warning", "PG110 warning"],
+        ),
+        (
+            &["--select", "PG1", "--warn", "PG1", "--fail-on-warn"],
+            1,
+            &["PG101 warning", "PG103 warning", "PG110 warning"],
+        ),
+        (&["--ignore", "ALL"], 0, &[]),
+        (
+            &["--exit-zero"],
+            0,
+            &[
+                "PG001 error",
+                "PG002 error",
+                "PG010 error",
+                "PG101 error",
+                "PG103 error",
+                "PG110 error",
+            ],
+        ),
+    ];
+    for (args, code, want) in cases {
+        let (got_code, got) = selected(args);
+        assert_eq!(
+            (got_code, got.as_slice()),
+            (
+                *code,
+                &want.iter().map(|s| s.to_string()).collect::<Vec<_>>()[..]
+            ),
+            "{args:?}"
+        );
+    }
+    // A rule planguard.toml turns off stays off for a prefix, not for its id.
+    let ws = Workspace::copy_of("examples/salam");
+    let settings = ws.dir.path().join("planguard.toml");
+    let mut text = std::fs::read_to_string(&settings).unwrap_or_default();
+    text.push_str("\n[rules]\nPG103 = \"off\"\n");
+    std::fs::write(&settings, text).expect("write");
+    let in_ws = |args: &[&str]| {
+        let out = run(planguard()
+            .current_dir(ws.dir.path())
+            .args(["check", "--no-cache", "--format", "concise"])
+            .args(args));
+        out.stdout.contains("PG103")
+    };
+    assert!(!in_ws(&["--select", "PG1"]));
+    assert!(in_ws(&["--select", "PG103"]));
+    assert!(in_ws(&["--extend-select", "mutable-image-tag"]));
+    // A selector that matches no rule is a usage error that suggests one.
+    for flag in ["--select", "--extend-select", "--ignore", "--warn"] {
+        let out = run(planguard().args(["check", flag, "image-not-pined", "examples/salam"]));
+        assert_eq!(out.code, 2, "{flag}");
+        assert!(
+            out.stderr.contains(&format!("{flag} `image-not-pined` matches no built-in rule; did you mean `image-not-pinned`?")),
+            "{}",
+            out.stderr
+        );
+    }
+    // explain takes names and ids in any case too.
+    for rule in ["pg105", "IMAGE-NOT-PINNED"] {
+        let out = run(planguard().args(["explain", rule]));
+        assert_eq!(out.code, 0, "{rule}");
+        assert!(
+            out.stdout.starts_with("# PG105 image-not-pinned"),
+            "{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn the_output_format_comes_from_the_environment_when_no_flag_gives_it() {
+    let out = run(planguard()
+        .env("PLANGUARD_OUTPUT_FORMAT", "concise")
+        .args(["check", "examples/salam"]));
+    assert!(
+        out.stdout
+            .starts_with("examples/salam/conf/prod.json:84:96: error[PG110]"),
+        "{}",
+        out.stdout
+    );
+    let flag = run(planguard().env("PLANGUARD_OUTPUT_FORMAT", "concise").args([
+        "check",
+        "--format",
+        "json",
+        "examples/salam",
+    ]));
+    assert!(
+        serde_json::from_str::<Value>(&flag.stdout).is_ok(),
+        "{}",
+        flag.stdout
+    );
+    let wrong = run(planguard()
+        .env("PLANGUARD_OUTPUT_FORMAT", "yaml")
+        .args(["check", "examples/salam"]));
+    assert_eq!(wrong.code, 2);
+}
+
+#[test]
+fn x_planguard_suppresses_a_rule_in_its_object_and_below_with_a_reason() {
+    let ws = Workspace::copy_of("examples/salam");
+    let plan = ws.dir.path().join("orchestration_plans/uat/42.json");
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    let check = |text: &str| {
+        std::fs::write(&plan, text).expect("write");
+        let out = run(planguard().current_dir(ws.dir.path()).args([
+            "check",
+            "--no-cache",
+            "--format",
+            "concise",
+            "orchestration_plans/uat/42.json",
+        ]));
+        (out.code, out.stdout)
+    };
+    let (code, before) = check(&text);
+    assert_eq!(code, 1);
+    assert!(before.contains("error[PG101]"), "{before}");
+    // On the root object, by name in another case, with a reason: gone, and
+    // the schema says nothing of the member. Each rule is suppressed by its
+    // own entry: PG202 (the plan's disagreement with its config) is its own
+    // finding once PG101 is gone.
+    let member = "{\n  \"x-planguard\": {\"ignore\": {\"Namespace-Mismatch\": \"shared namespace until OPS-77\", \"PG202\": \"same\"}},";
+    let (code, after) = check(&text.replacen('{', member, 1));
+    assert_eq!((code, after.as_str()), (0, ""), "{after}");
+    // On another object (the retry policy): the finding stays, the entry is unused.
+    let elsewhere = text.replacen(
+        "\"retry_policy\": {",
+        "\"retry_policy\": {\"x-planguard\": {\"ignore\": {\"PG101\": \"not here\"}},",
+        1,
+    );
+    let (code, out) = check(&elsewhere);
+    assert_eq!(code, 1);
+    assert!(out.contains("error[PG101]"), "{out}");
+    assert!(
+        out.contains("warning[PG007] PG101 is suppressed here but reports nothing in this object"),
+        "{out}"
+    );
+    // No reason: it does not apply, and says so.
+    let (code, out) = check(&text.replacen(
+        '{',
+        "{\"x-planguard\": {\"ignore\": {\"PG101\": \"  \"}},",
+        1,
+    ));
+    assert_eq!(code, 1);
+    assert!(out.contains("error[PG101]"), "{out}");
+    assert!(
+        out.contains(
+            "warning[PG008] the suppression of PG101 gives no reason, so it does not apply"
+        ),
+        "{out}"
+    );
+    // An unknown rule, and a malformed member.
+    let (_, out) = check(&text.replacen(
+        '{',
+        "{\"x-planguard\": {\"ignore\": {\"PG999\": \"typo\"}, \"skip\": true},",
+        1,
+    ));
+    assert!(
+        out.contains("warning[PG007] PG999 is no rule, so suppressing it here does nothing"),
+        "{out}"
+    );
+    assert!(
+        out.contains("warning[PG008] `x-planguard` knows only `ignore`, not `skip`"),
+        "{out}"
+    );
+    let (_, out) = check(&text.replacen('{', "{\"x-planguard\": [\"PG101\"],", 1));
+    assert!(
+        out.contains("warning[PG008] `x-planguard` must be an object; it suppresses nothing"),
+        "{out}"
+    );
+    // An entry for a rule that is off in this run is not reported unused.
+    std::fs::write(&plan, elsewhere.as_str()).expect("write");
+    let out = run(planguard().current_dir(ws.dir.path()).args([
+        "check",
+        "--no-cache",
+        "--format",
+        "concise",
+        "--ignore",
+        "PG101",
+        "orchestration_plans/uat/42.json",
+    ]));
+    assert!(!out.stdout.contains("PG007"), "{}", out.stdout);
+    // The member is not part of what environments compare (PG203).
+    let config = ws.dir.path().join("conf/dev.json");
+    let dev = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        dev.replacen(
+            '{',
+            "{\"x-planguard\": {\"ignore\": {\"PG112\": \"dev has no auth\"}},",
+            1,
+        ),
+    )
+    .expect("write");
+    let out = run(planguard().current_dir(ws.dir.path()).args([
+        "check",
+        "--no-cache",
+        "--format",
+        "concise",
+    ]));
+    assert!(!out.stdout.contains("PG203"), "{}", out.stdout);
 }

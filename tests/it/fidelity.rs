@@ -92,8 +92,31 @@ fn planguard_findings(config: Option<&Path>, paths: &[String]) -> (Vec<Finding>,
             )
         })
         .collect();
+    // A cross-file finding about the value a per-file finding reports is
+    // shown as that finding's related information ("also PG202: …"); it is
+    // still one of the policies' findings. Its severity is not shown there
+    // (it is the rule's, set in Rust, not by the Rego being compared), so
+    // `compare` takes OPA's.
+    let also = regex::Regex::new(r"^also (PG\d+): (.*)$").expect("valid regex");
+    for d in diagnostics {
+        for r in d["related"].as_array().into_iter().flatten() {
+            if let Some(c) = also.captures(r["message"].as_str().unwrap_or_default()) {
+                findings.push((
+                    field(r, "file"),
+                    c[1].to_string(),
+                    MERGED.to_string(),
+                    c[2].to_string(),
+                    field(r, "pointer"),
+                ));
+            }
+        }
+    }
+    findings.sort();
     (findings, engine_errors)
 }
+
+/// The severity of a finding planguard shows as related information.
+const MERGED: &str = "(related)";
 
 /// OPA's findings, and what the harness said on stderr (why OPA rejected a
 /// policy or failed a rule).
@@ -145,8 +168,17 @@ fn only_in<'a>(a: &'a [Finding], b: &[Finding]) -> Vec<&'a Finding> {
 
 /// Both sides on one input; Err(readable diff) when they disagree.
 fn compare(case: &str, config: Option<&Path>, paths: &[String]) -> Result<Vec<Finding>, String> {
-    let (planguard, engine_errors) = planguard_findings(config, paths);
+    let (mut planguard, engine_errors) = planguard_findings(config, paths);
     let (opa, opa_notes) = opa_findings(config, paths);
+    for f in planguard.iter_mut().filter(|f| f.2 == MERGED) {
+        if let Some(o) = opa
+            .iter()
+            .find(|o| (&o.0, &o.1, &o.3, &o.4) == (&f.0, &f.1, &f.3, &f.4))
+        {
+            f.2.clone_from(&o.2);
+        }
+    }
+    planguard.sort();
     if planguard == opa {
         return Ok(planguard);
     }
