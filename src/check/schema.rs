@@ -258,7 +258,14 @@ fn property_description(schema: &Value, keyword_path: &str, name: &str) -> Optio
 fn allowed_properties(schema: &Value, keyword_path: &str) -> Option<Vec<String>> {
     let object = schema_at(schema, keyword_path)?;
     let properties = object.get("properties")?.as_object()?;
-    Some(properties.keys().cloned().collect())
+    // Every object allows the suppressions member; it is no field to suggest.
+    Some(
+        properties
+            .keys()
+            .filter(|k| *k != super::suppress::MEMBER)
+            .cloned()
+            .collect(),
+    )
 }
 
 #[cfg(test)]

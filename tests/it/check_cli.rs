@@ -3055,6 +3055,21 @@ fn x_planguard_suppresses_a_rule_in_its_object_and_below_with_a_reason() {
         "orchestration_plans/uat/42.json",
     ]));
     assert!(!out.stdout.contains("PG007"), "{}", out.stdout);
+    // The bundled schema allows the member on every object, as an editor
+    // or check-jsonschema reads it.
+    let with_members = root().join("target/x-planguard-plan.json");
+    std::fs::write(&with_members, elsewhere.replacen('{', member, 1)).expect("write");
+    let validated = run(
+        std::process::Command::new(common::venv_bin("check-jsonschema"))
+            .arg("--schemafile")
+            .arg(root().join("schemas/orchestration-plan.schema.json"))
+            .arg(&with_members),
+    );
+    assert_eq!(
+        validated.code, 0,
+        "{}{}",
+        validated.stdout, validated.stderr
+    );
     // The member is not part of what environments compare (PG203).
     let config = ws.dir.path().join("conf/dev.json");
     let dev = std::fs::read_to_string(&config).expect("config");
