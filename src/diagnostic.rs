@@ -221,6 +221,8 @@ pub struct Report {
     pub elapsed: Duration,
     /// Where the time went, when profiled (`check --profile`).
     pub profile: Vec<ProfileRow>,
+    /// What a baseline hid, when one applied.
+    pub baseline: Option<crate::check::baseline::Applied>,
 }
 
 impl Report {
@@ -238,6 +240,7 @@ impl Report {
             files_checked,
             elapsed,
             profile: Vec::new(),
+            baseline: None,
         }
     }
 
@@ -264,15 +267,24 @@ impl Report {
         let warnings = self.count(Severity::Warning);
         let files = plural(self.files_checked, "file");
         let time = format!("{:.2}s", self.elapsed.as_secs_f64());
-        if errors == 0 && warnings == 0 {
-            format!("Checked {files} in {time}: no problems found.")
+        let found = if errors == 0 && warnings == 0 {
+            "no problems found".to_string()
         } else {
             format!(
-                "Checked {files} in {time}: {}, {}.",
+                "{}, {}",
                 plural(errors, "error"),
                 plural(warnings, "warning")
             )
-        }
+        };
+        let baseline = match self.baseline {
+            None => String::new(),
+            Some(b) if b.gone == 0 => format!(" ({} in the baseline)", b.hidden),
+            Some(b) => format!(
+                " ({} in the baseline; {} of its entries no longer found: write it again with --write-baseline to shrink it)",
+                b.hidden, b.gone
+            ),
+        };
+        format!("Checked {files} in {time}: {found}{baseline}.")
     }
 }
 

@@ -223,6 +223,8 @@ pub struct Settings {
     pub severities: BTreeMap<String, Option<Severity>>,
     /// `--select`, `--ignore` and the like, over `severities`.
     pub selection: crate::select::Selection,
+    /// `[check] baseline`: findings recorded there are not reported.
+    pub baseline: Option<PathBuf>,
     pub ignores: Vec<Ignore>,
     /// Exclude patterns as written, for `--show-settings`.
     pub exclude_patterns: Vec<String>,
@@ -317,6 +319,15 @@ struct RawSettings {
     rules: BTreeMap<toml::Spanned<String>, toml::Spanned<RawLevel>>,
     #[serde(default)]
     ignore: Vec<toml::Spanned<RawIgnore>>,
+    #[serde(default)]
+    check: RawCheck,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawCheck {
+    /// The baseline file, relative to planguard.toml's folder.
+    baseline: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -668,6 +679,7 @@ impl Settings {
                 diagnostics: errors,
             });
         }
+        let baseline = raw.check.baseline.map(|b| root.join(b));
         Ok(Self {
             root,
             file: None,
@@ -682,6 +694,7 @@ impl Settings {
             policy,
             severities,
             selection: crate::select::Selection::default(),
+            baseline,
             ignores,
             exclude_patterns,
             force_exclude: true,

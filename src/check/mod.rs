@@ -2,6 +2,7 @@
 //! checks run in parallel, one file per task; cross-file policies run once
 //! over everything that loaded. Never prints, exits or touches the network.
 
+pub mod baseline;
 pub mod cache;
 pub mod functions;
 pub mod mask;
@@ -36,6 +37,8 @@ pub struct Checker {
     /// `PLANGUARD_NOW`, when set: the instant every check judges time by.
     now: Option<i64>,
     plan_rule: Option<PlanRule>,
+    /// Findings already known, hidden from what `run` reports.
+    baseline: Option<baseline::Baseline>,
 }
 
 /// One file to check: on disk, an editor's buffer, or a document already
@@ -168,6 +171,8 @@ impl Budget {
 pub struct Outcome {
     pub diagnostics: Vec<Diagnostic>,
     pub stats: Stats,
+    /// What the baseline hid, when the checker has one.
+    pub baseline: Option<baseline::Applied>,
 }
 
 /// How much of a check was done again, and how much came from the cache.
@@ -259,7 +264,14 @@ impl Checker {
             policies,
             now,
             plan_rule: None,
+            baseline: None,
         })
+    }
+
+    /// Hide the findings `baseline` holds.
+    pub fn with_baseline(mut self, baseline: Option<baseline::Baseline>) -> Self {
+        self.baseline = baseline;
+        self
     }
 
     /// Run `rule` on every plan that has no schema error.
@@ -444,15 +456,25 @@ impl Checker {
                 ..Default::default()
             });
         }
+        let diagnostics = self.reported_findings(
+            reported,
+            project,
+            background,
+            &context_secrets,
+            &work.context,
+        );
+        let (diagnostics, baseline) = match &self.baseline {
+            Some(baseline) => {
+                let checked: Vec<&Path> = work.report.iter().map(Input::path).collect();
+                let (kept, applied) = baseline.apply(diagnostics, &checked);
+                (kept, Some(applied))
+            }
+            None => (diagnostics, None),
+        };
         Outcome {
-            diagnostics: self.reported_findings(
-                reported,
-                project,
-                background,
-                &context_secrets,
-                &work.context,
-            ),
+            diagnostics,
             stats,
+            baseline,
         }
     }
 

@@ -173,6 +173,10 @@ fn of(error: &CliError) -> Entry {
             "planguard::init::unwritable",
             "check that the folder can be written; --force replaces files that exist",
         ),
+        CliError::Baseline(_) => entry(
+            "planguard::baseline::unusable",
+            "write the baseline with `planguard check --write-baseline FILE`, and name that file",
+        ),
         CliError::Usage(_) => entry(
             "planguard::usage",
             "`planguard help <command>` lists what each command takes",

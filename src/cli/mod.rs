@@ -357,6 +357,14 @@ pub struct CheckArgs {
     /// Exit 0 even when there are findings (2 still means the tool failed).
     #[arg(long)]
     pub exit_zero: bool,
+    /// Report only findings not recorded in this baseline file (default:
+    /// `[check] baseline` in planguard.toml), and say how many of its
+    /// entries are gone.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Record every finding of this check in FILE as the baseline, and exit 0.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
     /// Write the report to FILE (replaced whole, never half-written); the
     /// summary line still goes to standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -475,6 +483,8 @@ pub enum CliError {
     Trust(crate::apply::trust::TrustError),
     #[error(transparent)]
     Init(#[from] crate::init::InitError),
+    #[error(transparent)]
+    Baseline(#[from] crate::check::baseline::BaselineError),
     #[error("{0}")]
     Usage(String),
     #[error(
@@ -748,7 +758,16 @@ fn check(
             ),
         )?;
     }
-    let checker = Checker::new(settings)?.with_plan_rule(crate::apply::gate::plan_refusals);
+    let baseline = match (&args.write_baseline, &args.baseline, &settings.baseline) {
+        (Some(_), ..) => None,
+        (None, Some(path), _) | (None, None, Some(path)) => {
+            Some(crate::check::baseline::Baseline::read(path)?)
+        }
+        (None, None, None) => None,
+    };
+    let checker = Checker::new(settings)?
+        .with_plan_rule(crate::apply::gate::plan_refusals)
+        .with_baseline(baseline);
     // Beside planguard.toml, else in the working folder.
     let cache = (!args.no_cache).then(|| {
         let root = checker
@@ -776,8 +795,19 @@ fn check(
             ),
         )
     }));
+    if let Some(path) = &args.write_baseline {
+        let count = crate::check::baseline::write(path, &diagnostics)?;
+        writeln!(
+            stdout,
+            "Wrote {} to the baseline {}: checks with --baseline (or [check] baseline) report only new ones.",
+            plural(count, "finding"),
+            path.display()
+        )?;
+        return Ok(ExitCode::from(EXIT_CLEAN));
+    }
     let mut report = Report::new(diagnostics, files.len(), started.elapsed());
     report.profile = budget.profile().map(|p| p.rows()).unwrap_or_default();
+    report.baseline = outcome.baseline;
     let render = |color: bool| {
         let mut bytes = report::render(&report, args.format, color);
         if !report.profile.is_empty() && matches!(args.format, Format::Human | Format::Concise) {

@@ -31,6 +31,12 @@ struct Summary {
     errors: usize,
     warnings: usize,
     infos: usize,
+    /// Only with a baseline: the findings it hid, and its entries no
+    /// finding matched any more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baselined: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_gone: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -139,6 +145,8 @@ pub fn render(report: &Report) -> Vec<u8> {
             errors: report.count(Severity::Error),
             warnings: report.count(Severity::Warning),
             infos: report.count(Severity::Info),
+            baselined: report.baseline.map(|b| b.hidden),
+            baseline_gone: report.baseline.map(|b| b.gone),
         },
         diagnostics: report.diagnostics.iter().map(finding).collect(),
         profile: &report.profile,

@@ -2102,6 +2102,7 @@ fn settings_keys() -> Vec<String> {
         ("certificates", "[certificates]\n"),
         ("environments.*", "[environments.dev]\n"),
         ("ignore", "[[ignore]]\nrule = \"PG101\"\npaths = []\n"),
+        ("check", "[check]\n"),
     ];
     let dir = tempfile::tempdir().expect("tempdir");
     let mut keys = Vec::new();
@@ -2140,6 +2141,21 @@ fn settings_keys() -> Vec<String> {
 /// tests against real servers (and a TLS proxy) in another test file, each
 /// named here so that removing it fails this list.
 const COVERED_ELSEWHERE: &[(&str, &str, &str)] = &[
+    (
+        "--baseline",
+        "tests/it/check_cli.rs",
+        "a_baseline_adopts_todays_findings_and_reports_new_and_gone_ones",
+    ),
+    (
+        "--write-baseline",
+        "tests/it/check_cli.rs",
+        "a_baseline_adopts_todays_findings_and_reports_new_and_gone_ones",
+    ),
+    (
+        "check.baseline",
+        "tests/it/check_cli.rs",
+        "a_baseline_adopts_todays_findings_and_reports_new_and_gone_ones",
+    ),
     (
         "--select",
         "tests/it/check_cli.rs",
@@ -3089,4 +3105,90 @@ fn x_planguard_suppresses_a_rule_in_its_object_and_below_with_a_reason() {
         "concise",
     ]));
     assert!(!out.stdout.contains("PG203"), "{}", out.stdout);
+}
+
+#[test]
+fn a_baseline_adopts_todays_findings_and_reports_new_and_gone_ones() {
+    let ws = Workspace::copy_of("examples/salam");
+    let dir = ws.dir.path();
+    let check = |args: &[&str]| {
+        let out = run(planguard()
+            .current_dir(dir)
+            .args(["check", "--no-cache", "--color", "never"])
+            .args(args));
+        (out.code, format!("{}{}", out.stdout, out.stderr))
+    };
+    // Adopt: every finding of today recorded, exit 0.
+    let (code, out) = check(&["--write-baseline", "planguard-baseline.json"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.starts_with("Wrote 7 findings to the baseline planguard-baseline.json"),
+        "{out}"
+    );
+    let written = std::fs::read_to_string(dir.join("planguard-baseline.json")).expect("baseline");
+    let baseline: Value = serde_json::from_str(&written).expect("json");
+    assert_eq!(baseline["findings"].as_array().map(Vec::len), Some(7));
+    // The password of conf/prod.json is in it in no form.
+    assert!(!written.contains("S3cr3t-Pr0d!"), "{written}");
+    let (code, out) = check(&["--baseline", "planguard-baseline.json"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(": no problems found (7 in the baseline)."),
+        "{out}"
+    );
+    // The same from planguard.toml.
+    std::fs::write(
+        dir.join("planguard.toml"),
+        "[check]\nbaseline = \"planguard-baseline.json\"\n",
+    )
+    .expect("write");
+    let (code, out) = check(&[]);
+    assert_eq!(code, 0, "{out}");
+    // An edit above a finding moves its line, not its fingerprint.
+    let plan = dir.join("orchestration_plans/uat/42.json");
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    std::fs::write(&plan, text.replacen("{\n", "{\n\n\n", 1)).expect("write");
+    let (code, out) = check(&[]);
+    assert_eq!(code, 0, "lines moved: {out}");
+    // A change of the offending value is a new finding.
+    std::fs::write(&plan, text.replace("\"ingestion-dev\"", "\"ingestion-qa\"")).expect("write");
+    let (code, out) = check(&["--format", "concise"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("error[PG101] namespace \"ingestion-qa\""),
+        "{out}"
+    );
+    // A fixed problem is reported as gone, so the baseline can shrink.
+    std::fs::write(
+        &plan,
+        text.replace("\"ingestion-dev\"", "\"ingestion-uat\""),
+    )
+    .expect("write");
+    let (code, out) = check(&[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("(6 in the baseline; 1 of its entries no longer found: write it again with --write-baseline to shrink it)."), "{out}");
+    // A new problem in another file fails.
+    let config = dir.join("conf/dev.json");
+    let dev = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(
+        &config,
+        dev.replacen("\"ingestion-dev\"", "\"ingestion-prod\"", 1),
+    )
+    .expect("write");
+    let (code, _) = check(&[]);
+    assert_eq!(code, 1);
+    // --baseline wins over planguard.toml; a missing or foreign file is a tool failure.
+    let (code, out) = check(&["--baseline", "no-such-baseline.json"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("cannot read the baseline no-such-baseline.json"),
+        "{out}"
+    );
+    std::fs::write(dir.join("other.json"), "{\"findings\": 3}").expect("write");
+    let (code, out) = check(&["--baseline", "other.json"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("the baseline other.json is not a planguard baseline"),
+        "{out}"
+    );
 }
