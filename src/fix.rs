@@ -51,10 +51,16 @@ impl FileFixes {
         let before = self.shown.text();
         let after = self.apply_to(before);
         let path = self.shown.display_path();
+        // git's a/ and b/ for a relative path; an absolute one as it is.
+        let (old, new) = if self.path().is_absolute() {
+            (path.clone(), path)
+        } else {
+            (format!("a/{path}"), format!("b/{path}"))
+        };
         similar::TextDiff::from_lines(before, after.as_str())
             .unified_diff()
             .context_radius(3)
-            .header(&format!("a/{path}"), &format!("b/{path}"))
+            .header(&old, &new)
             .to_string()
     }
 
@@ -77,27 +83,42 @@ impl FileFixes {
 }
 
 /// The fixes to apply, by file (unsafe ones only with `unsafe_fixes`).
+///
+/// A fix that takes its value from another file (a plan field set to its
+/// config's, the config being a related location) waits while that file has
+/// fixes of its own: the config may be what is wrong.
 pub fn plan(diagnostics: &[Diagnostic], unsafe_fixes: bool) -> Vec<FileFixes> {
-    let mut by_file: BTreeMap<PathBuf, (SourceFile, Vec<&Fix>)> = BTreeMap::new();
-    for d in diagnostics {
-        let (Some(fix), Some(location)) = (&d.fix, &d.location) else {
-            continue;
-        };
-        if d.sensitive || !fix.applies(unsafe_fixes) || !usable(fix, &location.file) {
-            continue;
+    let candidates: Vec<(&Diagnostic, &Fix, &SourceFile)> = diagnostics
+        .iter()
+        .filter_map(|d| {
+            let (fix, location) = (d.fix.as_ref()?, d.location.as_ref()?);
+            (!d.sensitive && fix.applies(unsafe_fixes) && usable(fix, &location.file))
+                .then_some((d, fix, &location.file))
+        })
+        .collect();
+    let fixed_files: std::collections::BTreeSet<&Path> =
+        candidates.iter().map(|(_, _, file)| file.path()).collect();
+    let mut by_file: BTreeMap<PathBuf, (SourceFile, Vec<&Fix>, usize)> = BTreeMap::new();
+    for (d, fix, file) in candidates {
+        let entry = by_file
+            .entry(file.path().to_path_buf())
+            .or_insert_with(|| (file.clone(), Vec::new(), 0));
+        let waits = d.related.iter().any(|r| {
+            let other = r.location.file.path();
+            other != file.path() && fixed_files.contains(other)
+        });
+        if waits {
+            entry.2 += 1;
+        } else {
+            entry.1.push(fix);
         }
-        by_file
-            .entry(location.file.path().to_path_buf())
-            .or_insert_with(|| (location.file.clone(), Vec::new()))
-            .1
-            .push(fix);
     }
     by_file
         .into_values()
-        .map(|(shown, mut fixes)| {
+        .map(|(shown, mut fixes, waiting)| {
             fixes.sort_by_key(|f| f.edits.iter().map(|e| (e.span.start, e.span.end)).min());
             let mut taken: Vec<Fix> = Vec::new();
-            let (mut fixed, mut deferred) = (0, 0);
+            let (mut fixed, mut deferred) = (0, waiting);
             for fix in fixes {
                 if taken.iter().any(|t| t.edits == fix.edits) {
                     fixed += 1;

@@ -99,7 +99,7 @@ fn to_diagnostics(document: &Document, schema: &Value, error: &ValidationError) 
                     rename_fix(document, error.instance(), &member, near, unique)
                 });
                 d.help = Some(
-                    match allowed {
+                    match &allowed {
                         Some(allowed) => {
                             match near {
                                 Some((near, _)) => format!(

@@ -2092,6 +2092,21 @@ fn settings_keys() -> Vec<String> {
 /// named here so that removing it fails this list.
 const COVERED_ELSEWHERE: &[(&str, &str, &str)] = &[
     (
+        "--fix",
+        "tests/it/fixes.rs",
+        "fix_applies_each_fixable_rule_and_the_result_checks_clean",
+    ),
+    (
+        "--diff",
+        "tests/it/fixes.rs",
+        "diff_shows_what_fix_would_change_and_changes_nothing",
+    ),
+    (
+        "--unsafe-fixes",
+        "tests/it/fixes.rs",
+        "unsafe_fixes_apply_only_when_asked",
+    ),
+    (
         "--profile",
         "tests/it/check_cli.rs",
         "profile_says_where_the_time_goes_per_rule_and_stage",
