@@ -88,14 +88,15 @@ impl FileFixes {
 /// config's, the config being a related location) waits while that file has
 /// fixes of its own: the config may be what is wrong.
 pub fn plan(diagnostics: &[Diagnostic], unsafe_fixes: bool) -> Vec<FileFixes> {
-    let candidates: Vec<(&Diagnostic, &Fix, &SourceFile)> = diagnostics
-        .iter()
-        .filter_map(|d| {
-            let (fix, location) = (d.fix.as_ref()?, d.location.as_ref()?);
-            (!d.sensitive && fix.applies(unsafe_fixes) && usable(fix, &location.file))
-                .then_some((d, fix, &location.file))
-        })
-        .collect();
+    let candidates: Vec<(&Diagnostic, &Fix, &SourceFile)> =
+        diagnostics
+            .iter()
+            .filter_map(|d| {
+                let (fix, location) = (d.fix.as_ref()?, d.location.as_ref()?);
+                (!d.sensitive && fix.applies(unsafe_fixes) && usable(fix, &location.file))
+                    .then_some((d, fix, &location.file))
+            })
+            .collect();
     let fixed_files: std::collections::BTreeSet<&Path> =
         candidates.iter().map(|(_, _, file)| file.path()).collect();
     let mut by_file: BTreeMap<PathBuf, (SourceFile, Vec<&Fix>, usize)> = BTreeMap::new();
@@ -190,7 +191,10 @@ pub fn ignore_edit(text: &str, pointer: &str, code: &str, reason: &str) -> Optio
     // The innermost object at or above the pointer.
     let mut object = pointer.to_string();
     loop {
-        if value.pointer(&object).is_some_and(serde_json::Value::is_object) {
+        if value
+            .pointer(&object)
+            .is_some_and(serde_json::Value::is_object)
+        {
             break;
         }
         let cut = object.rfind('/')?;
@@ -205,7 +209,9 @@ pub fn ignore_edit(text: &str, pointer: &str, code: &str, reason: &str) -> Optio
             SUPPRESSION_KEY,
             serde_json::json!({"ignore": {code: entry}}),
         ),
-        (Some(s), None) if s.is_object() => (suppression, "ignore", serde_json::json!({code: entry})),
+        (Some(s), None) if s.is_object() => {
+            (suppression, "ignore", serde_json::json!({code: entry}))
+        }
         (Some(_), Some(i)) if i.is_object() && i.get(code).is_none() => (ignore, code, entry),
         _ => return None,
     };
@@ -300,7 +306,12 @@ mod tests {
     use super::*;
     use crate::diagnostic::{Applicability, Severity};
 
-    fn finding(file: &SourceFile, span: Span, content: &str, applicability: Applicability) -> Diagnostic {
+    fn finding(
+        file: &SourceFile,
+        span: Span,
+        content: &str,
+        applicability: Applicability,
+    ) -> Diagnostic {
         Diagnostic::new("PG101", Severity::Error, "m")
             .at(file, span.clone(), None)
             .with_fix(Fix::replace("t", applicability, span, content))
@@ -317,9 +328,15 @@ mod tests {
         let planned = plan(&diagnostics, false);
         assert_eq!(planned.len(), 1);
         assert_eq!(planned[0].deferred, 1);
-        assert_eq!(planned[0].apply_to(file.text()), "{\"a\": \"1\", \"b\": \"y\"}");
+        assert_eq!(
+            planned[0].apply_to(file.text()),
+            "{\"a\": \"1\", \"b\": \"y\"}"
+        );
         let planned = plan(&diagnostics, true);
-        assert_eq!(planned[0].apply_to(file.text()), "{\"a\": \"1\", \"b\": \"2\"}");
+        assert_eq!(
+            planned[0].apply_to(file.text()),
+            "{\"a\": \"1\", \"b\": \"2\"}"
+        );
     }
 
     fn ignored(text: &str, pointer: &str) -> Option<String> {
@@ -356,7 +373,9 @@ mod tests {
         let text = "{\n  \"x-planguard\": {\"ignore\": {\"PG105\": \"pinned\"}},\n  \"a\": 1\n}";
         assert_eq!(
             ignored(text, "/a").as_deref(),
-            Some("{\n  \"x-planguard\": {\"ignore\": {\"PG101\": \"why\", \"PG105\": \"pinned\"}},\n  \"a\": 1\n}")
+            Some(
+                "{\n  \"x-planguard\": {\"ignore\": {\"PG101\": \"why\", \"PG105\": \"pinned\"}},\n  \"a\": 1\n}"
+            )
         );
         let already = "{\"x-planguard\": {\"ignore\": {\"PG101\": \"r\"}}, \"a\": 1}";
         assert_eq!(ignored(already, "/a"), None);

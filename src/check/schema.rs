@@ -98,21 +98,18 @@ fn to_diagnostics(document: &Document, schema: &Value, error: &ValidationError) 
                 d.fix = near.and_then(|(near, unique)| {
                     rename_fix(document, error.instance(), &member, near, unique)
                 });
-                d.help = Some(
-                    match &allowed {
-                        Some(allowed) => {
-                            match near {
-                                Some((near, _)) => format!(
-                                    "did you mean `{near}`? allowed here: {}",
-                                    allowed.join(", ")
-                                ),
-                                None => format!("allowed here: {}", allowed.join(", ")),
-                            }
-                        }
-                        None => "remove it, or prefix it with `x-` to mark it as an extension"
-                            .to_string(),
+                d.help = Some(match &allowed {
+                    Some(allowed) => match near {
+                        Some((near, _)) => format!(
+                            "did you mean `{near}`? allowed here: {}",
+                            allowed.join(", ")
+                        ),
+                        None => format!("allowed here: {}", allowed.join(", ")),
                     },
-                );
+                    None => {
+                        "remove it, or prefix it with `x-` to mark it as an extension".to_string()
+                    }
+                });
                 d
             })
             .collect(),

@@ -852,7 +852,11 @@ fn show_fixes(
         0 => "No fixes available.".to_string(),
         n => format!("Would fix {}.", plural(n, "finding")),
     };
-    log.note(Level::Info, "fixes", &(text + &unsafe_hint(report, unsafe_fixes)))?;
+    log.note(
+        Level::Info,
+        "fixes",
+        &(text + &unsafe_hint(report, unsafe_fixes)),
+    )?;
     Ok(ExitCode::from(if fixable == 0 {
         EXIT_CLEAN
     } else {

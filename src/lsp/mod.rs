@@ -604,7 +604,12 @@ impl Server<'_> {
                     self.encoding.range(file, &edit.span),
                     edit.content,
                 )];
-                actions.push(action(format!("Ignore {code} for this object"), d, edits, false));
+                actions.push(action(
+                    format!("Ignore {code} for this object"),
+                    d,
+                    edits,
+                    false,
+                ));
             }
         }
         actions

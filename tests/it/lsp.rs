@@ -835,7 +835,11 @@ fn code_actions_offer_each_fix_and_an_ignore_over_json_rpc() {
     );
     server.open(PLAN, &wrong);
     let diagnostics = server.diagnostics(PLAN, Some(1));
-    assert_eq!(codes(&diagnostics), ["PG010", "PG101", "PG202"], "{diagnostics:#?}");
+    assert_eq!(
+        codes(&diagnostics),
+        ["PG010", "PG101", "PG202"],
+        "{diagnostics:#?}"
+    );
     let at = wrong.find("\"ingestion-uat\"").expect("planted");
     let uri_of_plan = uri(&workspace.dir.path().join(PLAN));
     let response = server.request(
@@ -872,10 +876,15 @@ fn code_actions_offer_each_fix_and_an_ignore_over_json_rpc() {
         .clone();
     assert_eq!(
         edits,
-        [json!({"range": range(&wrong, at, at + "\"ingestion-uat\"".len(), true), "newText": "\"ingestion-dev\""})]
+        [
+            json!({"range": range(&wrong, at, at + "\"ingestion-uat\"".len(), true), "newText": "\"ingestion-dev\""})
+        ]
     );
     let after_fix = apply_edits(&wrong, &edits);
-    assert_eq!(after_fix, wrong.replacen("\"ingestion-uat\"", "\"ingestion-dev\"", 1));
+    assert_eq!(
+        after_fix,
+        wrong.replacen("\"ingestion-uat\"", "\"ingestion-dev\"", 1)
+    );
 
     // The ignore goes first in the plan's top-level object, on its own line.
     let ignore = &actions[1];
@@ -904,13 +913,19 @@ fn code_actions_offer_each_fix_and_an_ignore_over_json_rpc() {
         }),
     );
     let actions = response["result"].as_array().expect("a list");
-    assert_eq!(actions.len(), 1, "no near name, so only the ignore: {actions:#?}");
+    assert_eq!(
+        actions.len(),
+        1,
+        "no near name, so only the ignore: {actions:#?}"
+    );
     assert_eq!(actions[0]["title"], "Ignore PG010 for this object");
 
     // Applying the fix clears every finding.
     let clean_text = apply_edits(
         &after_fix,
-        &[json!({"range": range(&after_fix, after_fix.find("\"workflow_id_suffix_é\"").expect("there"), after_fix.find("\"namespace\"").expect("there"), true), "newText": ""})],
+        &[
+            json!({"range": range(&after_fix, after_fix.find("\"workflow_id_suffix_é\"").expect("there"), after_fix.find("\"namespace\"").expect("there"), true), "newText": ""}),
+        ],
     );
     assert_eq!(clean_text, fixed);
     server.change(PLAN, 2, &clean_text);
