@@ -580,9 +580,8 @@ impl Server<'_> {
             };
             // Findings checked on other text than the buffer's (an edit
             // still on its way) offer nothing.
-            if !(location.span.start <= end && start <= location.span.end)
-                || !crate::fix::same_but_masked(file.text(), location.file.text())
-            {
+            let here = location.span.start <= end && start <= location.span.end;
+            if !here || !crate::fix::same_but_masked(file.text(), location.file.text()) {
                 continue;
             }
             if let Some(fix) = crate::fix::offered(d) {
