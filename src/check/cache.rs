@@ -343,3 +343,22 @@ pub fn hex(bytes: &[u8]) -> String {
         s
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::{Applicability, Fix};
+
+    #[test]
+    fn a_fix_survives_the_round_trip_through_the_cache() {
+        let file = SourceFile::new("a.json", "{\"namespace\": \"x\"}");
+        let fixed = Diagnostic::new("PG101", Severity::Error, "m")
+            .at(&file, 14..17, Some("/namespace".to_string()))
+            .with_fix(Fix::replace("t", Applicability::Unsafe, 14..17, "\"y\""));
+        let stored = store(std::slice::from_ref(&fixed), |_| true).expect("storable");
+        let json = serde_json::to_string(&stored).expect("serializes");
+        let back: Vec<StoredDiagnostic> = serde_json::from_str(&json).expect("deserializes");
+        let restored = restore(&back, |_| Some(file.clone())).expect("restorable");
+        assert_eq!(restored[0].fix, fixed.fix);
+    }
+}
