@@ -120,6 +120,71 @@ pub struct Diagnostic {
     /// For a policy that failed on a file: which rule, on which file, why;
     /// the same failure on many files is reported once.
     pub failure: Option<Failure>,
+    /// The edit that fixes it, when the help line names one exactly
+    /// (`check --fix`, the editor's quick fix).
+    pub fix: Option<Fix>,
+}
+
+/// Whether a fix may be applied without a person looking at it: safe fixes
+/// make the file say what planguard already knows it must say; unsafe ones
+/// change what the file attests (a checksum) and apply only with
+/// `--unsafe-fixes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    Unsafe,
+    Safe,
+}
+
+impl Applicability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+        }
+    }
+}
+
+/// One replacement in the text of the diagnostic's file: the bytes of
+/// `span` become `content`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edit {
+    pub span: Span,
+    pub content: String,
+}
+
+/// A machine-readable fix: edits in the file of the diagnostic's location,
+/// applied together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fix {
+    /// What it does, e.g. `replace with "ingestion-uat"`.
+    pub title: String,
+    pub applicability: Applicability,
+    pub edits: Vec<Edit>,
+}
+
+impl Fix {
+    /// One replacement.
+    pub fn replace(
+        title: impl Into<String>,
+        applicability: Applicability,
+        span: Span,
+        content: impl Into<String>,
+    ) -> Self {
+        Self {
+            title: title.into(),
+            applicability,
+            edits: vec![Edit {
+                span,
+                content: content.into(),
+            }],
+        }
+    }
+
+    /// Whether `--fix` applies it (`unsafe_fixes`: with `--unsafe-fixes`).
+    pub fn applies(&self, unsafe_fixes: bool) -> bool {
+        unsafe_fixes || self.applicability == Applicability::Safe
+    }
 }
 
 /// A policy rule that failed while checking a file.
@@ -146,6 +211,7 @@ impl Diagnostic {
             url,
             related: Vec::new(),
             failure: None,
+            fix: None,
         }
     }
 
@@ -165,6 +231,11 @@ impl Diagnostic {
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_fix(mut self, fix: Fix) -> Self {
+        self.fix = Some(fix);
         self
     }
 

@@ -11,6 +11,7 @@ pub mod cron;
 pub mod diagnostic;
 pub mod discover;
 pub mod duration;
+pub mod fix;
 pub mod fsutil;
 #[cfg(feature = "testing")]
 pub mod fuzzing;

@@ -23,13 +23,24 @@ deny contains finding if {
 	actual := planguard.file_sha256(path)
 	actual != lower(ref.sha256)
 	message := checksum_message(path, actual)
-	finding := {
-		"rule": "PG113",
-		"msg": message,
-		"location": array.concat(fields.path(file.kind, "config_ref"), ["sha256"]),
-		"help": "update the checksum after reviewing the configuration change",
-	}
+	finding := object.union(
+		{
+			"rule": "PG113",
+			"msg": message,
+			"location": array.concat(fields.path(file.kind, "config_ref"), ["sha256"]),
+			"help": "update the checksum after reviewing the configuration change",
+		},
+		checksum_fix(actual),
+	)
 }
+
+# The new checksum attests content nobody has reviewed yet: an unsafe fix.
+checksum_fix("") := {}
+
+checksum_fix(actual) := {
+	"help": sprintf("after reviewing the configuration change, set it to \"%s\"", [actual]),
+	"fix": {"replace": actual, "applicability": "unsafe", "title": "update the checksum to the file's"},
+} if actual != ""
 
 checksum_message(path, "") := sprintf("the Spark configuration %s cannot be read to verify its checksum", [path])
 

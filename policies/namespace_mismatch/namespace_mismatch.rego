@@ -15,5 +15,6 @@ deny contains finding if {
 		"msg": sprintf("namespace \"%v\" is not the %s environment's namespace \"%v\"", [namespace, file.environment, env.namespace]),
 		"location": fields.path(file.kind, "namespace"),
 		"help": sprintf("set it to \"%v\", or change [environments.%s] in planguard.toml", [env.namespace, file.environment]),
+		"fix": {"replace": env.namespace},
 	}
 }

@@ -82,6 +82,9 @@ deny contains finding if {
 		"location": plan_path,
 		"related": [{"file": config.path, "location": config_path, "msg": "the config says this"}],
 		"help": "regenerate the plan from the config (ingestion.py --dump-orchestration-plan)",
+		# A scalar the plan has takes the config's value (planguard makes no
+		# other fix of this finding).
+		"fix": {"replace": configured},
 	}
 }
 

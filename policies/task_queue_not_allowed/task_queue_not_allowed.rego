@@ -11,9 +11,20 @@ deny contains finding if {
 	env := data.planguard.environments[file.environment]
 	queue := fields.value(input, file.kind, "task_queue")
 	not queue in env.task_queues
-	finding := {
-		"rule": "PG102",
-		"msg": sprintf("task queue \"%v\" is not allowed in %s (allowed: %s)", [queue, file.environment, concat(", ", env.task_queues)]),
-		"location": fields.path(file.kind, "task_queue"),
-	}
+	finding := object.union(
+		{
+			"rule": "PG102",
+			"msg": sprintf("task queue \"%v\" is not allowed in %s (allowed: %s)", [queue, file.environment, concat(", ", env.task_queues)]),
+			"location": fields.path(file.kind, "task_queue"),
+		},
+		only_queue(env.task_queues, file.environment),
+	)
 }
+
+# When the environment allows one queue, the finding says which, and fixes it.
+only_queue(queues, environment) := {
+	"help": sprintf("set it to \"%v\", or change [environments.%s] in planguard.toml", [queues[0], environment]),
+	"fix": {"replace": queues[0]},
+} if count(queues) == 1
+
+only_queue(queues, _) := {} if count(queues) != 1

@@ -30,7 +30,7 @@ use crate::diagnostic::{Diagnostic, Location, Related, Severity};
 use crate::source::SourceFile;
 
 /// Bump when what is stored changes meaning.
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 /// A location without its text: the file's path as shown, the span and pointer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +51,8 @@ pub struct StoredDiagnostic {
     related: Vec<(StoredLocation, String)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     failure: Option<crate::diagnostic::Failure>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fix: Option<crate::diagnostic::Fix>,
 }
 
 /// One file's entry in the index.
@@ -277,6 +279,7 @@ pub fn store(
                     .map(|r| Some((location(&r.location)?, r.message.clone())))
                     .collect::<Option<_>>()?,
                 failure: d.failure.clone(),
+                fix: d.fix.clone(),
             })
         })
         .collect()
@@ -320,6 +323,7 @@ pub fn restore(
                     .collect::<Option<_>>()?,
                 sensitive: false,
                 failure: s.failure.clone(),
+                fix: s.fix.clone(),
             })
         })
         .collect()
@@ -338,4 +342,23 @@ pub fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::{Applicability, Fix};
+
+    #[test]
+    fn a_fix_survives_the_round_trip_through_the_cache() {
+        let file = SourceFile::new("a.json", "{\"namespace\": \"x\"}");
+        let fixed = Diagnostic::new("PG101", Severity::Error, "m")
+            .at(&file, 14..17, Some("/namespace".to_string()))
+            .with_fix(Fix::replace("t", Applicability::Unsafe, 14..17, "\"y\""));
+        let stored = store(std::slice::from_ref(&fixed), |_| true).expect("storable");
+        let json = serde_json::to_string(&stored).expect("serializes");
+        let back: Vec<StoredDiagnostic> = serde_json::from_str(&json).expect("deserializes");
+        let restored = restore(&back, |_| Some(file.clone())).expect("restorable");
+        assert_eq!(restored[0].fix, fixed.fix);
+    }
 }

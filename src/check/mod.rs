@@ -828,6 +828,10 @@ fn one_problem_one_finding(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
                     });
                 }
                 e.related.extend(d.related);
+                // The one finding offers the fix either had.
+                if e.fix.is_none() {
+                    e.fix = d.fix;
+                }
             }
             None => kept.push(d),
         }

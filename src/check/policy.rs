@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::Budget;
 use super::functions::{self, Reads, Sandbox};
-use crate::diagnostic::{Diagnostic, Failure, Location, Severity};
+use crate::diagnostic::{Applicability, Diagnostic, Failure, Fix, Location, Severity};
 use crate::load::{Document, spans};
 use crate::rego::{self, EngineError, ErrorKind};
 use crate::rules;
@@ -678,6 +678,12 @@ impl Policies {
         let mut diagnostic = Diagnostic::new(id, severity, message);
         diagnostic.location = locate(result);
         diagnostic.sensitive |= result.get("sensitive").and_then(Value::as_bool) == Some(true);
+        if !diagnostic.sensitive {
+            diagnostic.fix = diagnostic
+                .location
+                .as_ref()
+                .and_then(|location| replace_fix(result, &location.file));
+        }
         if let (Some(location), Some(within)) = (&mut diagnostic.location, result.get("within")) {
             narrow(location, within);
         }
@@ -900,6 +906,42 @@ fn locate_in(file: &SourceFile, finding: &Value) -> Option<Location> {
         span: target.span,
         pointer: Some(target.pointer),
     })
+}
+
+/// Longest replacement value a fix's title quotes whole.
+const TITLE_VALUE_CHARS: usize = 60;
+
+/// A result's `"fix": {"replace": value}` (optionally `"applicability":
+/// "unsafe"`, `"title"`): the value at the result's `location` becomes
+/// `value`, JSON-encoded. Only a scalar replaces a scalar, and only at a
+/// location that exists: anything else would need more than one edit to keep
+/// the file's layout, so no fix is offered.
+fn replace_fix(result: &Value, file: &SourceFile) -> Option<Fix> {
+    let fix = result.get("fix")?;
+    let value = fix.get("replace")?;
+    if matches!(value, Value::Object(_) | Value::Array(_) | Value::Null) {
+        return None;
+    }
+    let pointer = result.get("location").and_then(location_pointer)?;
+    let located = spans::locate(file.text(), &pointer)?;
+    let old = file.text().get(located.value.clone())?;
+    if matches!(old.as_bytes().first(), Some(b'{' | b'[')) {
+        return None;
+    }
+    let content = serde_json::to_string(value).ok()?;
+    if old == content {
+        return None;
+    }
+    let applicability = match fix.get("applicability").and_then(Value::as_str) {
+        Some("unsafe") => Applicability::Unsafe,
+        _ => Applicability::Safe,
+    };
+    let title = match fix.get("title").and_then(Value::as_str) {
+        Some(title) => title.to_string(),
+        None if content.chars().count() <= TITLE_VALUE_CHARS => format!("replace with {content}"),
+        None => "replace the value".to_string(),
+    };
+    Some(Fix::replace(title, applicability, located.value, content))
 }
 
 /// Narrow a location on a string value to the characters `[start, end)` of

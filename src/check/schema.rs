@@ -6,7 +6,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Applicability, Diagnostic, Fix};
 use crate::discover::Kind;
 use crate::load::{Document, spans};
 use crate::rules;
@@ -94,21 +94,25 @@ fn to_diagnostics(document: &Document, schema: &Value, error: &ValidationError) 
             .map(|key| {
                 let member = format!("{pointer}/{}", spans::escape_token(key));
                 let mut d = diagnostic(&member, format!("{UNKNOWN_PROPERTY} `{key}`"), true);
-                d.help = Some(
-                    match allowed_properties(schema, error.schema_path().as_str()) {
-                        Some(allowed) => {
-                            match crate::suggest::closest(key, allowed.iter().map(String::as_str)) {
-                                Some(near) => format!(
-                                    "did you mean `{near}`? allowed here: {}",
-                                    allowed.join(", ")
-                                ),
-                                None => format!("allowed here: {}", allowed.join(", ")),
-                            }
-                        }
-                        None => "remove it, or prefix it with `x-` to mark it as an extension"
-                            .to_string(),
+                let allowed = allowed_properties(schema, error.schema_path().as_str());
+                let near = allowed.as_ref().and_then(|allowed| {
+                    crate::suggest::closest_unique(key, allowed.iter().map(String::as_str))
+                });
+                d.fix = near.and_then(|(near, unique)| {
+                    rename_fix(document, error.instance(), &member, near, unique)
+                });
+                d.help = Some(match &allowed {
+                    Some(allowed) => match near {
+                        Some((near, _)) => format!(
+                            "did you mean `{near}`? allowed here: {}",
+                            allowed.join(", ")
+                        ),
+                        None => format!("allowed here: {}", allowed.join(", ")),
                     },
-                );
+                    None => {
+                        "remove it, or prefix it with `x-` to mark it as an extension".to_string()
+                    }
+                });
                 d
             })
             .collect(),
@@ -165,6 +169,33 @@ fn to_diagnostics(document: &Document, schema: &Value, error: &ValidationError) 
             false,
         )],
     }
+}
+
+/// Rename the misspelt key of `member` to `near`: safe when `near` is the
+/// only name that close and the object has no `near` yet (then the rename
+/// would make a duplicate key, so there is no fix).
+fn rename_fix(
+    document: &Document,
+    object: &Value,
+    member: &str,
+    near: &str,
+    unique: bool,
+) -> Option<Fix> {
+    if object.get(near).is_some() {
+        return None;
+    }
+    let key = spans::locate(document.file.text(), member)?.key?;
+    let applicability = if unique {
+        Applicability::Safe
+    } else {
+        Applicability::Unsafe
+    };
+    Some(Fix::replace(
+        format!("rename to `{near}`"),
+        applicability,
+        key,
+        serde_json::to_string(near).ok()?,
+    ))
 }
 
 fn subject(field: &str) -> String {

@@ -162,6 +162,10 @@ fn of(error: &CliError) -> Entry {
             "planguard::output::unwritable",
             "check that the output (standard output, or the --output file and its folder) can be written",
         ),
+        CliError::FixFile { .. } => entry(
+            "planguard::fix::unwritable",
+            "check that the files being fixed can be written",
+        ),
         CliError::Test(_) => entry(
             "planguard::test::failed_to_run",
             "fix the policy or data file named",

@@ -422,6 +422,20 @@ pub struct CheckArgs {
     /// pre-commit hook skips what planguard.toml excludes).
     #[arg(long)]
     pub no_force_exclude: bool,
+    /// Apply the fixes findings carry (the edit their help line names: a
+    /// misspelt property, the environment's namespace or task queue, the
+    /// config's value in a plan), in place, then check again and report
+    /// what remains. See docs/fixes.md.
+    #[arg(long, conflicts_with = "diff")]
+    pub fix: bool,
+    /// Print a unified diff of what `--fix` would change and change
+    /// nothing; exit 1 when there is something to fix, else 0.
+    #[arg(long)]
+    pub diff: bool,
+    /// With `--fix` or `--diff`, also the unsafe fixes: edits that change
+    /// what a file attests (a checksum), to make only after a review.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
 }
 
 /// `--shard I/N`, numbered from 1.
@@ -470,6 +484,11 @@ pub enum CliError {
     Output(#[from] std::io::Error),
     #[error("cannot write the report to {}: {source}", .path.display())]
     OutputFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write the fixes to {}: {source}", .path.display())]
+    FixFile {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -784,17 +803,26 @@ fn check(
     } else {
         crate::check::Budget::default()
     };
-    let outcome = checker.run(&work, cache.as_ref(), &budget);
-    let mut diagnostics = outcome.diagnostics;
-    diagnostics.extend(discovery.unlisted.iter().map(|(folder, reason)| {
-        crate::diagnostic::Diagnostic::builtin(
-            &rules::UNREADABLE_FILE,
-            format!(
-                "cannot list the folder {}: {reason}; the configs and plans in it were not checked",
-                crate::source::display_path(folder)
-            ),
-        )
-    }));
+    let run = |cache: Option<&crate::check::Cache>| {
+        let outcome = checker.run(&work, cache, &budget);
+        let mut diagnostics = outcome.diagnostics;
+        diagnostics.extend(discovery.unlisted.iter().map(|(folder, reason)| {
+            crate::diagnostic::Diagnostic::builtin(
+                &rules::UNREADABLE_FILE,
+                format!(
+                    "cannot list the folder {}: {reason}; the configs and plans in it were not checked",
+                    crate::source::display_path(folder)
+                ),
+            )
+        }));
+        (diagnostics, outcome.baseline)
+    };
+    let report_of = |(diagnostics, baseline)| {
+        let mut report = Report::new(diagnostics, files.len(), started.elapsed());
+        report.baseline = baseline;
+        report
+    };
+    let (diagnostics, baseline) = run(cache.as_ref());
     if let Some(path) = &args.write_baseline {
         let count = crate::check::baseline::write(path, &diagnostics)?;
         writeln!(
@@ -805,9 +833,14 @@ fn check(
         )?;
         return Ok(ExitCode::from(EXIT_CLEAN));
     }
-    let mut report = Report::new(diagnostics, files.len(), started.elapsed());
+    let mut report = report_of((diagnostics, baseline));
+    if args.diff {
+        return show_fixes(&report, args.unsafe_fixes, stdout, log);
+    }
+    if args.fix {
+        report = apply_fixes(report, args.unsafe_fixes, || report_of(run(None)), log)?;
+    }
     report.profile = budget.profile().map(|p| p.rows()).unwrap_or_default();
-    report.baseline = outcome.baseline;
     let render = |color: bool| {
         let mut bytes = report::render(&report, args.format, color);
         if !report.profile.is_empty() && matches!(args.format, Format::Human | Format::Concise) {
@@ -866,6 +899,92 @@ fn check(
             EXIT_CLEAN
         },
     ))
+}
+
+/// `check --diff`: the unified diff of every file `--fix` would change, on
+/// standard output; exit 1 when there is one.
+fn show_fixes(
+    report: &Report,
+    unsafe_fixes: bool,
+    stdout: &mut dyn Write,
+    log: &mut Log,
+) -> Result<ExitCode, CliError> {
+    let planned = crate::fix::plan(&report.diagnostics, unsafe_fixes);
+    for file in &planned {
+        stdout.write_all(file.diff().as_bytes())?;
+    }
+    let fixable: usize = planned.iter().map(|f| f.fixed).sum();
+    let text = match fixable {
+        0 => "No fixes available.".to_string(),
+        n => format!("Would fix {}.", plural(n, "finding")),
+    };
+    log.note(
+        Level::Info,
+        "fixes",
+        &(text + &unsafe_hint(report, unsafe_fixes)),
+    )?;
+    Ok(ExitCode::from(if fixable == 0 {
+        EXIT_CLEAN
+    } else {
+        EXIT_FINDINGS
+    }))
+}
+
+/// `check --fix`: apply the fixes, check again, and again while fixes
+/// applied (a fix that overlapped another waits for the next round), at
+/// most `fix::MAX_ROUNDS` times; the last check's report.
+fn apply_fixes(
+    mut report: Report,
+    unsafe_fixes: bool,
+    check_again: impl Fn() -> Report,
+    log: &mut Log,
+) -> Result<Report, CliError> {
+    let mut fixed = 0;
+    for _ in 0..crate::fix::MAX_ROUNDS {
+        let mut applied = 0;
+        for file in crate::fix::plan(&report.diagnostics, unsafe_fixes) {
+            applied += file.write().map_err(|source| CliError::FixFile {
+                path: file.path().to_path_buf(),
+                source,
+            })?;
+        }
+        if applied == 0 {
+            break;
+        }
+        fixed += applied;
+        // Not from the cache: a file fixed within the same clock tick as it
+        // was last written may keep its size and time.
+        report = check_again();
+    }
+    let remaining = report.diagnostics.len();
+    log.note(
+        Level::Info,
+        "fixed",
+        &format!(
+            "Fixed {} ({} remaining).{}",
+            plural(fixed, "finding"),
+            remaining,
+            unsafe_hint(&report, unsafe_fixes)
+        ),
+    )?;
+    Ok(report)
+}
+
+/// " 2 more fixes are unsafe: --unsafe-fixes applies them." when some are.
+fn unsafe_hint(report: &Report, unsafe_fixes: bool) -> String {
+    if unsafe_fixes {
+        return String::new();
+    }
+    let held: usize = report
+        .diagnostics
+        .iter()
+        .filter(|d| crate::fix::offered(d).is_some_and(|f| !f.applies(false)))
+        .count();
+    match held {
+        0 => String::new(),
+        1 => " 1 more fix is unsafe: --unsafe-fixes applies it.".to_string(),
+        n => format!(" {n} more fixes are unsafe: --unsafe-fixes applies them."),
+    }
 }
 
 /// An `--output` file (check's and status's): written whole or not at all,

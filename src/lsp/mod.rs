@@ -20,16 +20,17 @@ use lsp_types::notification::{
     DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
     DidSaveTextDocument, Notification as _, PublishDiagnostics, ShowMessage,
 };
-use lsp_types::request::{HoverRequest, RegisterCapability, Request as _};
+use lsp_types::request::{CodeActionRequest, HoverRequest, RegisterCapability, Request as _};
 use lsp_types::{
-    DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
+    CodeAction, CodeActionKind, CodeActionOptions, CodeActionOrCommand, CodeActionParams,
+    CodeActionProviderCapability, DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
     DidChangeWatchedFilesRegistrationOptions, DidCloseTextDocumentParams,
     DidOpenTextDocumentParams, DidSaveTextDocumentParams, FileSystemWatcher, GlobPattern, Hover,
     HoverContents, HoverParams, HoverProviderCapability, InitializeParams, InitializeResult,
     MarkupContent, MarkupKind, MessageType, PublishDiagnosticsParams, Registration,
     RegistrationParams, ServerCapabilities, ServerInfo, ShowMessageParams,
     TextDocumentContentChangeEvent, TextDocumentSyncCapability, TextDocumentSyncKind,
-    TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Uri,
+    TextDocumentSyncOptions, TextDocumentSyncSaveOptions, TextEdit, Uri, WorkspaceEdit,
 };
 use serde::de::DeserializeOwned;
 
@@ -134,6 +135,10 @@ fn capabilities(encoding: Encoding) -> ServerCapabilities {
             },
         )),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
+        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+            ..CodeActionOptions::default()
+        })),
         ..ServerCapabilities::default()
     }
 }
@@ -246,6 +251,19 @@ impl Server<'_> {
                 }
                 match guarded(|| self.hover(&params)) {
                     Ok(hover) => self.out.send(Response::new_ok(id, hover)),
+                    Err(why) => self.out.error(Some(id), ErrorCode::InternalError, &why),
+                }
+            }
+            CodeActionRequest::METHOD => {
+                let params: CodeActionParams = match params(request.params) {
+                    Ok(params) => params,
+                    Err(e) => return self.out.error(Some(id), ErrorCode::InvalidParams, &e),
+                };
+                if self.dirty {
+                    self.refresh()?;
+                }
+                match guarded(|| self.code_actions(&params)) {
+                    Ok(actions) => self.out.send(Response::new_ok(id, actions)),
                     Err(why) => self.out.error(Some(id), ErrorCode::InternalError, &why),
                 }
             }
@@ -515,6 +533,87 @@ impl Server<'_> {
         })
     }
 
+    /// Quick fixes for the findings in the range: each finding's own fix
+    /// (preferred when safe), and for a rule with a code, an edit that
+    /// suppresses it in the innermost object around the finding.
+    fn code_actions(&self, params: &CodeActionParams) -> Vec<CodeActionOrCommand> {
+        let wanted = params.context.only.as_ref().is_none_or(|only| {
+            only.iter()
+                .any(|kind| kind.as_str().is_empty() || kind.as_str() == "quickfix")
+        });
+        let uri = &params.text_document.uri;
+        let Some(path) = convert::path_of(uri).filter(|_| wanted) else {
+            return Vec::new();
+        };
+        let (Some(buffer), Some(findings)) =
+            (self.workspace.buffer(&path), self.findings.get(&path))
+        else {
+            return Vec::new();
+        };
+        let file = &buffer.file;
+        let start = self.encoding.offset(file, params.range.start);
+        let end = self.encoding.offset(file, params.range.end);
+        let action = |title: String, d: &Diagnostic, edits: Vec<TextEdit>, preferred: bool| {
+            let diagnostic = convert::diagnostic(
+                d,
+                file,
+                self.encoding,
+                |p| self.uri_for(p),
+                |p| self.workspace.buffer(p).map(|b| b.file.clone()),
+            );
+            CodeActionOrCommand::CodeAction(CodeAction {
+                title,
+                kind: Some(CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![diagnostic]),
+                edit: Some(WorkspaceEdit {
+                    changes: Some([(uri.clone(), edits)].into_iter().collect()),
+                    ..WorkspaceEdit::default()
+                }),
+                is_preferred: preferred.then_some(true),
+                ..CodeAction::default()
+            })
+        };
+        let mut actions = Vec::new();
+        for d in findings {
+            let Some(location) = &d.location else {
+                continue;
+            };
+            // Findings checked on other text than the buffer's (an edit
+            // still on its way) offer nothing.
+            let here = location.span.start <= end && start <= location.span.end;
+            if !here || !crate::fix::same_but_masked(file.text(), location.file.text()) {
+                continue;
+            }
+            if let Some(fix) = crate::fix::offered(d) {
+                let edits = fix
+                    .edits
+                    .iter()
+                    .map(|e| TextEdit::new(self.encoding.range(file, &e.span), e.content.clone()))
+                    .collect();
+                let title = format!("{} ({})", capitalized(&fix.title), d.rule);
+                let safe = fix.applicability == crate::diagnostic::Applicability::Safe;
+                actions.push(action(title, d, edits, safe));
+            }
+            let code = d.rule.as_str();
+            let coded = d.rule.builtin().is_some() || !code.contains('.');
+            if let Some(edit) = location.pointer.as_deref().filter(|_| coded).and_then(|p| {
+                crate::fix::ignore_edit(file.text(), p, code, crate::fix::REASON_PLACEHOLDER)
+            }) {
+                let edits = vec![TextEdit::new(
+                    self.encoding.range(file, &edit.span),
+                    edit.content,
+                )];
+                actions.push(action(
+                    format!("Ignore {code} for this object"),
+                    d,
+                    edits,
+                    false,
+                ));
+            }
+        }
+        actions
+    }
+
     fn show(&mut self, typ: MessageType, message: &str) -> io::Result<()> {
         log(message);
         let params = ShowMessageParams {
@@ -523,6 +622,14 @@ impl Server<'_> {
         };
         self.out
             .send(Notification::new(ShowMessage::METHOD.into(), params))
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

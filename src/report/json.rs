@@ -52,6 +52,24 @@ struct Finding<'a> {
     url: Option<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     related: Vec<RelatedPlace<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<FixOut<'a>>,
+}
+
+/// A finding's fix: what `check --fix` would do, edits in the finding's file.
+#[derive(Serialize)]
+struct FixOut<'a> {
+    title: &'a str,
+    applicability: &'static str,
+    edits: Vec<EditOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct EditOut<'a> {
+    start: Position,
+    end: Position,
+    range: ByteRange,
+    content: &'a str,
 }
 
 #[derive(Serialize)]
@@ -119,6 +137,33 @@ fn finding(d: &Diagnostic) -> Finding<'_> {
                 location: place(&r.location),
             })
             .collect(),
+        fix: crate::fix::offered(d).and_then(|fix| {
+            let file = &d.location.as_ref()?.file;
+            let position = |offset: usize| {
+                let at = file.line_col(offset);
+                Position {
+                    line: at.line,
+                    column: at.column,
+                }
+            };
+            Some(FixOut {
+                title: &fix.title,
+                applicability: fix.applicability.as_str(),
+                edits: fix
+                    .edits
+                    .iter()
+                    .map(|e| EditOut {
+                        start: position(e.span.start),
+                        end: position(e.span.end),
+                        range: ByteRange {
+                            start: e.span.start,
+                            end: e.span.end,
+                        },
+                        content: &e.content,
+                    })
+                    .collect(),
+            })
+        }),
     }
 }
 

@@ -56,6 +56,36 @@ fn physical(location: &Location) -> Value {
     })
 }
 
+/// A SARIF `fix`: one artifact change, the finding's file, with a
+/// replacement per edit (regions in UTF-16 columns, like every region here).
+fn fix_object(fix: &crate::diagnostic::Fix, file: &crate::source::SourceFile) -> Value {
+    let replacements: Vec<Value> = fix
+        .edits
+        .iter()
+        .map(|e| {
+            let (start_line, start_col) = file.line_col_utf16(e.span.start);
+            let (end_line, end_col) = file.line_col_utf16(e.span.end);
+            json!({
+                "deletedRegion": {
+                    "startLine": start_line + 1,
+                    "startColumn": start_col + 1,
+                    "endLine": end_line + 1,
+                    "endColumn": end_col + 1,
+                },
+                "insertedContent": {"text": e.content},
+            })
+        })
+        .collect();
+    json!({
+        "description": {"text": fix.title},
+        "artifactChanges": [{
+            "artifactLocation": {"uri": file.display_path(), "uriBaseId": "%SRCROOT%"},
+            "replacements": replacements,
+        }],
+        "properties": {"applicability": fix.applicability.as_str()},
+    })
+}
+
 pub fn render(report: &Report) -> Vec<u8> {
     let results: Vec<Value> = report
         .diagnostics
@@ -83,6 +113,9 @@ pub fn render(report: &Report) -> Vec<u8> {
                         })
                         .collect(),
                 );
+            }
+            if let (Some(fix), Some(location)) = (crate::fix::offered(d), &d.location) {
+                result["fixes"] = json!([fix_object(fix, &location.file)]);
             }
             result
         })

@@ -2182,6 +2182,21 @@ const COVERED_ELSEWHERE: &[(&str, &str, &str)] = &[
         "rule_selection_flags_take_ids_names_prefixes_and_all_in_any_case",
     ),
     (
+        "--fix",
+        "tests/it/fixes.rs",
+        "fix_applies_each_fixable_rule_and_the_result_checks_clean",
+    ),
+    (
+        "--diff",
+        "tests/it/fixes.rs",
+        "diff_shows_what_fix_would_change_and_changes_nothing",
+    ),
+    (
+        "--unsafe-fixes",
+        "tests/it/fixes.rs",
+        "unsafe_fixes_apply_only_when_asked",
+    ),
+    (
         "--profile",
         "tests/it/check_cli.rs",
         "profile_says_where_the_time_goes_per_rule_and_stage",

@@ -791,3 +791,154 @@ fn each_file_gets_its_closest_settings_and_policy_changes_reload() {
     assert_eq!(codes(&server.diagnostics(&file, Some(1))), ["PG202"]);
     assert_eq!(server.shutdown().code, Some(0));
 }
+
+/// Apply LSP text edits (UTF-16 positions) to `text`, as a client does.
+fn apply_edits(text: &str, edits: &[Value]) -> String {
+    let offset = |position: &Value| {
+        let line = position["line"].as_u64().expect("line") as usize;
+        let character = position["character"].as_u64().expect("character") as usize;
+        let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        let mut units = 0;
+        for (i, c) in text[start..].char_indices() {
+            if units >= character {
+                return start + i;
+            }
+            units += c.len_utf16();
+        }
+        text.len()
+    };
+    let mut spans: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|e| {
+            (
+                offset(&e["range"]["start"]),
+                offset(&e["range"]["end"]),
+                e["newText"].as_str().expect("newText"),
+            )
+        })
+        .collect();
+    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let mut out = text.to_string();
+    for (start, end, new) in spans {
+        out.replace_range(start..end, new);
+    }
+    out
+}
+
+#[test]
+fn code_actions_offer_each_fix_and_an_ignore_over_json_rpc() {
+    let workspace = clean();
+    let fixed = text(&workspace, PLAN);
+    let (mut server, result) = Server::initialized(workspace.dir.path(), json!({}));
+    assert_eq!(
+        result["capabilities"]["codeActionProvider"]["codeActionKinds"],
+        json!(["quickfix"])
+    );
+    // A non-ASCII value before the finding on its line: columns in UTF-16.
+    let wrong = fixed.replacen(
+        "  \"namespace\": \"ingestion-dev\",",
+        "  \"workflow_id_suffix_é\": \"ü\", \"namespace\": \"ingestion-uat\",",
+        1,
+    );
+    server.open(PLAN, &wrong);
+    let diagnostics = server.diagnostics(PLAN, Some(1));
+    assert_eq!(codes(&diagnostics), ["PG010", "PG101"], "{diagnostics:#?}");
+    let at = wrong.find("\"ingestion-uat\"").expect("planted");
+    let uri_of_plan = uri(&workspace.dir.path().join(PLAN));
+    let response = server.request(
+        "textDocument/codeAction",
+        json!({
+            "textDocument": {"uri": uri_of_plan},
+            "range": range(&wrong, at + 1, at + 1, true),
+            "context": {"diagnostics": []},
+        }),
+    );
+    let actions = response["result"].as_array().expect("a list").clone();
+    let titles: Vec<&str> = actions
+        .iter()
+        .map(|a| a["title"].as_str().expect("title"))
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Replace with \"ingestion-dev\" (PG101)",
+            "Ignore PG101 for this object",
+        ],
+        "{actions:#?}"
+    );
+    let fix = &actions[0];
+    assert_eq!(fix["kind"], "quickfix");
+    assert_eq!(fix["isPreferred"], true);
+    assert_eq!(fix["diagnostics"][0]["code"], "PG101");
+    assert_eq!(fix["diagnostics"][0]["range"], diagnostics[1]["range"]);
+    let edits = fix["edit"]["changes"][&uri_of_plan]
+        .as_array()
+        .expect("edits for the plan")
+        .clone();
+    assert_eq!(
+        edits,
+        [
+            json!({"range": range(&wrong, at, at + "\"ingestion-uat\"".len(), true), "newText": "\"ingestion-dev\""})
+        ]
+    );
+    let after_fix = apply_edits(&wrong, &edits);
+    assert_eq!(
+        after_fix,
+        wrong.replacen("\"ingestion-uat\"", "\"ingestion-dev\"", 1)
+    );
+
+    // The ignore goes first in the plan's top-level object, on its own line.
+    let ignore = &actions[1];
+    assert!(ignore.get("isPreferred").is_none(), "{ignore}");
+    let edits = ignore["edit"]["changes"][&uri_of_plan]
+        .as_array()
+        .expect("edits")
+        .clone();
+    assert_eq!(
+        apply_edits(&wrong, &edits),
+        wrong.replacen(
+            "{\n  \"plan_version\"",
+            "{\n  \"x-planguard\": {\"ignore\": {\"PG101\": \"TODO: say why this is fine here\"}},\n  \"plan_version\"",
+            1
+        )
+    );
+
+    // The misspelt key's rename, on the same line, is offered where it is.
+    let key = wrong.find("\"workflow_id_suffix_é\"").expect("planted");
+    let response = server.request(
+        "textDocument/codeAction",
+        json!({
+            "textDocument": {"uri": uri_of_plan},
+            "range": range(&wrong, key, key + 3, true),
+            "context": {"diagnostics": [], "only": ["quickfix"]},
+        }),
+    );
+    let actions = response["result"].as_array().expect("a list");
+    assert_eq!(
+        actions.len(),
+        1,
+        "no near name, so only the ignore: {actions:#?}"
+    );
+    assert_eq!(actions[0]["title"], "Ignore PG010 for this object");
+
+    // Applying the fix clears every finding.
+    let clean_text = apply_edits(
+        &after_fix,
+        &[
+            json!({"range": range(&after_fix, after_fix.find("\"workflow_id_suffix_é\"").expect("there"), after_fix.find("\"namespace\"").expect("there"), true), "newText": ""}),
+        ],
+    );
+    assert_eq!(clean_text, fixed);
+    server.change(PLAN, 2, &clean_text);
+    assert_eq!(server.diagnostics(PLAN, Some(2)), Vec::<Value>::new());
+    let response = server.request(
+        "textDocument/codeAction",
+        json!({
+            "textDocument": {"uri": uri_of_plan},
+            "range": range(&clean_text, 0, clean_text.len(), true),
+            "context": {"diagnostics": []},
+        }),
+    );
+    assert_eq!(response["result"], json!([]));
+    assert_eq!(server.shutdown().code, Some(0));
+}

@@ -9,6 +9,7 @@ mod apply;
 mod check_cli;
 mod conftest_compat;
 mod fidelity;
+mod fixes;
 mod functions_twins;
 mod fuzz_smoke;
 mod hostile;
