@@ -99,10 +99,8 @@ pub struct Policies {
     engine: Engine,
     document_packages: Vec<Package>,
     project_packages: Vec<Package>,
-    /// One query for every rule of every per-document package (see `document_query`).
-    document_query: String,
-    /// The same as a rule of a module compiled with the policies (see
-    /// `document_module`), when it compiled.
+    /// Every rule of every per-document package, as one rule of a module
+    /// compiled with the policies (see `document_module`), when it compiled.
     document_rule: Option<String>,
     /// What the cross-file packages get of each document, by kind: the field
     /// paths of `data.planguard.lib.project.facts`; None when they get the
@@ -277,12 +275,11 @@ impl Policies {
         let document_packages: Vec<Package> = document.into_iter().map(|(_, p)| p).collect();
         let project_packages: Vec<Package> = project.into_iter().map(|(_, p)| p).collect();
         let mut engine = engine;
-        let document_query = document_query(&document_packages);
         let document_rule = if document_packages.is_empty() {
             None
         } else {
-            // Compiled with the policies once; a failure here leaves the
-            // slower query per document.
+            // Compiled with the policies once; should it fail, each rule
+            // runs alone (slower, same findings).
             let module = document_module(&document_packages);
             let added = engine
                 .add_policy("<planguard>/document.rego".to_string(), module)
@@ -303,7 +300,6 @@ impl Policies {
             engine,
             document_packages,
             project_packages,
-            document_query,
             document_rule,
             facts,
             fingerprint,
@@ -410,16 +406,13 @@ impl Policies {
         // Profiling times each rule alone, so it takes the other way too.
         let any_timed_out = budget.any_timed_out() || budget.profile().is_some();
         let clock = format!(" with time.now_ns as {now_ns}");
-        let all_at_once = |engine: &mut Engine| match &self.document_rule {
-            Some(rule) => engine
-                .eval_rule(rule.clone())
-                .ok()
-                .filter(|v| *v != regorus::Value::Undefined),
-            None => query(engine, &format!("{}{clock}", self.document_query)),
-        };
         if is_object
             && !any_timed_out
-            && let Some(tree) = all_at_once(&mut engine)
+            && let Some(rule) = &self.document_rule
+            && let Some(tree) = engine
+                .eval_rule(rule.clone())
+                .ok()
+                .filter(|v| *v != regorus::Value::Undefined)
         {
             for (i, package) in self.document_packages.iter().enumerate() {
                 let values = &tree[&regorus::Value::from(i.to_string())];
@@ -769,26 +762,22 @@ impl Failure {
     }
 }
 
-/// One query for every per-document package, naming each rule:
-/// `x := {"0": {"deny": [v | v := data.main.deny], …}, …}`, each rule's value
-/// in a list of zero or one so that an undefined rule leaves the others.
+/// Where `document_module` puts its rule.
+const DOCUMENT_RULE: &str = "data.planguard.internal.document.results";
+
+/// One rule for every per-document package, naming each rule:
+/// `{"0": {"deny": [v | v := data.main.deny], …}, …}`, each rule's value in
+/// a list of zero or one so that an undefined rule leaves the others; the
+/// clock in `input.now`. A rule of a module compiled with the policies
+/// rather than a query: regorus parses, schedules and lays out the rule
+/// prefixes of every query text, about a quarter of the time of a document
+/// with the built-in pack.
 ///
 /// Each rule is named rather than the package taken whole (`data.main`):
 /// regorus 0.14 evaluates a package document with the imports of only one of
 /// its files, so that with package `main` spread over several files that
 /// each `import data.kubernetes` (conftest's Kubernetes example), the rule
 /// bodies of the other files came out empty.
-fn document_query(packages: &[Package]) -> String {
-    format!("x := {} {WITH_DOCUMENT}", document_members(packages, " "))
-}
-
-/// Where `document_module` puts the per-document query as a rule.
-const DOCUMENT_RULE: &str = "data.planguard.internal.document.results";
-
-/// The per-document query as a rule of a module compiled with the policies,
-/// the clock in `input.now`: evaluating a rule skips what regorus does for
-/// every query text (parse it, schedule it, lay out the rule prefixes),
-/// about a quarter of the time of a document with the built-in pack.
 fn document_module(packages: &[Package]) -> String {
     format!(
         "package planguard.internal.document\n\n\
@@ -796,14 +785,15 @@ fn document_module(packages: &[Package]) -> String {
          results := x if {{\n\
          \tx := {} with time.now_ns as input.now {WITH_DOCUMENT}\n\
          }}\n",
-        document_members(packages, "\n\t\t")
+        document_members(packages)
     )
 }
 
 /// `{"<index>": {"<rule>": [values], …}, …}` for every rule of `packages`,
-/// each rule after `space` (regorus refuses policy lines over 1,024
-/// columns, which a pack of many rules on one line would exceed).
-fn document_members(packages: &[Package], space: &str) -> String {
+/// one rule per line: regorus refuses policy lines over 1,024 columns,
+/// which a pack of many rules on one line would exceed.
+fn document_members(packages: &[Package]) -> String {
+    let space = "\n\t\t";
     let members: Vec<String> = packages
         .iter()
         .enumerate()
@@ -985,12 +975,6 @@ fn binding(results: &regorus::QueryResults) -> regorus::Value {
         .first()
         .map(|r| r.bindings[&regorus::Value::from("x")].clone())
         .unwrap_or(regorus::Value::Undefined)
-}
-
-/// The value of a query's `x`, or None when it failed or is undefined.
-fn query(engine: &mut Engine, text: &str) -> Option<regorus::Value> {
-    let results = engine.eval_query(text.to_string(), false).ok()?;
-    Some(binding(&results)).filter(|v| *v != regorus::Value::Undefined)
 }
 
 /// `data.planguard.lib.project.facts`: the field paths of each kind of
