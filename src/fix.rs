@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::check::suppress::MEMBER as SUPPRESSION_KEY;
 use crate::diagnostic::{Diagnostic, Edit, Fix};
 use crate::source::{SourceFile, Span};
 
@@ -171,13 +172,6 @@ fn usable(fix: &Fix, file: &SourceFile) -> bool {
                 && crate::check::mask::likely_secrets(&e.content).is_empty()
         })
 }
-
-/// The member that suppresses rules in an object (and below it).
-pub const SUPPRESSION_KEY: &str = "x-planguard";
-
-/// What an "ignore this rule here" edit puts as the reason, for the user to
-/// replace: a suppression needs one.
-pub const REASON_PLACEHOLDER: &str = "TODO: say why this is fine here";
 
 /// The edit that suppresses `code` for the innermost object holding the
 /// value at `pointer` in the JSON `text`: an `"x-planguard": {"ignore":

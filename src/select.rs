@@ -34,7 +34,7 @@ impl Selector {
     }
 
     /// Names `rule` exactly: its id, or the name of the built-in rule with that id.
-    fn names(&self, rule: &str) -> bool {
+    pub fn names(&self, rule: &str) -> bool {
         self.text.eq_ignore_ascii_case(rule)
             || rules::by_code(rule).is_some_and(|r| r.name.eq_ignore_ascii_case(&self.text))
     }

@@ -797,43 +797,58 @@ fn one_problem_one_finding(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     };
     let (cross, mut kept): (Vec<Diagnostic>, Vec<Diagnostic>) =
         diagnostics.into_iter().partition(cross_file);
+    // The per-file findings by (file, pointer), and the unknown properties
+    // by (file, the object they are in).
+    let mut at_value: HashMap<(String, String), usize> = HashMap::new();
+    let mut in_object: HashMap<(String, String), usize> = HashMap::new();
+    for (i, e) in kept.iter().enumerate() {
+        let Some((file, pointer)) = place(e) else {
+            continue;
+        };
+        if e.rule.builtin() == Some(&crate::rules::SCHEMA)
+            && e.message.starts_with(schema::UNKNOWN_PROPERTY)
+            && let Some((object, _)) = pointer.rsplit_once('/')
+        {
+            in_object
+                .entry((file.clone(), object.to_string()))
+                .or_insert(i);
+        }
+        at_value.entry((file, pointer)).or_insert(i);
+    }
+    // The same value: a scalar both locate (an object or array they share
+    // is only where each placed a finding about something missing).
+    let scalar = |d: &Diagnostic, pointer: &str| {
+        d.location.as_ref().is_some_and(|l| {
+            let text = l.file.text();
+            load::spans::locate(text, pointer)
+                .is_some_and(|at| !matches!(text.as_bytes().get(at.value.start), Some(b'{' | b'[')))
+        })
+    };
     for d in cross {
-        let Some((file, pointer)) = place(&d) else {
+        let Some(key) = place(&d) else {
             kept.push(d);
             continue;
         };
-        // The same value: a scalar both locate (an object or array they
-        // share is only where each placed a finding about something missing).
-        let scalar = d.location.as_ref().is_some_and(|l| {
-            let text = l.file.text();
-            load::spans::locate(text, &pointer)
-                .is_some_and(|at| !matches!(text.as_bytes().get(at.value.start), Some(b'{' | b'[')))
-        });
-        let same = |e: &Diagnostic| {
-            place(e).is_some_and(|(f, p)| {
-                f == file
-                    && ((p == pointer && scalar)
-                        || (e.rule.builtin() == Some(&crate::rules::SCHEMA)
-                            && e.message.starts_with(schema::UNKNOWN_PROPERTY)
-                            && p.rsplit_once('/')
-                                .is_some_and(|(parent, _)| parent == pointer)))
-            })
+        let joins = at_value
+            .get(&key)
+            .filter(|_| scalar(&d, &key.1))
+            .or_else(|| in_object.get(&key))
+            .copied();
+        let Some(i) = joins else {
+            kept.push(d);
+            continue;
         };
-        match kept.iter_mut().find(|e| !cross_file(e) && same(e)) {
-            Some(e) => {
-                if let Some(location) = d.location.clone() {
-                    e.related.push(crate::diagnostic::Related {
-                        location,
-                        message: format!("also {}: {}", d.rule.as_str(), d.message),
-                    });
-                }
-                e.related.extend(d.related);
-                // The one finding offers the fix either had.
-                if e.fix.is_none() {
-                    e.fix = d.fix;
-                }
-            }
-            None => kept.push(d),
+        let e = &mut kept[i];
+        if let Some(location) = d.location.clone() {
+            e.related.push(crate::diagnostic::Related {
+                location,
+                message: format!("also {}: {}", d.rule.as_str(), d.message),
+            });
+        }
+        e.related.extend(d.related);
+        // The one finding offers the fix either had.
+        if e.fix.is_none() {
+            e.fix = d.fix;
         }
     }
     kept

@@ -19,9 +19,14 @@ use serde_json::Value;
 use crate::diagnostic::Diagnostic;
 use crate::load::spans::escape_token;
 use crate::rules;
+use crate::select::Selector;
 use crate::source::SourceFile;
 
 pub const MEMBER: &str = "x-planguard";
+
+/// The reason the editor's "ignore this rule here" action writes, for the
+/// user to replace: until then the entry has no reason and does not apply.
+pub const REASON_PLACEHOLDER: &str = "TODO: say why this is fine here";
 
 /// Take every `x-planguard` member out of `value`; what they say, as
 /// findings located in `file`: a PG007 per entry, a PG008 per malformed
@@ -94,7 +99,7 @@ fn read_member(member: &Value, scope: &str, file: &SourceFile, found: &mut Vec<D
     for (rule, reason) in entries {
         let pointer = format!("{at}/ignore/{}", escape_token(rule));
         let reason = reason.as_str().map(str::trim).unwrap_or_default();
-        if reason.is_empty() {
+        if reason.is_empty() || reason == REASON_PLACEHOLDER {
             found.push(invalid(
                 &pointer,
                 format!("the suppression of {rule} gives no reason, so it does not apply"),
@@ -136,13 +141,6 @@ fn within(pointer: Option<&str>, scope: &str) -> bool {
     }
 }
 
-/// Whether the entry's rule, as written, names `rule` (an id, or a
-/// built-in rule's name, in any case).
-fn names(written: &str, rule: &str) -> bool {
-    written.eq_ignore_ascii_case(rule)
-        || rules::by_code(rule).is_some_and(|r| r.name.eq_ignore_ascii_case(written))
-}
-
 /// Drop the findings an entry suppresses; keep the entries that suppressed
 /// nothing as warnings, except those about a rule that is off in this run
 /// (`enabled`). `known` says whether a rule id may be reported at all (a
@@ -153,43 +151,44 @@ pub fn apply(
     enabled: impl Fn(&str) -> bool,
     known: impl Fn(&str) -> bool,
 ) -> Vec<Diagnostic> {
-    let (entries, mut findings): (Vec<Diagnostic>, Vec<Diagnostic>) = diagnostics
-        .into_iter()
-        .partition(|d| d.rule.builtin() == Some(&rules::SUPPRESSION_UNUSED) && entry(d).is_some());
+    let mut entries: Vec<(Diagnostic, String, String, Selector, bool)> = Vec::new();
+    let mut findings = Vec::with_capacity(diagnostics.len());
+    for d in diagnostics {
+        let placed = (d.rule.builtin() == Some(&rules::SUPPRESSION_UNUSED))
+            .then(|| entry(&d).zip(d.location.as_ref().map(|l| l.file.display_path())))
+            .flatten();
+        match placed {
+            Some(((scope, rule), path)) => {
+                entries.push((d, path, scope, Selector::new(&rule), false));
+            }
+            None => findings.push(d),
+        }
+    }
     if entries.is_empty() {
         return findings;
     }
-    let mut used = vec![false; entries.len()];
     findings.retain(|d| {
         let Some(location) = &d.location else {
             return true;
         };
         let path = location.file.display_path();
         let mut suppressed = false;
-        for (i, e) in entries.iter().enumerate() {
-            let Some((scope, rule)) = entry(e) else {
-                continue;
-            };
-            let same_file = e
-                .location
-                .as_ref()
-                .is_some_and(|l| l.file.display_path() == path);
-            if same_file
-                && names(&rule, d.rule.as_str())
-                && within(location.pointer.as_deref(), &scope)
+        for (_, file, scope, rule, used) in &mut entries {
+            if *file == path
+                && rule.names(d.rule.as_str())
+                && within(location.pointer.as_deref(), scope)
             {
-                used[i] = true;
+                *used = true;
                 suppressed = true;
             }
         }
         !suppressed
     });
-    for (e, used) in entries.into_iter().zip(used) {
-        let Some((_, rule)) = entry(&e) else { continue };
-        let id = rules::lookup(&rule).map_or(rule.as_str(), |r| r.code);
+    for (mut e, _, _, rule, used) in entries {
+        let written = rule.as_str();
+        let id = rules::lookup(written).map_or(written, |r| r.code);
         if !known(id) {
-            let mut e = e;
-            e.message = format!("{rule} is no rule, so suppressing it here does nothing");
+            e.message = format!("{written} is no rule, so suppressing it here does nothing");
             e.help = Some("`planguard rules` lists the rule ids and names".to_string());
             findings.push(e);
         } else if !used && enabled(id) {

@@ -597,7 +597,12 @@ impl Server<'_> {
             let code = d.rule.as_str();
             let coded = d.rule.builtin().is_some() || !code.contains('.');
             if let Some(edit) = location.pointer.as_deref().filter(|_| coded).and_then(|p| {
-                crate::fix::ignore_edit(file.text(), p, code, crate::fix::REASON_PLACEHOLDER)
+                crate::fix::ignore_edit(
+                    file.text(),
+                    p,
+                    code,
+                    crate::check::suppress::REASON_PLACEHOLDER,
+                )
             }) {
                 let edits = vec![TextEdit::new(
                     self.encoding.range(file, &edit.span),

@@ -614,22 +614,8 @@ fn findings_name_their_rule_and_location() {
 /// real check-jsonschema.
 #[test]
 fn json_output_matches_its_published_schema() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let report = dir.path().join("report.json");
     let out = run(planguard().args(["check", "--format", "json", "examples/salam", "fixtures"]));
-    std::fs::write(&report, &out.stdout).expect("write");
-    let status = std::process::Command::new(common::venv_bin("check-jsonschema"))
-        .arg("--schemafile")
-        .arg(root().join("schemas/report.schema.json"))
-        .arg(&report)
-        .output()
-        .expect("check-jsonschema runs");
-    assert!(
-        status.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&status.stdout),
-        String::from_utf8_lossy(&status.stderr)
-    );
+    common::assert_valid(&out.stdout, "schemas/report.schema.json");
 }
 
 #[test]
@@ -655,26 +641,11 @@ fn json_lines_are_the_json_findings_one_per_line() {
 /// what GitHub code scanning needs.
 #[test]
 fn sarif_output_matches_the_official_schema() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("report.sarif");
     let out = run(planguard().args(["check", "--format", "sarif", "examples/salam"]));
     assert_eq!(out.code, 1);
-    std::fs::write(&path, &out.stdout).expect("write");
     // A copy of the official schema (OASIS SARIF 2.1.0, errata 01), kept in
     // the repository so the test does not depend on where it runs.
-    let schema = root().join("tests/data/sarif-schema-2.1.0.json");
-    let status = std::process::Command::new(common::venv_bin("check-jsonschema"))
-        .arg("--schemafile")
-        .arg(&schema)
-        .arg(&path)
-        .output()
-        .expect("check-jsonschema runs");
-    assert!(
-        status.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&status.stdout),
-        String::from_utf8_lossy(&status.stderr)
-    );
+    common::assert_valid(&out.stdout, "tests/data/sarif-schema-2.1.0.json");
     let sarif: Value = serde_json::from_str(&out.stdout).expect("json");
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
@@ -3041,20 +3012,23 @@ fn x_planguard_suppresses_a_rule_in_its_object_and_below_with_a_reason() {
         out.contains("warning[PG007] PG101 is suppressed here but reports nothing in this object"),
         "{out}"
     );
-    // No reason: it does not apply, and says so.
-    let (code, out) = check(&text.replacen(
-        '{',
-        "{\"x-planguard\": {\"ignore\": {\"PG101\": \"  \"}},",
-        1,
-    ));
-    assert_eq!(code, 1);
-    assert!(out.contains("error[PG101]"), "{out}");
-    assert!(
-        out.contains(
-            "warning[PG008] the suppression of PG101 gives no reason, so it does not apply"
-        ),
-        "{out}"
-    );
+    // No reason (blank, or the placeholder the editor's ignore action
+    // writes): it does not apply, and says so.
+    for reason in ["  ", planguard::check::suppress::REASON_PLACEHOLDER] {
+        let (code, out) = check(&text.replacen(
+            '{',
+            &format!("{{\"x-planguard\": {{\"ignore\": {{\"PG101\": \"{reason}\"}}}},"),
+            1,
+        ));
+        assert_eq!(code, 1, "{reason:?}");
+        assert!(out.contains("error[PG101]"), "{out}");
+        assert!(
+            out.contains(
+                "warning[PG008] the suppression of PG101 gives no reason, so it does not apply"
+            ),
+            "{out}"
+        );
+    }
     // An unknown rule, and a malformed member.
     let (_, out) = check(&text.replacen(
         '{',
@@ -3088,18 +3062,9 @@ fn x_planguard_suppresses_a_rule_in_its_object_and_below_with_a_reason() {
     assert!(!out.stdout.contains("PG007"), "{}", out.stdout);
     // The bundled schema allows the member on every object, as an editor
     // or check-jsonschema reads it.
-    let with_members = root().join("target/x-planguard-plan.json");
-    std::fs::write(&with_members, elsewhere.replacen('{', member, 1)).expect("write");
-    let validated = run(
-        std::process::Command::new(common::venv_bin("check-jsonschema"))
-            .arg("--schemafile")
-            .arg(root().join("schemas/orchestration-plan.schema.json"))
-            .arg(&with_members),
-    );
-    assert_eq!(
-        validated.code, 0,
-        "{}{}",
-        validated.stdout, validated.stderr
+    common::assert_valid(
+        &elsewhere.replacen('{', member, 1),
+        "schemas/orchestration-plan.schema.json",
     );
     // The member is not part of what environments compare (PG203).
     let config = ws.dir.path().join("conf/dev.json");
@@ -3151,6 +3116,18 @@ fn a_baseline_adopts_todays_findings_and_reports_new_and_gone_ones() {
         out.contains(": no problems found (7 in the baseline)."),
         "{out}"
     );
+    let json = run(planguard().current_dir(dir).args([
+        "check",
+        "--no-cache",
+        "--format",
+        "json",
+        "--baseline",
+        "planguard-baseline.json",
+    ]));
+    let report: Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(report["summary"]["baselined"], 7, "{}", json.stdout);
+    assert_eq!(report["summary"]["baseline_gone"], 0, "{}", json.stdout);
+    common::assert_valid(&json.stdout, "schemas/report.schema.json");
     // The same from planguard.toml.
     std::fs::write(
         dir.join("planguard.toml"),
@@ -3159,6 +3136,21 @@ fn a_baseline_adopts_todays_findings_and_reports_new_and_gone_ones() {
     .expect("write");
     let (code, out) = check(&[]);
     assert_eq!(code, 0, "{out}");
+    // Relative to planguard.toml's folder, wherever the check runs from.
+    let name = dir
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let parent = run(planguard()
+        .current_dir(dir.parent().expect("parent"))
+        .args(["check", "--no-cache", &name]));
+    assert_eq!(parent.code, 0, "{}{}", parent.stdout, parent.stderr);
+    assert!(
+        parent.stdout.contains("(7 in the baseline)"),
+        "{}",
+        parent.stdout
+    );
     // An edit above a finding moves its line, not its fingerprint.
     let plan = dir.join("orchestration_plans/uat/42.json");
     let text = std::fs::read_to_string(&plan).expect("plan");

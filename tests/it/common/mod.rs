@@ -76,6 +76,19 @@ pub fn venv_bin(tool: &str) -> PathBuf {
         .join(tool)
 }
 
+/// `document` (JSON text) is valid against `schema` (a path from the
+/// repository root), as the real check-jsonschema judges.
+pub fn assert_valid(document: &str, schema: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("document.json");
+    std::fs::write(&path, document).expect("write");
+    let out = run(std::process::Command::new(venv_bin("check-jsonschema"))
+        .arg("--schemafile")
+        .arg(root().join(schema))
+        .arg(&path));
+    assert_eq!(out.code, 0, "{schema}: {}{}", out.stdout, out.stderr);
+}
+
 pub fn read(path: impl AsRef<Path>) -> String {
     std::fs::read_to_string(root().join(path)).expect("fixture exists")
 }
