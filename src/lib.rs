@@ -15,6 +15,7 @@ pub mod fsutil;
 #[cfg(feature = "testing")]
 pub mod fuzzing;
 pub mod init;
+pub mod links;
 pub mod load;
 pub mod log;
 pub mod lsp;

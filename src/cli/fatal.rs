@@ -12,8 +12,6 @@ use crate::apply::DeployError;
 use crate::apply::rollback::RollbackError;
 use crate::apply::temporal::TemporalError;
 
-/// Where each code is explained: docs/errors.md, by the code's heading.
-const DOCS: &str = "https://github.com/planguard/planguard/blob/main/docs/errors.md";
 
 /// A fatal error's code and what to do about it.
 struct Entry {
@@ -28,9 +26,14 @@ const fn entry(code: &'static str, help: &'static str) -> Entry {
     }
 }
 
-/// The docs link of a code: its heading's anchor in docs/errors.md.
+/// The docs link of a code: its heading's anchor in docs/errors.md, as this
+/// version has it.
 pub fn url(code: &str) -> String {
-    format!("{DOCS}#{}", code.replace(':', ""))
+    format!(
+        "{}#{}",
+        crate::links::file("docs/errors.md"),
+        code.replace(':', "")
+    )
 }
 
 fn temporal(error: &TemporalError) -> Entry {
@@ -407,7 +410,11 @@ mod tests {
         assert_eq!(
             lines.next(),
             Some(
-                "planguard::temporal::unreachable (https://github.com/planguard/planguard/blob/main/docs/errors.md#planguardtemporalunreachable)"
+                format!(
+                    "planguard::temporal::unreachable ({}#planguardtemporalunreachable)",
+                    crate::links::file("docs/errors.md")
+                )
+                .as_str()
             ),
             "{text}"
         );

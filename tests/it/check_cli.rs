@@ -845,8 +845,12 @@ fn markdown_output_renders_as_a_table() {
     let html = common::render_markdown(&out.stdout);
     let counts = (
         html.matches("<tr>").count(),
-        html.matches("<a href=\"https://planguard.dev/rules/")
-            .count(),
+        html.matches(&format!(
+            "<a href=\"{}/blob/{}/docs/rules/",
+            planguard::links::REPOSITORY,
+            planguard::links::TAG
+        ))
+        .count(),
         html.matches("<h3>").count(),
     );
     assert_eq!(counts, (12, 11, 1));

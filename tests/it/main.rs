@@ -15,6 +15,7 @@ mod hostile;
 mod integrations;
 mod logs;
 mod lsp;
+mod packaging;
 mod pre_commit;
 mod rules;
 mod scaffold;

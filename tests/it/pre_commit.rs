@@ -63,9 +63,9 @@ fn git_repository(workspace: &Workspace) {
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_AUTHOR_NAME", "planguard tests")
-            .env("GIT_AUTHOR_EMAIL", "tests@planguard.dev")
+            .env("GIT_AUTHOR_EMAIL", "tests@example.com")
             .env("GIT_COMMITTER_NAME", "planguard tests")
-            .env("GIT_COMMITTER_EMAIL", "tests@planguard.dev")
+            .env("GIT_COMMITTER_EMAIL", "tests@example.com")
             .status()
             .expect("git runs");
         assert!(status.success(), "git {args:?}");
