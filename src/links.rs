@@ -19,9 +19,10 @@ pub fn file(path: &str) -> String {
 
 /// `owner/name` of the repository: what a workflow's `uses:` names.
 pub fn slug() -> &'static str {
-    REPOSITORY
-        .trim_end_matches('/')
-        .trim_start_matches("https://github.com/")
+    let path = REPOSITORY.trim_end_matches('/');
+    // The last two segments of the address.
+    let cut = path.rmatch_indices('/').nth(1).map_or(0, |(i, _)| i + 1);
+    &path[cut..]
 }
 
 /// `text` with the placeholders of a scaffolded file filled in:
@@ -48,6 +49,7 @@ mod tests {
             )
         );
         assert!(REPOSITORY.ends_with(&format!("/{}", slug())));
+        assert_eq!(slug().matches('/').count(), 1, "{}", slug());
         assert_eq!(
             expand("@slug@@@tag@ @blob@/x"),
             format!("{}@{TAG} {REPOSITORY}/blob/{TAG}/x", slug())
