@@ -4,10 +4,12 @@
 //! The pipeline is discover → load → check → report; each stage is a module
 //! and depends only on the ones before it.
 
+#[cfg(feature = "deploy")]
 pub mod apply;
 pub mod check;
 pub mod cli;
 pub mod cron;
+pub mod deployable;
 pub mod diagnostic;
 pub mod discover;
 pub mod duration;
@@ -25,5 +27,6 @@ pub mod report;
 pub mod rules;
 pub mod settings;
 pub mod source;
+#[cfg(feature = "deploy")]
 pub mod status;
 pub mod suggest;

@@ -8,10 +8,12 @@ use std::fmt::Display;
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
 use super::CliError;
+#[cfg(feature = "deploy")]
 use crate::apply::DeployError;
+#[cfg(feature = "deploy")]
 use crate::apply::rollback::RollbackError;
+#[cfg(feature = "deploy")]
 use crate::apply::temporal::TemporalError;
-
 
 /// A fatal error's code and what to do about it.
 struct Entry {
@@ -36,6 +38,7 @@ pub fn url(code: &str) -> String {
     )
 }
 
+#[cfg(feature = "deploy")]
 fn temporal(error: &TemporalError) -> Entry {
     match error {
         TemporalError::Unreachable { .. } => entry(
@@ -81,6 +84,7 @@ fn temporal(error: &TemporalError) -> Entry {
     }
 }
 
+#[cfg(feature = "deploy")]
 fn deploy(error: &DeployError) -> Entry {
     match error {
         DeployError::Temporal(e) => temporal(e),
@@ -139,6 +143,7 @@ fn settings() -> Entry {
     )
 }
 
+#[cfg(feature = "deploy")]
 fn trust() -> Entry {
     entry(
         "planguard::settings::untrusted",
@@ -169,9 +174,16 @@ fn of(error: &CliError) -> Entry {
             "planguard::test::failed_to_run",
             "fix the policy or data file named",
         ),
+        #[cfg(feature = "deploy")]
         CliError::Temporal(e) => temporal(e),
+        #[cfg(feature = "deploy")]
         CliError::Deploy(e) => deploy(e),
+        #[cfg(feature = "deploy")]
         CliError::Trust(_) => trust(),
+        CliError::NoDeploy(_) => entry(
+            "planguard::build::check_only",
+            "install the full build: a release binary, `pip install planguard`, `cargo binstall planguard`, or `cargo install planguard` with its default features",
+        ),
         CliError::Init(_) => entry(
             "planguard::init::unwritable",
             "check that the folder can be written; --force replaces files that exist",
@@ -306,7 +318,8 @@ pub fn render(error: &CliError, color: bool) -> String {
     text
 }
 
-#[cfg(test)]
+// The examples name every kind of error, the deploy commands' among them.
+#[cfg(all(test, feature = "deploy"))]
 mod tests {
     use super::*;
 
@@ -380,6 +393,7 @@ mod tests {
                 reference: "origin/main".into(),
                 reason: "unknown revision".into(),
             }),
+            CliError::NoDeploy("apply"),
         ]);
         all
     }
