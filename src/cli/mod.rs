@@ -384,6 +384,11 @@ pub struct CheckArgs {
     /// summary line still goes to standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the report in FORMAT to FILE, byte for byte what
+    /// `--format FORMAT` prints (repeatable: one check, several formats),
+    /// e.g. `--report sarif=planguard.sarif --report markdown=summary.md`.
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
+    pub reports: Vec<ReportTo>,
     /// Exit 1 on warnings too, not only on errors.
     #[arg(long)]
     pub fail_on_warn: bool,
@@ -437,6 +442,36 @@ pub struct CheckArgs {
     /// pre-commit hook skips what planguard.toml excludes).
     #[arg(long)]
     pub no_force_exclude: bool,
+}
+
+/// `--report FORMAT=FILE`: a report written besides the one printed.
+#[derive(Debug, Clone)]
+pub struct ReportTo {
+    pub format: Format,
+    pub file: PathBuf,
+}
+
+fn parse_report(text: &str) -> Result<ReportTo, String> {
+    let names = || {
+        Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value())
+            .map(|f| f.get_name().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (format, file) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not FORMAT=FILE, e.g. sarif=planguard.sarif"))?;
+    let format = Format::from_str(format, true)
+        .map_err(|_| format!("no format `{format}`; one of {}", names()))?;
+    if file.is_empty() {
+        return Err(format!("`{text}` names no file"));
+    }
+    Ok(ReportTo {
+        format,
+        file: PathBuf::from(file),
+    })
 }
 
 /// `--shard I/N`, numbered from 1.
@@ -810,9 +845,9 @@ fn check(
     }));
     let mut report = Report::new(diagnostics, files.len(), started.elapsed());
     report.profile = budget.profile().map(|p| p.rows()).unwrap_or_default();
-    let render = |color: bool| {
-        let mut bytes = report::render(&report, args.format, color);
-        if !report.profile.is_empty() && matches!(args.format, Format::Human | Format::Concise) {
+    let render = |format: Format, color: bool| {
+        let mut bytes = report::render(&report, format, color);
+        if !report.profile.is_empty() && matches!(format, Format::Human | Format::Concise) {
             bytes.extend_from_slice(b"\n");
             bytes.extend_from_slice(crate::check::profile::table(&report.profile).as_bytes());
         }
@@ -828,16 +863,24 @@ fn check(
         )?;
     }
     match &args.output {
-        None => stdout.write_all(&render(color))?,
+        None => stdout.write_all(&render(args.format, color))?,
         Some(file) => {
             // Colour codes belong to terminals, never to files.
-            let bytes = render(false);
+            let bytes = render(args.format, false);
             write_atomically(file, &bytes).map_err(|source| CliError::OutputFile {
                 path: file.clone(),
                 source,
             })?;
             writeln!(stdout, "{}", report.summary())?;
         }
+    }
+    for to in &args.reports {
+        write_atomically(&to.file, &render(to.format, false)).map_err(|source| {
+            CliError::OutputFile {
+                path: to.file.clone(),
+                source,
+            }
+        })?;
     }
     if discovery.files.is_empty() && args.verbose {
         log.note(

@@ -2101,6 +2101,11 @@ const COVERED_ELSEWHERE: &[(&str, &str, &str)] = &[
         "profile_says_where_the_time_goes_per_rule_and_stage",
     ),
     (
+        "--report",
+        "tests/it/integrations.rs",
+        "one_check_writes_every_report_as_separate_runs_print_them",
+    ),
+    (
         "environments.*.address",
         "tests/it/apply.rs",
         "each_environment_connects_where_planguard_toml_or_its_profile_says",

@@ -563,3 +563,76 @@ fn the_hooks_select_configs_plans_policies_and_settings() {
         "the whole-tree hook"
     );
 }
+
+/// `check --report FORMAT=FILE` (repeatable) writes, in one run, each
+/// format's bytes exactly as a separate run with `--format FORMAT` prints
+/// them; a report that cannot be written fails the run (exit 2) and names
+/// the file.
+#[test]
+fn one_check_writes_every_report_as_separate_runs_print_them() {
+    let formats = [
+        "human",
+        "concise",
+        "json",
+        "json-lines",
+        "sarif",
+        "github",
+        "junit",
+        "gitlab",
+        "markdown",
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = planguard();
+    cmd.args(["check", "--no-cache", "--format", "concise"]);
+    for format in formats {
+        cmd.arg("--report")
+            .arg(format!("{format}={}", dir.path().join(format).display()));
+    }
+    let once = run(cmd.arg("examples/salam"));
+    assert_eq!(once.code, 1, "{}", once.stderr);
+    let concise = run(planguard().args([
+        "check",
+        "--no-cache",
+        "--format",
+        "concise",
+        "examples/salam",
+    ]));
+    assert_eq!(once.stdout, concise.stdout, "--report leaves stdout alone");
+    for format in formats {
+        let separate =
+            run(planguard().args(["check", "--no-cache", "--format", format, "examples/salam"]));
+        assert_eq!(separate.code, 1);
+        let written = std::fs::read_to_string(dir.path().join(format)).expect("written");
+        assert_eq!(
+            normalize_elapsed(&written),
+            normalize_elapsed(&separate.stdout),
+            "{format}"
+        );
+    }
+
+    let unwritable = run(planguard().args([
+        "check",
+        "--report",
+        "sarif=README.md/x.sarif",
+        "examples/salam",
+    ]));
+    assert_eq!(unwritable.code, 2, "{}", unwritable.stderr);
+    assert!(
+        unwritable.stderr.contains("README.md/x.sarif"),
+        "{}",
+        unwritable.stderr
+    );
+    for bad in ["sarif", "pdf=x", "=x", "sarif="] {
+        let out = run(planguard().args(["check", "--report", bad, "examples/salam"]));
+        assert_eq!(out.code, 2, "--report {bad}: {}", out.stderr);
+        assert!(out.stderr.contains("--report"), "{}", out.stderr);
+    }
+}
+
+/// The time a run took, which the summary line of `human` and `github`
+/// states (`Checked 14 files in 0.15s: …`), as `<elapsed>`; everything else
+/// is compared byte for byte.
+fn normalize_elapsed(text: &str) -> String {
+    let elapsed = regex::Regex::new(r"(?m)^(Checked .*) in [0-9.]+m?s:").expect("regex");
+    elapsed.replace_all(text, "$1 in <elapsed>:").into_owned()
+}
