@@ -8,6 +8,9 @@
 pub const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
 /// The project's home page (Cargo.toml `homepage`).
 pub const HOMEPAGE: &str = env!("CARGO_PKG_HOMEPAGE");
+/// The mirror repository of the `language: python` pre-commit hooks
+/// (pre-commit/ is its content): the repository's address with `-pre-commit`.
+pub const PRE_COMMIT_MIRROR: &str = concat!(env!("CARGO_PKG_REPOSITORY"), "-pre-commit");
 /// The release tag of this version: what the action, the pre-commit hooks
 /// and the release assets are named by.
 pub const TAG: &str = concat!("v", env!("CARGO_PKG_VERSION"));
