@@ -564,6 +564,11 @@ fn the_hooks_select_configs_plans_policies_and_settings() {
     );
 }
 
+#[test]
+fn the_release_workflow_is_a_valid_workflow() {
+    check_jsonschema("vendor.github-workflows", ".github/workflows/release.yml");
+}
+
 /// `check --report FORMAT=FILE` (repeatable) writes, in one run, each
 /// format's bytes exactly as a separate run with `--format FORMAT` prints
 /// them; a report that cannot be written fails the run (exit 2) and names
