@@ -755,6 +755,34 @@ fn a_release_archive_installs_through_the_action_and_binstall_names_it() {
         std::fs::copy(dist.join(file), served.join(file)).expect("copy");
     }
     let base = format!("file://{}", releases.path().display());
+
+    // The README's download lines, as written, against that folder.
+    let readme = common::read("README.md");
+    let first = readme
+        .find("\nasset=")
+        .expect("the README's download lines")
+        + 1;
+    let last = first
+        + readme[first..]
+            .find("~/.local/bin/planguard\n")
+            .expect("the README's install line")
+        + "~/.local/bin/planguard".len();
+    let download = format!("{}/releases/download", planguard::links::REPOSITORY);
+    let lines = &readme[first..last];
+    assert!(lines.contains(&format!("asset={asset}\n")), "{lines}");
+    assert!(lines.contains(&download), "{lines}");
+    let home = tempfile::tempdir().expect("tempdir");
+    let step = run_script(
+        &format!("set -euo pipefail\n{}\n", lines.replace(&download, &base)),
+        home.path(),
+        &[("HOME", home.path().to_str().expect("UTF-8"))],
+    );
+    assert_eq!(step.code, 0, "{lines}\n{}", step.stdout);
+    let version = run(&mut Command::new(home.path().join(".local/bin/planguard")).arg("--version"));
+    assert_eq!(
+        version.stdout.trim(),
+        format!("planguard {}", env!("CARGO_PKG_VERSION"))
+    );
     let plan = run_step(
         "Plan the installation",
         &root(),
