@@ -778,7 +778,7 @@ fn a_release_archive_installs_through_the_action_and_binstall_names_it() {
         &[("HOME", home.path().to_str().expect("UTF-8"))],
     );
     assert_eq!(step.code, 0, "{lines}\n{}", step.stdout);
-    let version = run(&mut Command::new(home.path().join(".local/bin/planguard")).arg("--version"));
+    let version = run(Command::new(home.path().join(".local/bin/planguard")).arg("--version"));
     assert_eq!(
         version.stdout.trim(),
         format!("planguard {}", env!("CARGO_PKG_VERSION"))
