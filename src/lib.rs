@@ -4,10 +4,12 @@
 //! The pipeline is discover → load → check → report; each stage is a module
 //! and depends only on the ones before it.
 
+#[cfg(feature = "deploy")]
 pub mod apply;
 pub mod check;
 pub mod cli;
 pub mod cron;
+pub mod deployable;
 pub mod diagnostic;
 pub mod discover;
 pub mod duration;
@@ -16,6 +18,7 @@ pub mod fsutil;
 #[cfg(feature = "testing")]
 pub mod fuzzing;
 pub mod init;
+pub mod links;
 pub mod load;
 pub mod log;
 pub mod lsp;
@@ -26,5 +29,6 @@ pub mod rules;
 pub mod select;
 pub mod settings;
 pub mod source;
+#[cfg(feature = "deploy")]
 pub mod status;
 pub mod suggest;

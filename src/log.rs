@@ -59,10 +59,15 @@ impl Fields {
     }
 }
 
+/// The time now, as log events and audit records give it (RFC 3339, UTC, milliseconds).
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// One event as a line of JSON (with its newline).
 pub fn line(level: Level, subcommand: &str, event: &str, message: &str, fields: &Fields) -> String {
     let mut object = Map::new();
-    object.insert("time".into(), crate::apply::audit::now().into());
+    object.insert("time".into(), now().into());
     object.insert("level".into(), level.as_str().into());
     object.insert("subcommand".into(), subcommand.into());
     object.insert("event".into(), event.into());

@@ -160,9 +160,10 @@ pub fn by_code(code: &str) -> Option<&'static Rule> {
     ALL.iter().find(|r| r.code == code)
 }
 
-/// Where a rule's documentation lives; the base is the package homepage.
+/// Where a rule's documentation lives: its page in docs/rules/ of the
+/// repository, as this version has it.
 pub fn doc_url(code: &str) -> Option<String> {
-    lookup(code).map(|r| format!("{}/rules/{}", env!("CARGO_PKG_HOMEPAGE"), r.code))
+    lookup(code).map(|r| crate::links::file(&format!("docs/rules/{}.md", r.code)))
 }
 
 #[cfg(test)]

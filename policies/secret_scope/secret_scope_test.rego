@@ -68,7 +68,7 @@ test_secrets_in_configs_are_checked_too if {
 
 test_strings_that_are_not_references_are_ignored if {
 	count(secret_scope.deny) == 0 with input as {
-		"memo": {"runbook": "https://vault.dev/kv/ingestion-dev"},
+		"memo": {"runbook": "https://vault.dev.salam.internal/kv/ingestion-dev"},
 		"image": {"signature": {"key_ref": "hashivault://cosign-dev"}},
 	}
 		with data.planguard.file as {"kind": "plan", "environment": "prod"}

@@ -104,9 +104,7 @@ pub fn actor() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+pub use crate::log::now;
 
 /// Append one record to the audit log at `path`; a failure names the file.
 pub fn write(path: &Path, record: &Record) -> Result<(), super::DeployError> {

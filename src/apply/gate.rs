@@ -10,9 +10,10 @@ use sha2::{Digest, Sha256};
 
 use super::model::{self, Desired};
 use crate::check::{Budget, Checker, Input, Workset};
+pub use crate::deployable::{plan_refusals, undeployable};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::discover::{self, Kind};
-use crate::load::{self, Document};
+use crate::load;
 use crate::settings::{Environment, Settings};
 
 /// A plan that passed the gate, ready to send. Its fields are private and it
@@ -290,31 +291,6 @@ pub fn gate(
         approved_by,
         warnings,
     })
-}
-
-/// What check reports about a plan that Temporal cannot hold as written
-/// (PG305), so that check and the gate agree on it
-/// ([`crate::check::Checker::with_plan_rule`]).
-pub fn plan_refusals(plan: &Document) -> Vec<Diagnostic> {
-    match model::desired(&plan.value, "") {
-        Ok(_) => Vec::new(),
-        Err(refused) => undeployable(plan, refused),
-    }
-}
-
-/// Values Temporal cannot hold as written, as findings at their fields.
-pub fn undeployable(plan: &Document, refused: Vec<model::Undeployable>) -> Vec<Diagnostic> {
-    refused
-        .into_iter()
-        .map(|u| {
-            let target = plan.locate(&u.pointer);
-            Diagnostic::builtin(&crate::rules::SCHEDULE_UNDEPLOYABLE, u.message).at(
-                &plan.file,
-                target.span,
-                Some(target.pointer),
-            )
-        })
-        .collect()
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -27,16 +27,10 @@ use temporalio_common::protos::temporal::api::workflow::v1::NewWorkflowExecution
 
 use crate::cron::{CronRange, cron_fields};
 
-/// Memo keys planguard sets on the started workflows, where Temporal lets
-/// them be updated (a schedule's own memo cannot be changed after creation)
-/// and where the workflow can read them at run time.
-pub const MEMO_PLAN_SHA256: &str = "planguard_plan_sha256";
-pub const MEMO_BUILD: &str = "planguard_build";
-pub const MEMO_GIT_SHA: &str = "planguard_git_sha";
-pub const MEMO_IMAGE: &str = "planguard_image";
-pub const MEMO_SECRETS: &str = "planguard_secrets";
-/// Memo keys with this prefix are planguard's; a plan's memo may not use it.
-const MEMO_PREFIX: &str = "planguard_";
+use crate::deployable::Seconds;
+pub use crate::deployable::{
+    MEMO_BUILD, MEMO_GIT_SHA, MEMO_IMAGE, MEMO_PLAN_SHA256, MEMO_SECRETS, Undeployable,
+};
 
 /// What the plan says, ready to send.
 #[derive(Debug, Clone)]
@@ -161,265 +155,6 @@ pub fn pointer_of(field: &str) -> &'static str {
         .map_or("", |(pointer, _)| pointer)
 }
 
-/// A value the schema accepts that cannot be deployed as written: refused
-/// at its JSON pointer, never sent altered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Undeployable {
-    pub pointer: String,
-    pub message: String,
-}
-
-/// Temporal raises a catch-up window below this to it.
-const MIN_CATCHUP_WINDOW_NANOS: u128 = 10_000_000_000;
-/// Temporal's server holds durations as Go's int64 nanoseconds.
-const MAX_DURATION_NANOS: u128 = i64::MAX as u128;
-/// 0001-01-01T00:00:00Z, which Go (so Temporal) reads as "no time".
-const ZERO_GO_TIME: i64 = -62_135_596_800;
-
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
-/// Reads a plan into protobuf values, collecting what cannot be deployed.
-struct Reader<'a> {
-    plan: &'a Value,
-    refused: Vec<Undeployable>,
-}
-
-impl Reader<'_> {
-    fn refuse(&mut self, pointer: &str, message: impl Into<String>) {
-        self.refused.push(Undeployable {
-            pointer: pointer.to_string(),
-            message: message.into(),
-        });
-    }
-
-    fn text(&self, pointer: &str) -> Option<String> {
-        self.plan
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    }
-
-    fn required(&mut self, pointer: &str) -> String {
-        self.text(pointer).unwrap_or_else(|| {
-            self.refuse(pointer, format!("the plan has no {}", &pointer[1..]));
-            String::new()
-        })
-    }
-
-    fn duration(&mut self, pointer: &str) -> Option<prost_wkt_types::Duration> {
-        let text = self.plan.pointer(pointer)?;
-        let Some(text) = text.as_str() else {
-            self.refuse(pointer, format!("{text} is not a duration"));
-            return None;
-        };
-        match crate::duration::parse_nanos(text) {
-            Err(e) => self.refuse(pointer, e),
-            Ok((_, false)) => self.refuse(
-                pointer,
-                format!("`{text}` has a fraction of a nanosecond, which Temporal cannot hold"),
-            ),
-            Ok((nanos, true)) if nanos > MAX_DURATION_NANOS => self.refuse(
-                pointer,
-                format!("`{text}` is longer than Temporal's longest duration (about 292 years)"),
-            ),
-            Ok((nanos, true)) => {
-                return Some(prost_wkt_types::Duration {
-                    seconds: (nanos / 1_000_000_000) as i64,
-                    nanos: (nanos % 1_000_000_000) as i32,
-                });
-            }
-        }
-        None
-    }
-
-    fn timestamp(&mut self, pointer: &str) -> Option<prost_wkt_types::Timestamp> {
-        let value = self.plan.pointer(pointer)?;
-        let text = value.as_str().unwrap_or_default();
-        let parsed = match chrono::DateTime::parse_from_rfc3339(text) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                self.refuse(
-                    pointer,
-                    format!("{value} is not an RFC 3339 date-time ({e})"),
-                );
-                return None;
-            }
-        };
-        let fraction = text.split_once('.').map_or(0, |(_, rest)| {
-            rest.chars().take_while(char::is_ascii_digit).count()
-        });
-        if fraction > 9 {
-            self.refuse(
-                pointer,
-                format!("`{text}` has a fraction of a nanosecond, which Temporal cannot hold"),
-            );
-            return None;
-        }
-        let nanos = parsed.timestamp_subsec_nanos();
-        if nanos >= 1_000_000_000 {
-            self.refuse(
-                pointer,
-                format!("`{text}` is a leap second, which Temporal cannot hold"),
-            );
-            return None;
-        }
-        let seconds = parsed.timestamp();
-        if seconds <= ZERO_GO_TIME {
-            self.refuse(
-                pointer,
-                format!(
-                    "`{text}` is not after 0001-01-01T00:00:00Z, which Temporal reads as unset"
-                ),
-            );
-            return None;
-        }
-        Some(prost_wkt_types::Timestamp {
-            seconds,
-            nanos: nanos as i32,
-        })
-    }
-
-    fn cron(&mut self) -> Vec<String> {
-        let mut crons = Vec::new();
-        let list = self.plan.pointer("/schedule/cron").cloned();
-        for (i, cron) in list.iter().flat_map(|l| l.as_array()).flatten().enumerate() {
-            let pointer = format!("/schedule/cron/{i}");
-            let Some(text) = cron.as_str() else {
-                self.refuse(&pointer, format!("{cron} is not a cron expression"));
-                continue;
-            };
-            let first = text.split_ascii_whitespace().next().unwrap_or_default();
-            if first.starts_with("CRON_TZ=") || first.starts_with("TZ=") {
-                self.refuse(
-                    &pointer,
-                    "a time zone inside a cron expression is not compared with schedule.timezone; put it in schedule.timezone",
-                );
-                continue;
-            }
-            if let Err(e) = cron_fields(text) {
-                self.refuse(
-                    &pointer,
-                    format!("planguard cannot read this cron expression, so it cannot verify what Temporal makes of it: {e}"),
-                );
-                continue;
-            }
-            // Temporal compiles `1-7` to Monday to Saturday: Sunday as 7 in a
-            // range does not survive.
-            let day_of_week = text.split_ascii_whitespace().nth(4).unwrap_or_default();
-            let ends_on_seven = day_of_week.split(',').any(|item| {
-                let base = item.split('/').next().unwrap_or_default();
-                base.split_once('-')
-                    .is_some_and(|(_, high)| high == "7" || high.eq_ignore_ascii_case("SUN"))
-            });
-            if ends_on_seven && !first.starts_with('@') {
-                self.refuse(
-                    &pointer,
-                    "Temporal does not keep Sunday as 7 at the end of a day-of-week range (1-7 becomes Monday to Saturday); write Sunday as 0 (e.g. 0-6)",
-                );
-                continue;
-            }
-            crons.push(text.to_string());
-        }
-        crons
-    }
-
-    fn intervals(&mut self) -> Vec<IntervalSpec> {
-        let count = self
-            .plan
-            .pointer("/schedule/intervals")
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
-        (0..count)
-            .map(|i| IntervalSpec {
-                interval: self.duration(&format!("/schedule/intervals/{i}/every")),
-                phase: self.duration(&format!("/schedule/intervals/{i}/offset")),
-            })
-            .collect()
-    }
-
-    fn retry_policy(&mut self) -> Option<RetryPolicy> {
-        let retry = self.plan.get("retry_policy")?.clone();
-        let attempts = match retry.get("maximum_attempts") {
-            None => 0,
-            Some(n) => match n.as_u64().and_then(|n| i32::try_from(n).ok()) {
-                Some(n) => n,
-                None => {
-                    self.refuse(
-                        "/retry_policy/maximum_attempts",
-                        format!(
-                            "{n} is more attempts than Temporal can hold (at most {})",
-                            i32::MAX
-                        ),
-                    );
-                    0
-                }
-            },
-        };
-        Some(RetryPolicy {
-            initial_interval: self.duration("/retry_policy/initial_interval"),
-            // Unset stays unset: Temporal applies its own default (2.0).
-            backoff_coefficient: retry
-                .get("backoff_coefficient")
-                .and_then(Value::as_f64)
-                .unwrap_or(0.0),
-            maximum_interval: self.duration("/retry_policy/maximum_interval"),
-            maximum_attempts: attempts,
-            non_retryable_error_types: retry
-                .get("non_retryable_error_types")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
-        })
-    }
-
-    fn catchup_window(&mut self) -> Option<prost_wkt_types::Duration> {
-        let window = self.duration("/policies/catchup_window")?;
-        let nanos = window.seconds as u128 * 1_000_000_000 + window.nanos as u128;
-        if nanos < MIN_CATCHUP_WINDOW_NANOS {
-            self.refuse(
-                "/policies/catchup_window",
-                "Temporal raises a catch-up window under 10s to 10s (and reads 0 as one year); write 10s or more",
-            );
-            return None;
-        }
-        Some(window)
-    }
-
-    fn memo(&mut self, plan_sha256: &str) -> HashMap<String, Payload> {
-        let mut memo = HashMap::new();
-        let user = self.plan.get("memo").and_then(Value::as_object).cloned();
-        for (key, value) in user.into_iter().flatten() {
-            if key.starts_with(MEMO_PREFIX) {
-                self.refuse(
-                    &format!("/memo/{}", escape(&key)),
-                    format!("memo keys starting with `{MEMO_PREFIX}` are planguard's own record of the plan"),
-                );
-                continue;
-            }
-            memo.insert(key, json_payload(&value));
-        }
-        memo.insert(
-            MEMO_PLAN_SHA256.to_string(),
-            json_payload(&json!(plan_sha256)),
-        );
-        for (key, field) in [
-            (MEMO_BUILD, "build"),
-            (MEMO_GIT_SHA, "git_sha"),
-            (MEMO_IMAGE, "image"),
-            (MEMO_SECRETS, "secrets"),
-        ] {
-            if let Some(value) = self.plan.get(field) {
-                memo.insert(key.to_string(), json_payload(value));
-            }
-        }
-        memo
-    }
-}
-
 pub fn json_payload(value: &Value) -> Payload {
     Payload {
         metadata: HashMap::from([("encoding".to_string(), b"json/plain".to_vec())]),
@@ -447,70 +182,82 @@ fn overlap(name: Option<&str>) -> Option<ScheduleOverlapPolicy> {
     })
 }
 
+fn duration(d: Option<Seconds>) -> Option<prost_wkt_types::Duration> {
+    d.map(|d| prost_wkt_types::Duration {
+        seconds: d.seconds,
+        nanos: d.nanos,
+    })
+}
+
+fn timestamp(t: Option<Seconds>) -> Option<prost_wkt_types::Timestamp> {
+    t.map(|t| prost_wkt_types::Timestamp {
+        seconds: t.seconds,
+        nanos: t.nanos,
+    })
+}
+
 /// The schedule a (checked) plan registers, with `plan_sha256` recorded on
-/// the started workflows; or every field that cannot be deployed as written.
+/// the started workflows; or every field that cannot be deployed as written
+/// (read by [`crate::deployable::read`]).
 pub fn desired(plan: &Value, plan_sha256: &str) -> Result<Desired, Vec<Undeployable>> {
-    let mut r = Reader {
-        plan,
-        refused: Vec::new(),
-    };
-    let schedule_id = r.required("/schedule_id");
-    let namespace = r.required("/namespace");
-    let workflow_type = r.required("/workflow_type");
-    let task_queue = r.required("/task_queue");
-    let workflow_id = r
-        .text("/workflow_id_prefix")
-        .unwrap_or_else(|| format!("{schedule_id}-"));
-    let overlap_name = r.text("/policies/overlap");
-    let overlap_policy = overlap(overlap_name.as_deref()).unwrap_or_else(|| {
-        r.refuse("/policies/overlap", "unknown overlap policy");
-        ScheduleOverlapPolicy::Skip
-    });
+    let read = crate::deployable::read(plan, plan_sha256)?;
     let spec = ScheduleSpec {
-        cron_string: r.cron(),
-        interval: r.intervals(),
-        jitter: r.duration("/schedule/jitter"),
-        timezone_name: r.text("/schedule/timezone").unwrap_or_default(),
-        start_time: r.timestamp("/schedule/start_at"),
-        end_time: r.timestamp("/schedule/end_at"),
+        cron_string: read.cron,
+        interval: read
+            .intervals
+            .iter()
+            .map(|i| IntervalSpec {
+                interval: duration(i.every),
+                phase: duration(i.offset),
+            })
+            .collect(),
+        jitter: duration(read.jitter),
+        timezone_name: read.timezone,
+        start_time: timestamp(read.start_at),
+        end_time: timestamp(read.end_at),
         ..Default::default()
     };
     let action = NewWorkflowExecutionInfo {
-        workflow_id,
+        workflow_id: read.workflow_id,
         workflow_type: Some(WorkflowType {
-            name: workflow_type,
+            name: read.workflow_type,
         }),
         task_queue: Some(TaskQueue {
-            name: task_queue,
+            name: read.task_queue,
             ..Default::default()
         }),
-        input: plan.get("input").map(|input| Payloads {
-            payloads: vec![json_payload(input)],
+        input: read.input.map(|input| Payloads {
+            payloads: vec![json_payload(&input)],
         }),
-        workflow_execution_timeout: r.duration("/timeouts/execution"),
-        workflow_run_timeout: r.duration("/timeouts/run"),
-        workflow_task_timeout: r.duration("/timeouts/task"),
-        retry_policy: r.retry_policy(),
+        workflow_execution_timeout: duration(read.execution_timeout),
+        workflow_run_timeout: duration(read.run_timeout),
+        workflow_task_timeout: duration(read.task_timeout),
+        retry_policy: read.retry.map(|retry| RetryPolicy {
+            initial_interval: duration(retry.initial_interval),
+            backoff_coefficient: retry.backoff_coefficient,
+            maximum_interval: duration(retry.maximum_interval),
+            maximum_attempts: retry.maximum_attempts,
+            non_retryable_error_types: retry.non_retryable_error_types,
+        }),
         memo: Some(Memo {
-            fields: r.memo(plan_sha256),
+            fields: read
+                .memo
+                .iter()
+                .map(|(key, value)| (key.clone(), json_payload(value)))
+                .collect(),
         }),
         ..Default::default()
     };
     let policies = SchedulePolicies {
-        overlap_policy: overlap_policy as i32,
-        catchup_window: r.catchup_window(),
-        pause_on_failure: plan
-            .pointer("/policies/pause_on_failure")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        // read() accepts only the policies overlap() knows.
+        overlap_policy: overlap(Some(read.overlap)).unwrap_or(ScheduleOverlapPolicy::Skip) as i32,
+        catchup_window: duration(read.catchup_window),
+        pause_on_failure: read.pause_on_failure,
         ..Default::default()
     };
-    if !r.refused.is_empty() {
-        return Err(r.refused);
-    }
     Ok(Desired {
-        schedule_id,
-        namespace,
+        schedule_id: read.schedule_id,
+        namespace: read.namespace,
         schedule: Schedule {
             spec: Some(spec),
             action: Some(ScheduleAction {
@@ -932,6 +679,7 @@ pub fn shown(field: &str, value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deployable::escape;
 
     fn plan() -> Value {
         serde_json::from_str(include_str!(

@@ -8,12 +8,12 @@ use std::fmt::Display;
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
 use super::CliError;
+#[cfg(feature = "deploy")]
 use crate::apply::DeployError;
+#[cfg(feature = "deploy")]
 use crate::apply::rollback::RollbackError;
+#[cfg(feature = "deploy")]
 use crate::apply::temporal::TemporalError;
-
-/// Where each code is explained: docs/errors.md, by the code's heading.
-const DOCS: &str = "https://github.com/planguard/planguard/blob/main/docs/errors.md";
 
 /// A fatal error's code and what to do about it.
 struct Entry {
@@ -28,11 +28,17 @@ const fn entry(code: &'static str, help: &'static str) -> Entry {
     }
 }
 
-/// The docs link of a code: its heading's anchor in docs/errors.md.
+/// The docs link of a code: its heading's anchor in docs/errors.md, as this
+/// version has it.
 pub fn url(code: &str) -> String {
-    format!("{DOCS}#{}", code.replace(':', ""))
+    format!(
+        "{}#{}",
+        crate::links::file("docs/errors.md"),
+        code.replace(':', "")
+    )
 }
 
+#[cfg(feature = "deploy")]
 fn temporal(error: &TemporalError) -> Entry {
     match error {
         TemporalError::Unreachable { .. } => entry(
@@ -78,6 +84,7 @@ fn temporal(error: &TemporalError) -> Entry {
     }
 }
 
+#[cfg(feature = "deploy")]
 fn deploy(error: &DeployError) -> Entry {
     match error {
         DeployError::Temporal(e) => temporal(e),
@@ -136,6 +143,7 @@ fn settings() -> Entry {
     )
 }
 
+#[cfg(feature = "deploy")]
 fn trust() -> Entry {
     entry(
         "planguard::settings::untrusted",
@@ -170,9 +178,16 @@ fn of(error: &CliError) -> Entry {
             "planguard::test::failed_to_run",
             "fix the policy or data file named",
         ),
+        #[cfg(feature = "deploy")]
         CliError::Temporal(e) => temporal(e),
+        #[cfg(feature = "deploy")]
         CliError::Deploy(e) => deploy(e),
+        #[cfg(feature = "deploy")]
         CliError::Trust(_) => trust(),
+        CliError::NoDeploy(_) => entry(
+            "planguard::build::check_only",
+            "install the full build: a release binary, `pip install planguard`, `cargo binstall planguard`, or `cargo install planguard` with its default features",
+        ),
         CliError::Init(_) => entry(
             "planguard::init::unwritable",
             "check that the folder can be written; --force replaces files that exist",
@@ -311,7 +326,8 @@ pub fn render(error: &CliError, color: bool) -> String {
     text
 }
 
-#[cfg(test)]
+// The examples name every kind of error, the deploy commands' among them.
+#[cfg(all(test, feature = "deploy"))]
 mod tests {
     use super::*;
 
@@ -385,6 +401,7 @@ mod tests {
                 reference: "origin/main".into(),
                 reason: "unknown revision".into(),
             }),
+            CliError::NoDeploy("apply"),
         ]);
         all
     }
@@ -415,7 +432,11 @@ mod tests {
         assert_eq!(
             lines.next(),
             Some(
-                "planguard::temporal::unreachable (https://github.com/planguard/planguard/blob/main/docs/errors.md#planguardtemporalunreachable)"
+                format!(
+                    "planguard::temporal::unreachable ({}#planguardtemporalunreachable)",
+                    crate::links::file("docs/errors.md")
+                )
+                .as_str()
             ),
             "{text}"
         );

@@ -9,8 +9,10 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+#[cfg(feature = "deploy")]
 mod deploy;
 pub mod fatal;
+#[cfg(feature = "deploy")]
 mod status;
 
 use crate::check::{Checker, PolicyError};
@@ -60,16 +62,36 @@ pub enum Command {
     /// Run Rego unit tests (`test_` rules), like `opa test`.
     Test(crate::policy_test::TestArgs),
     /// Register a plan as a Temporal Schedule, after a clean check of exactly what is sent.
+    #[cfg(feature = "deploy")]
     Apply(ApplyArgs),
     /// Compare the newest plan of each environment with the deployed schedules; exit 1 on drift.
+    #[cfg(feature = "deploy")]
     Drift(DriftArgs),
     /// Re-apply an earlier plan of an environment from the plan store, through the same gate.
+    #[cfg(feature = "deploy")]
     Rollback(RollbackArgs),
     /// Start one run of a plan's workflow now, outside its schedule.
+    #[cfg(feature = "deploy")]
     Trigger(TriggerArgs),
     /// The health of schedules: paused, next and last run, lag, missed
     /// catch-ups, running workflows, applied plan; exit 1 when any is unhealthy.
+    #[cfg(feature = "deploy")]
     Status(status::StatusArgs),
+    /// Not in this check-only build (no `deploy` feature): register a plan as a Temporal Schedule.
+    #[cfg(not(feature = "deploy"))]
+    Apply(NotBuilt),
+    /// Not in this check-only build (no `deploy` feature): compare plans with deployed schedules.
+    #[cfg(not(feature = "deploy"))]
+    Drift(NotBuilt),
+    /// Not in this check-only build (no `deploy` feature): re-apply an earlier plan.
+    #[cfg(not(feature = "deploy"))]
+    Rollback(NotBuilt),
+    /// Not in this check-only build (no `deploy` feature): start one run of a plan's workflow.
+    #[cfg(not(feature = "deploy"))]
+    Trigger(NotBuilt),
+    /// Not in this check-only build (no `deploy` feature): the health of schedules.
+    #[cfg(not(feature = "deploy"))]
+    Status(NotBuilt),
     /// Run the language server on stdin/stdout, for editors.
     Lsp,
     /// Scaffold planguard.toml, an example policy with its test, a pre-commit
@@ -110,6 +132,15 @@ pub enum SchemaKind {
     Report,
 }
 
+/// A deploy command in a check-only build: its arguments are taken as they
+/// come, so that the answer is that the build lacks it, not a flag error.
+#[cfg(not(feature = "deploy"))]
+#[derive(Debug, Args)]
+pub struct NotBuilt {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<std::ffi::OsString>,
+}
+
 /// Which settings apply: shared by check and every deploy command.
 #[derive(Debug, Args)]
 pub struct SettingsArgs {
@@ -123,6 +154,7 @@ pub struct SettingsArgs {
 
 impl SettingsArgs {
     /// planguard.toml as these flags choose it, for files under `paths`.
+    #[cfg(feature = "deploy")]
     pub(crate) fn load(&self, paths: &[PathBuf]) -> Result<Settings, CliError> {
         self.source().load(paths).map_err(CliError::Settings)
     }
@@ -135,6 +167,7 @@ impl SettingsArgs {
     }
 }
 
+#[cfg(feature = "deploy")]
 /// Where the Temporal server is and how to reach it: shared by apply, drift,
 /// rollback, trigger and status. Each flag (or the `TEMPORAL_*` variable
 /// under it) wins over the environment's `[environments.<env>]` in
@@ -184,6 +217,7 @@ pub struct ConnectArgs {
     pub insecure: bool,
 }
 
+#[cfg(feature = "deploy")]
 impl ConnectArgs {
     /// What the command line asked for; apply/connect.rs layers it over the
     /// environment's settings and the profile.
@@ -203,6 +237,7 @@ impl ConnectArgs {
     }
 }
 
+#[cfg(feature = "deploy")]
 /// What the commands that change Temporal (apply, rollback, trigger) ask of
 /// the gate besides the plan: who approved, where an environment that
 /// requires approval takes its gate settings from, and where the audit goes.
@@ -235,6 +270,7 @@ pub struct GateArgs {
     pub audit_log: PathBuf,
 }
 
+#[cfg(feature = "deploy")]
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// The plan, orchestration_plans/<env>/<build>.json.
@@ -264,12 +300,14 @@ pub struct ApplyArgs {
     pub format: Preview,
 }
 
+#[cfg(feature = "deploy")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Preview {
     Human,
     Markdown,
 }
 
+#[cfg(feature = "deploy")]
 #[derive(Debug, Args)]
 pub struct DriftArgs {
     /// Plans, or folders of them (the newest plan of each environment is compared).
@@ -292,6 +330,7 @@ pub struct DriftArgs {
     pub format: Format,
 }
 
+#[cfg(feature = "deploy")]
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
     /// The environment whose schedule goes back.
@@ -320,6 +359,7 @@ pub struct RollbackArgs {
     pub dry_run: bool,
 }
 
+#[cfg(feature = "deploy")]
 #[derive(Debug, Args)]
 pub struct TriggerArgs {
     /// The plan whose workflow runs, orchestration_plans/<env>/<build>.json.
@@ -369,6 +409,11 @@ pub struct CheckArgs {
     /// summary line still goes to standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write the report in FORMAT to FILE, byte for byte what
+    /// `--format FORMAT` prints (repeatable: one check, several formats),
+    /// e.g. `--report sarif=planguard.sarif --report markdown=summary.md`.
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report)]
+    pub reports: Vec<ReportTo>,
     /// Exit 1 on warnings too, not only on errors.
     #[arg(long)]
     pub fail_on_warn: bool,
@@ -438,6 +483,36 @@ pub struct CheckArgs {
     pub unsafe_fixes: bool,
 }
 
+/// `--report FORMAT=FILE`: a report written besides the one printed.
+#[derive(Debug, Clone)]
+pub struct ReportTo {
+    pub format: Format,
+    pub file: PathBuf,
+}
+
+fn parse_report(text: &str) -> Result<ReportTo, String> {
+    let names = || {
+        Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value())
+            .map(|f| f.get_name().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (format, file) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not FORMAT=FILE, e.g. sarif=planguard.sarif"))?;
+    let format = Format::from_str(format, true)
+        .map_err(|_| format!("no format `{format}`; one of {}", names()))?;
+    if file.is_empty() {
+        return Err(format!("`{text}` names no file"));
+    }
+    Ok(ReportTo {
+        format,
+        file: PathBuf::from(file),
+    })
+}
+
 /// `--shard I/N`, numbered from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
@@ -494,12 +569,20 @@ pub enum CliError {
     },
     #[error(transparent)]
     Test(#[from] crate::policy_test::TestError),
+    #[cfg(feature = "deploy")]
     #[error(transparent)]
     Temporal(#[from] crate::apply::temporal::TemporalError),
+    #[cfg(feature = "deploy")]
     #[error(transparent)]
     Deploy(crate::apply::DeployError),
+    #[cfg(feature = "deploy")]
     #[error(transparent)]
     Trust(crate::apply::trust::TrustError),
+    /// A deploy command run by a build without the `deploy` feature.
+    #[error(
+        "`planguard {0}` is not in this build: it was built without the `deploy` feature (check only)"
+    )]
+    NoDeploy(&'static str),
     #[error(transparent)]
     Init(#[from] crate::init::InitError),
     #[error(transparent)]
@@ -517,6 +600,7 @@ pub enum CliError {
     },
 }
 
+#[cfg(feature = "deploy")]
 /// A deploy command's failure; invalid settings (the change's or the
 /// trusted ones) are shown as settings errors are everywhere, and policies
 /// that do not compile as in check.
@@ -583,14 +667,26 @@ impl Command {
 
 pub fn run(cli: Cli, stdout: &mut dyn Write, stderr: &mut dyn Write) -> Result<ExitCode, CliError> {
     let color = use_color(cli.color, std::io::stdout().is_terminal());
-    let log = &mut Log::new(cli.log_format, cli.command.name(), stderr);
+    let name = cli.command.name();
+    let log = &mut Log::new(cli.log_format, name, stderr);
     match cli.command {
         Command::Check(args) => check(args, color, stdout, log),
+        #[cfg(feature = "deploy")]
         Command::Apply(args) => deploy::apply(args, color, stdout, log),
+        #[cfg(feature = "deploy")]
         Command::Drift(args) => deploy::drift(args, color, stdout, log),
+        #[cfg(feature = "deploy")]
         Command::Rollback(args) => deploy::rollback(args, color, stdout, log),
+        #[cfg(feature = "deploy")]
         Command::Trigger(args) => deploy::trigger(args, color, stdout, log),
+        #[cfg(feature = "deploy")]
         Command::Status(args) => status::status(args, color, stdout, log),
+        #[cfg(not(feature = "deploy"))]
+        Command::Apply(_)
+        | Command::Drift(_)
+        | Command::Rollback(_)
+        | Command::Trigger(_)
+        | Command::Status(_) => Err(CliError::NoDeploy(name)),
         Command::Lsp => Ok(ExitCode::from(crate::lsp::run(std::io::stdin(), stdout)?)),
         Command::Test(args) => Ok(ExitCode::from(crate::policy_test::main(
             &args,
@@ -785,7 +881,7 @@ fn check(
         (None, None, None) => None,
     };
     let checker = Checker::new(settings)?
-        .with_plan_rule(crate::apply::gate::plan_refusals)
+        .with_plan_rule(crate::deployable::plan_refusals)
         .with_baseline(baseline);
     // Beside planguard.toml, else in the working folder.
     let cache = (!args.no_cache).then(|| {
@@ -841,9 +937,9 @@ fn check(
         report = apply_fixes(report, args.unsafe_fixes, || report_of(run(None)), log)?;
     }
     report.profile = budget.profile().map(|p| p.rows()).unwrap_or_default();
-    let render = |color: bool| {
-        let mut bytes = report::render(&report, args.format, color);
-        if !report.profile.is_empty() && matches!(args.format, Format::Human | Format::Concise) {
+    let render = |format: Format, color: bool| {
+        let mut bytes = report::render(&report, format, color);
+        if !report.profile.is_empty() && matches!(format, Format::Human | Format::Concise) {
             bytes.extend_from_slice(b"\n");
             bytes.extend_from_slice(crate::check::profile::table(&report.profile).as_bytes());
         }
@@ -859,16 +955,24 @@ fn check(
         )?;
     }
     match &args.output {
-        None => stdout.write_all(&render(color))?,
+        None => stdout.write_all(&render(args.format, color))?,
         Some(file) => {
             // Colour codes belong to terminals, never to files.
-            let bytes = render(false);
+            let bytes = render(args.format, false);
             write_atomically(file, &bytes).map_err(|source| CliError::OutputFile {
                 path: file.clone(),
                 source,
             })?;
             writeln!(stdout, "{}", report.summary())?;
         }
+    }
+    for to in &args.reports {
+        write_atomically(&to.file, &render(to.format, false)).map_err(|source| {
+            CliError::OutputFile {
+                path: to.file.clone(),
+                source,
+            }
+        })?;
     }
     if discovery.files.is_empty() && args.verbose {
         log.note(

@@ -6,7 +6,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Each scaffolded file: where it goes, relative to the target folder, and
-/// what it holds.
+/// what it holds, with `@…@` placeholders for this build's repository and
+/// release tag ([`crate::links::expand`]).
 pub const FILES: &[(&str, &str)] = &[
     ("planguard.toml", include_str!("planguard.toml")),
     ("policy/main.rego", include_str!("policy/main.rego")),
@@ -52,7 +53,7 @@ pub fn init(root: &Path, force: bool, out: &mut dyn Write) -> Result<(), InitErr
         if let Some(folder) = path.parent() {
             std::fs::create_dir_all(folder).map_err(fail)?;
         }
-        std::fs::write(&path, text).map_err(fail)?;
+        std::fs::write(&path, crate::links::expand(text)).map_err(fail)?;
         let verb = if existed { "replaced" } else { "created " };
         writeln!(out, "{verb} {shown}")?;
     }

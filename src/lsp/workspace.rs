@@ -128,7 +128,7 @@ impl Workspace {
             None => self.defaults(key),
         };
         let checker = match Checker::new(settings.clone())
-            .map(|c| c.with_plan_rule(crate::apply::gate::plan_refusals))
+            .map(|c| c.with_plan_rule(crate::deployable::plan_refusals))
         {
             Ok(checker) => Some(checker),
             Err(error) => {
@@ -140,7 +140,7 @@ impl Workspace {
                 builtin.policy.data.clear();
                 Checker::new(builtin)
                     .ok()
-                    .map(|c| c.with_plan_rule(crate::apply::gate::plan_refusals))
+                    .map(|c| c.with_plan_rule(crate::deployable::plan_refusals))
             }
         };
         Project {

@@ -517,7 +517,8 @@ fn fatal_errors_show_their_code_help_and_docs_link() {
 
     let down = fatal(&["apply", "--address", "127.0.0.1:1", plan]);
     assert_eq!(down.code, 2, "{}{}", down.stdout, down.stderr);
-    let url = "https://github.com/planguard/planguard/blob/main/docs/errors.md#planguardtemporalunreachable";
+    let errors = planguard::links::file("docs/errors.md");
+    let url = format!("{errors}#planguardtemporalunreachable");
     assert_eq!(
         down.stderr.lines().next(),
         Some(format!("planguard::temporal::unreachable ({url})").as_str()),
@@ -553,7 +554,9 @@ fn fatal_errors_show_their_code_help_and_docs_link() {
     assert!(invalid.stderr.contains("bad.toml:2:"), "{}", invalid.stderr);
     let code = invalid
         .stderr
-        .find("planguard::settings::invalid (https://github.com/planguard/planguard/blob/main/docs/errors.md#planguardsettingsinvalid)")
+        .find(&format!(
+            "planguard::settings::invalid ({errors}#planguardsettingsinvalid)"
+        ))
         .expect(&invalid.stderr);
     assert!(located < code, "{}", invalid.stderr);
     assert!(

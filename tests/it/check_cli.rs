@@ -850,8 +850,12 @@ fn markdown_output_renders_as_a_table() {
     let html = common::render_markdown(&out.stdout);
     let counts = (
         html.matches("<tr>").count(),
-        html.matches("<a href=\"https://planguard.dev/rules/")
-            .count(),
+        html.matches(&format!(
+            "<a href=\"{}/blob/{}/docs/rules/",
+            planguard::links::REPOSITORY,
+            planguard::links::TAG
+        ))
+        .count(),
         html.matches("<h3>").count(),
     );
     assert_eq!(counts, (8, 7, 1));
@@ -2171,6 +2175,11 @@ const COVERED_ELSEWHERE: &[(&str, &str, &str)] = &[
         "--profile",
         "tests/it/check_cli.rs",
         "profile_says_where_the_time_goes_per_rule_and_stage",
+    ),
+    (
+        "--report",
+        "tests/it/integrations.rs",
+        "one_check_writes_every_report_as_separate_runs_print_them",
     ),
     (
         "environments.*.address",

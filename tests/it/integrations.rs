@@ -78,7 +78,10 @@ fn every_run_step_declares_its_shell_and_takes_inputs_through_env() {
                 .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@"))
         })
         .expect("the action uploads SARIF");
-    assert_eq!(upload["with"]["category"], "planguard");
+    assert_eq!(
+        upload["with"]["category"],
+        "${{ steps.check.outputs.category }}"
+    );
 }
 
 /// One `run` step of action.yml, run as the runner runs `shell: bash`
@@ -90,17 +93,28 @@ struct Step {
 }
 
 fn run_step(name: &str, dir: &Path, env: &[(&str, &str)]) -> Step {
+    run_script(&action_script(name), dir, env)
+}
+
+/// The script of one step of action.yml.
+fn action_script(name: &str) -> String {
     let action = yaml("action.yml");
     let step = action["runs"]["steps"]
         .as_array()
         .expect("steps")
         .iter()
         .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no step {name:?}"));
+        .unwrap_or_else(|| panic!("no step {name:?}"))
+        .clone();
     assert_eq!(step["shell"], "bash");
+    step["run"].as_str().expect("a script").to_string()
+}
+
+/// A bash script of a workflow or action step, run as the runner runs it.
+fn run_script(text: &str, dir: &Path, env: &[(&str, &str)]) -> Step {
     let scratch = tempfile::tempdir().expect("tempdir");
     let script = scratch.path().join("step.sh");
-    std::fs::write(&script, step["run"].as_str().expect("a script")).expect("write");
+    std::fs::write(&script, text).expect("write");
     let outputs = scratch.path().join("outputs");
     std::fs::write(&outputs, "").expect("write");
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_planguard"));
@@ -562,4 +576,377 @@ fn the_hooks_select_configs_plans_policies_and_settings() {
         paths[..7].to_vec(),
         "the whole-tree hook"
     );
+}
+
+#[test]
+fn the_release_workflow_is_a_valid_workflow() {
+    check_jsonschema("vendor.github-workflows", ".github/workflows/release.yml");
+}
+
+/// The action checks once: one `planguard check` writes the log's format,
+/// the SARIF report and the job summary (`--report`); the SARIF category
+/// names the shard of a `--shard I/N` matrix so that its jobs' uploads do
+/// not replace one another.
+#[test]
+fn the_check_step_checks_once_and_names_the_sarif_category_by_shard() {
+    assert_eq!(
+        action_script("Check").matches("planguard check").count(),
+        1,
+        "one check per run"
+    );
+    let ws = Workspace::copy_of("fixtures/workspaces/clean");
+    let category = |args: &str| {
+        let step = run_step("Check", ws.dir.path(), &check_inputs(&[("ARGS", args)]));
+        assert_eq!(step.outputs["exit-code"], "0", "{}", step.stdout);
+        step.outputs["category"].clone()
+    };
+    assert_eq!(category(""), "planguard");
+    assert_eq!(category("--shard 2/4"), "planguard-shard-2-of-4");
+    assert_eq!(category("--shard=1/2"), "planguard-shard-1-of-2");
+    // Each shard's SARIF holds its own files' findings only.
+    let salam = Workspace::copy_of("examples/salam");
+    let whole = run_step("Check", salam.dir.path(), &check_inputs(&[]));
+    assert_eq!(whole.outputs["exit-code"], "1", "{}", whole.stdout);
+    let all = sarif_results(salam.dir.path());
+    assert!(all > 1, "examples/salam has findings to split");
+    let mut total = 0;
+    for shard in ["1/2", "2/2"] {
+        let args = format!("--shard {shard}");
+        let step = run_step(
+            "Check",
+            salam.dir.path(),
+            &check_inputs(&[("ARGS", args.as_str())]),
+        );
+        assert_eq!(step.outputs["exit-code"], "1", "{}", step.stdout);
+        total += sarif_results(salam.dir.path());
+    }
+    assert_eq!(total, all, "every finding in exactly one shard's report");
+}
+
+/// Where the action installs from, by its own ref: the release archive of
+/// the runner's platform when the ref is the tag of the version its sources
+/// declare, else (a branch, a commit, a local `uses: ./`, another tag) a
+/// build of its sources.
+#[test]
+fn the_install_plan_takes_the_release_of_the_actions_own_tag() {
+    let dir = root();
+    let tag = planguard::links::TAG;
+    let plan = |env: &[(&str, &str)]| {
+        let mut all = vec![("SOURCE", "action"), ("VERSION", "")];
+        all.extend_from_slice(env);
+        let step = run_step("Plan the installation", &dir, &all);
+        assert_eq!(step.code, 0, "{}", step.stdout);
+        step.outputs
+    };
+    let release = plan(&[("ACTION_REF", tag)]);
+    assert_eq!(release["method"], "release");
+    assert_eq!(release["tag"], tag);
+    assert_eq!(
+        release["asset"],
+        format!("planguard-{tag}-x86_64-unknown-linux-musl.tar.gz")
+    );
+    for (os, arch, asset) in [
+        ("Linux", "ARM64", "aarch64-unknown-linux-musl.tar.gz"),
+        ("macOS", "X64", "x86_64-apple-darwin.tar.gz"),
+        ("macOS", "ARM64", "aarch64-apple-darwin.tar.gz"),
+        ("Windows", "X64", "x86_64-pc-windows-msvc.zip"),
+    ] {
+        let outputs = plan(&[
+            ("ACTION_REF", tag),
+            ("RUNNER_OS", os),
+            ("RUNNER_ARCH", arch),
+        ]);
+        assert_eq!(outputs["asset"], format!("planguard-{tag}-{asset}"));
+    }
+    for other in [
+        "main",
+        "0123456789abcdef0123456789abcdef01234567",
+        "",
+        "v0.0.1",
+    ] {
+        let outputs = plan(&[("ACTION_REF", other)]);
+        assert_eq!(outputs["method"], "source", "{other:?}");
+        assert_eq!(outputs["asset"], "", "{other:?}");
+    }
+    // A runner no release is built for.
+    let outputs = plan(&[("ACTION_REF", tag), ("RUNNER_ARCH", "ARM")]);
+    assert_eq!(outputs["method"], "source");
+}
+
+/// One release archive, made by the release workflow's own Archive step
+/// from a binary, installed by the action's own Install step from a local
+/// release folder laid out as GitHub serves one: the names the workflow, the
+/// action and `cargo binstall` use agree, the sha256 is verified (a wrong
+/// one is refused), the binary lands on the PATH and the job summary says
+/// where it came from and how long it took. Without an archive for its tag
+/// the step falls back to the source build (here its cache).
+#[test]
+fn a_release_archive_installs_through_the_action_and_binstall_names_it() {
+    let tag = planguard::links::TAG;
+    let target = "x86_64-unknown-linux-musl";
+    let asset = format!("planguard-{tag}-{target}.tar.gz");
+
+    // The release workflow's Archive step, on a binary where cargo puts it.
+    let build = tempfile::tempdir().expect("tempdir");
+    let release_dir = build.path().join(format!("target/{target}/release"));
+    std::fs::create_dir_all(&release_dir).expect("mkdir");
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_planguard"),
+        release_dir.join("planguard"),
+    )
+    .expect("copy");
+    for file in ["LICENSE", "README.md"] {
+        std::fs::copy(root().join(file), build.path().join(file)).expect("copy");
+    }
+    let workflow = yaml(".github/workflows/release.yml");
+    let archive = workflow["jobs"]["binaries"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["name"] == "Archive")
+        .expect("an Archive step")["run"]
+        .as_str()
+        .expect("a script")
+        .to_string();
+    let step = run_script(
+        &archive,
+        build.path(),
+        &[("TARGET", target), ("TAG", tag), ("RUNNER_OS", "Linux")],
+    );
+    assert_eq!(step.code, 0, "{}", step.stdout);
+    let dist = build.path().join("dist");
+    let mut made: Vec<String> = std::fs::read_dir(&dist)
+        .expect("dist")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    made.sort();
+    assert_eq!(made, [asset.clone(), format!("{asset}.sha256")]);
+
+    // cargo binstall's templates name the same archive and the binary in it.
+    let cargo: toml::Table = common::read("Cargo.toml").parse().expect("Cargo.toml");
+    let binstall = &cargo["package"]["metadata"]["binstall"];
+    let expand = |template: &str| {
+        template
+            .replace("{ repo }", planguard::links::REPOSITORY)
+            .replace("{ version }", env!("CARGO_PKG_VERSION"))
+            .replace("{ name }", "planguard")
+            .replace("{ target }", target)
+            .replace("{ archive-suffix }", ".tar.gz")
+            .replace("{ bin }", "planguard")
+            .replace("{ binary-ext }", "")
+    };
+    assert_eq!(
+        expand(binstall["pkg-url"].as_str().expect("pkg-url")),
+        format!(
+            "{}/releases/download/{tag}/{asset}",
+            planguard::links::REPOSITORY
+        )
+    );
+    assert_eq!(binstall["pkg-fmt"].as_str(), Some("tgz"));
+    let listed = run(Command::new("tar").arg("tzf").arg(dist.join(&asset)));
+    let bin_dir = expand(binstall["bin-dir"].as_str().expect("bin-dir"));
+    assert!(
+        listed.stdout.lines().any(|l| l == bin_dir),
+        "{bin_dir} not in {asset}:\n{}",
+        listed.stdout
+    );
+
+    // A release folder as GitHub serves it: releases/download/<tag>/<asset>.
+    let releases = tempfile::tempdir().expect("tempdir");
+    let served = releases.path().join(tag);
+    std::fs::create_dir_all(&served).expect("mkdir");
+    for file in &made {
+        std::fs::copy(dist.join(file), served.join(file)).expect("copy");
+    }
+    let base = format!("file://{}", releases.path().display());
+
+    // The README's download lines, as written, against that folder.
+    let readme = common::read("README.md");
+    let first = readme
+        .find("\nasset=")
+        .expect("the README's download lines")
+        + 1;
+    let last = first
+        + readme[first..]
+            .find("~/.local/bin/planguard\n")
+            .expect("the README's install line")
+        + "~/.local/bin/planguard".len();
+    let download = format!("{}/releases/download", planguard::links::REPOSITORY);
+    let lines = &readme[first..last];
+    assert!(lines.contains(&format!("asset={asset}\n")), "{lines}");
+    assert!(lines.contains(&download), "{lines}");
+    let home = tempfile::tempdir().expect("tempdir");
+    let step = run_script(
+        &format!("set -euo pipefail\n{}\n", lines.replace(&download, &base)),
+        home.path(),
+        &[("HOME", home.path().to_str().expect("UTF-8"))],
+    );
+    assert_eq!(step.code, 0, "{lines}\n{}", step.stdout);
+    let version = run(Command::new(home.path().join(".local/bin/planguard")).arg("--version"));
+    assert_eq!(
+        version.stdout.trim(),
+        format!("planguard {}", env!("CARGO_PKG_VERSION"))
+    );
+    let plan = run_step(
+        "Plan the installation",
+        &root(),
+        &[("SOURCE", "action"), ("VERSION", ""), ("ACTION_REF", tag)],
+    );
+    assert_eq!(plan.outputs["asset"], asset);
+
+    let install = |tag: &str, cached: &str| {
+        let scratch = tempfile::tempdir().expect("tempdir");
+        let root_dir = scratch.path().join("planguard");
+        let github_path = scratch.path().join("path");
+        let summary = scratch.path().join("summary.md");
+        std::fs::write(&github_path, "").expect("write");
+        std::fs::write(&summary, "").expect("write");
+        let asset = format!("planguard-{tag}-{target}.tar.gz");
+        let root_text = root_dir.to_string_lossy().into_owned();
+        let path_text = github_path.to_string_lossy().into_owned();
+        let summary_text = summary.to_string_lossy().into_owned();
+        if cached == "true" {
+            // What restoring an earlier build from the cache leaves.
+            std::fs::create_dir_all(root_dir.join("bin")).expect("mkdir");
+            std::fs::copy(
+                env!("CARGO_BIN_EXE_planguard"),
+                root_dir.join("bin/planguard"),
+            )
+            .expect("copy");
+        }
+        let step = run_step(
+            "Install planguard",
+            &root(),
+            &[
+                ("SOURCE", "action"),
+                ("VERSION", ""),
+                ("METHOD", "release"),
+                ("TAG", tag),
+                ("ASSET", asset.as_str()),
+                ("ROOT", root_text.as_str()),
+                ("CACHED", cached),
+                ("RELEASES", base.as_str()),
+                ("GITHUB_PATH", path_text.as_str()),
+                ("GITHUB_STEP_SUMMARY", summary_text.as_str()),
+            ],
+        );
+        let summary = std::fs::read_to_string(&summary).expect("summary");
+        let path = std::fs::read_to_string(&github_path).expect("path");
+        let installed = root_dir.join("bin/planguard").is_file();
+        (scratch, step, summary, path, installed)
+    };
+
+    let (_scratch, step, summary, path, installed) = install(tag, "");
+    assert_eq!(step.code, 0, "{}", step.stdout);
+    assert!(installed, "{}", step.stdout);
+    assert!(path.trim_end().ends_with("planguard/bin"), "{path}");
+    let said = format!(
+        "planguard {} installed from the release asset {asset} (sha256 verified) in ",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(summary.starts_with(&said), "{summary}");
+
+    // A sha256 that does not match: refused, nothing installed.
+    std::fs::write(
+        served.join(format!("{asset}.sha256")),
+        format!("{}  {asset}\n", "0".repeat(64)),
+    )
+    .expect("write");
+    let (_scratch, step, _, path, installed) = install(tag, "");
+    assert_eq!(step.code, 1, "{}", step.stdout);
+    assert!(
+        step.stdout.contains("::error title=planguard::") && step.stdout.contains("sha256"),
+        "{}",
+        step.stdout
+    );
+    assert!(!installed && path.is_empty(), "{}", step.stdout);
+
+    // No archive for this tag: the sources' build instead (restored here
+    // from the cache, as the action's cache step would).
+    let (_scratch, step, summary, _, installed) = install("v0.0.1", "true");
+    assert_eq!(step.code, 0, "{}", step.stdout);
+    assert!(
+        step.stdout
+            .contains("::notice title=planguard::no release asset"),
+        "{}",
+        step.stdout
+    );
+    assert!(installed);
+    assert!(
+        summary.contains("installed from the cache of an earlier build"),
+        "{summary}"
+    );
+}
+
+/// `check --report FORMAT=FILE` (repeatable) writes, in one run, each
+/// format's bytes exactly as a separate run with `--format FORMAT` prints
+/// them; a report that cannot be written fails the run (exit 2) and names
+/// the file.
+#[test]
+fn one_check_writes_every_report_as_separate_runs_print_them() {
+    let formats = [
+        "human",
+        "concise",
+        "json",
+        "json-lines",
+        "sarif",
+        "github",
+        "junit",
+        "gitlab",
+        "markdown",
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = planguard();
+    cmd.args(["check", "--no-cache", "--format", "concise"]);
+    for format in formats {
+        cmd.arg("--report")
+            .arg(format!("{format}={}", dir.path().join(format).display()));
+    }
+    let once = run(cmd.arg("examples/salam"));
+    assert_eq!(once.code, 1, "{}", once.stderr);
+    let concise = run(planguard().args([
+        "check",
+        "--no-cache",
+        "--format",
+        "concise",
+        "examples/salam",
+    ]));
+    assert_eq!(once.stdout, concise.stdout, "--report leaves stdout alone");
+    for format in formats {
+        let separate =
+            run(planguard().args(["check", "--no-cache", "--format", format, "examples/salam"]));
+        assert_eq!(separate.code, 1);
+        let written = std::fs::read_to_string(dir.path().join(format)).expect("written");
+        assert_eq!(
+            normalize_elapsed(&written),
+            normalize_elapsed(&separate.stdout),
+            "{format}"
+        );
+    }
+
+    let unwritable = run(planguard().args([
+        "check",
+        "--report",
+        "sarif=README.md/x.sarif",
+        "examples/salam",
+    ]));
+    assert_eq!(unwritable.code, 2, "{}", unwritable.stderr);
+    assert!(
+        unwritable.stderr.contains("README.md/x.sarif"),
+        "{}",
+        unwritable.stderr
+    );
+    for bad in ["sarif", "pdf=x", "=x", "sarif="] {
+        let out = run(planguard().args(["check", "--report", bad, "examples/salam"]));
+        assert_eq!(out.code, 2, "--report {bad}: {}", out.stderr);
+        assert!(out.stderr.contains("--report"), "{}", out.stderr);
+    }
+}
+
+/// The time a run took, which the summary line of `human` and `github`
+/// states (`Checked 14 files in 0.15s: …`), as `<elapsed>`; everything else
+/// is compared byte for byte.
+fn normalize_elapsed(text: &str) -> String {
+    let elapsed = regex::Regex::new(r"(?m)^(Checked .*) in [0-9.]+m?s:").expect("regex");
+    elapsed.replace_all(text, "$1 in <elapsed>:").into_owned()
 }

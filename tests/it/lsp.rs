@@ -385,7 +385,7 @@ fn a_broken_plan_is_diagnosed_on_open_and_cleared_when_fixed() {
     assert_eq!(d["code"], "PG001");
     assert_eq!(
         d["codeDescription"]["href"],
-        "https://planguard.dev/rules/PG001"
+        planguard::rules::doc_url("PG001").expect("a rule")
     );
     assert_eq!(d["source"], "planguard");
     assert_eq!(d["severity"], 1);
@@ -435,7 +435,7 @@ fn a_broken_plan_is_diagnosed_on_open_and_cleared_when_fixed() {
     );
     assert_eq!(
         diagnostics[0]["codeDescription"]["href"],
-        "https://planguard.dev/rules/PG101"
+        planguard::rules::doc_url("PG101").expect("a rule")
     );
 
     server.change(PLAN, 4, &fixed);

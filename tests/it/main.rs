@@ -5,6 +5,8 @@
 
 mod common;
 
+// The deploy commands' tests need the full build (the `deploy` feature).
+#[cfg(feature = "deploy")]
 mod apply;
 mod check_cli;
 mod conftest_compat;
@@ -14,11 +16,14 @@ mod functions_twins;
 mod fuzz_smoke;
 mod hostile;
 mod integrations;
+#[cfg(feature = "deploy")]
 mod logs;
 mod lsp;
+mod packaging;
 mod pre_commit;
 mod rules;
 mod scaffold;
 mod secrets;
 mod spans;
+#[cfg(feature = "deploy")]
 mod status;

@@ -1,6 +1,17 @@
-//! The pre-commit hooks of .pre-commit-hooks.yaml, run by the real pre-commit
-//! (`pre-commit try-repo`, which builds them with `cargo install --path .`
-//! as it would for a user) on throwaway git repositories.
+//! The pre-commit hooks, run by the real pre-commit (`pre-commit try-repo`)
+//! on throwaway git repositories.
+//!
+//! The `language: python` ones of pre-commit/ (the mirror repository's
+//! content) install the wheel built from this repository, which the suite
+//! builds anyway: they run on every test run. The `language: rust` ones of
+//! .pre-commit-hooks.yaml are the same hooks (tests/it/packaging.rs holds the
+//! two manifests to the same ids, entries, files and settings, and
+//! tests/it/integrations.rs validates the manifest with pre-commit and
+//! tries its `files` regexes), built by pre-commit with `cargo install --path .`:
+//! a second release build of planguard, and pre-commit's `cargo install`
+//! does not honour Cargo.lock, so it resolves (and fetches) newer
+//! dependencies and shares little with the wheel's build. Their test runs on
+//! demand: `cargo test --test it pre_commit:: -- --ignored`.
 
 use crate::common;
 
@@ -20,14 +31,19 @@ use common::workspace::Workspace;
 /// under target/ that outlives the test, so only planguard itself is
 /// compiled again. The release profile is relaxed for the same reason; the
 /// hooks run the same code either way.
+fn try_repo(repo: &Path) -> (bool, String) {
+    try_hooks(&root(), repo, &[])
+}
+
+/// `pre-commit try-repo <hooks> --all-files` in `repo`, with more environment.
 // The build dominates the test's time; --nocapture shows it.
 #[allow(clippy::print_stderr)]
-fn try_repo(repo: &Path) -> (bool, String) {
+fn try_hooks(hooks: &Path, repo: &Path, env: &[(&str, std::ffi::OsString)]) -> (bool, String) {
     let target = root().join("target");
     let started = Instant::now();
     let output = Command::new(common::venv_bin("pre-commit"))
         .args(["try-repo", "--all-files", "--color", "never"])
-        .arg(root())
+        .arg(hooks)
         .current_dir(repo)
         .env("CARGO_TARGET_DIR", target.join("pre-commit"))
         .env("CARGO_PROFILE_RELEASE_LTO", "false")
@@ -37,6 +53,7 @@ fn try_repo(repo: &Path) -> (bool, String) {
         // try-repo keeps its store in a temporary folder whatever this says;
         // set so that nothing of the test lands in the user's ~/.cache.
         .env("PRE_COMMIT_HOME", target.join("pre-commit-home"))
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("pre-commit runs (scripts/test installs it into .venv)");
     let text = format!(
@@ -45,7 +62,8 @@ fn try_repo(repo: &Path) -> (bool, String) {
         String::from_utf8_lossy(&output.stderr)
     );
     eprintln!(
-        "pre-commit try-repo in {}: {:.0}s",
+        "pre-commit try-repo {} in {}: {:.0}s",
+        hooks.display(),
         repo.display(),
         started.elapsed().as_secs_f64()
     );
@@ -63,9 +81,9 @@ fn git_repository(workspace: &Workspace) {
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_AUTHOR_NAME", "planguard tests")
-            .env("GIT_AUTHOR_EMAIL", "tests@planguard.dev")
+            .env("GIT_AUTHOR_EMAIL", "tests@example.com")
             .env("GIT_COMMITTER_NAME", "planguard tests")
-            .env("GIT_COMMITTER_EMAIL", "tests@planguard.dev")
+            .env("GIT_COMMITTER_EMAIL", "tests@example.com")
             .status()
             .expect("git runs");
         assert!(status.success(), "git {args:?}");
@@ -87,11 +105,11 @@ fn verdict<'a>(output: &'a str, hook: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no summary line for hook {hook:?}:\n{output}"))
 }
 
-// Both cases in one test, one after the other, so that the second build
-// reuses the first one's compiled dependencies.
-#[test]
+/// A clean workspace passes both hooks; one plan with another environment's
+/// namespace fails both, each reporting its findings once. `try_repo` runs
+/// the hooks under test in a repository.
 #[allow(clippy::print_stderr)]
-fn the_hooks_pass_a_clean_repository_and_fail_a_broken_one() {
+fn clean_passes_and_broken_fails(try_repo: impl Fn(&Path) -> (bool, String)) {
     let started = Instant::now();
 
     let clean = Workspace::copy_of("fixtures/workspaces/clean");
@@ -154,4 +172,52 @@ fn the_hooks_pass_a_clean_repository_and_fail_a_broken_one() {
     }
 
     eprintln!("both cases: {:.0}s", started.elapsed().as_secs_f64());
+}
+
+// Both cases in one test, one after the other, so that the second build
+// reuses the first one's compiled dependencies.
+#[test]
+#[ignore = "a second release build of planguard (minutes); the python hooks' test runs the same hooks"]
+fn the_hooks_pass_a_clean_repository_and_fail_a_broken_one() {
+    clean_passes_and_broken_fails(try_repo);
+}
+
+/// The `language: python` hooks, from a copy of pre-commit/ made a git
+/// repository (the mirror as the release workflow publishes it): pre-commit
+/// installs the mirror package, and with it the planguard wheel built from
+/// this repository, into the hooks' environment. Hermetic: pip sees only the
+/// wheel's folder and the setuptools wheel virtualenv ships (the mirror
+/// package's build backend), no index, and no Rust toolchain is on the PATH.
+#[test]
+fn the_python_hooks_install_the_wheel_and_pass_or_fail_like_the_rust_ones() {
+    let wheel = crate::packaging::wheel();
+    let mirror = tempfile::tempdir().expect("tempdir");
+    for entry in std::fs::read_dir(root().join("pre-commit")).expect("pre-commit/") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), mirror.path().join(entry.file_name())).expect("copy");
+    }
+    let mirror = Workspace { dir: mirror };
+    git_repository(&mirror);
+    let seeds = Command::new(common::python())
+        .args([
+            "-c",
+            "import virtualenv.seed.wheels.embed as e; print(e.BUNDLE_FOLDER, end='')",
+        ])
+        .output()
+        .expect("the test Python runs");
+    assert!(seeds.status.success(), "virtualenv's bundled wheels");
+    let find_links = format!(
+        "{} {}",
+        wheel.parent().expect("the wheels' folder").display(),
+        String::from_utf8(seeds.stdout).expect("a path")
+    );
+    let home = tempfile::tempdir().expect("tempdir");
+    let env = [
+        ("PIP_FIND_LINKS", find_links.into()),
+        ("PIP_NO_INDEX", "1".into()),
+        ("PATH", crate::packaging::path_without_rust()),
+        // A store of its own: the hooks' environment is made from scratch.
+        ("PRE_COMMIT_HOME", home.path().into()),
+    ];
+    clean_passes_and_broken_fails(|repo| try_hooks(mirror.dir.path(), repo, &env));
 }

@@ -82,6 +82,21 @@ fn init_scaffolds_a_working_setup() {
     for id in ["planguard", "planguard-workspace"] {
         assert!(manifest.contains(&format!("- id: {id}\n")), "{id}");
     }
+    // The examples name this build's repository and release, placeholders filled.
+    let written = |file: &str| std::fs::read_to_string(dir.join(file)).expect("scaffolded");
+    let hooks = written(".pre-commit-config.yaml");
+    let (repository, tag) = (planguard::links::REPOSITORY, planguard::links::TAG);
+    assert!(
+        hooks.contains(&format!("  - repo: {repository}\n    rev: {tag}\n")),
+        "{hooks}"
+    );
+    let workflow = written(".github/workflows/planguard.yml");
+    let action = format!("- uses: {}@{tag}\n", planguard::links::slug());
+    assert!(workflow.contains(&action), "{workflow}");
+    for (file, _) in planguard::init::FILES {
+        assert!(!written(file).contains("@repository@"), "{file}");
+        assert!(!written(file).contains("@tag@"), "{file}");
+    }
 }
 
 /// Existing files are kept unless --force; nothing is half-replaced.

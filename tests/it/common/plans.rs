@@ -396,7 +396,11 @@ pub fn plan(rng: &mut Rng, schedule_id: &str, namespace: &str, with_retry: bool)
     if rng.chance(20) {
         plan.insert(
             "$schema".into(),
-            json!("https://planguard.dev/schemas/orchestration-plan.schema.json"),
+            json!(format!(
+                "https://raw.githubusercontent.com/{}/{}/schemas/orchestration-plan.schema.json",
+                planguard::links::slug(),
+                planguard::links::TAG
+            )),
         );
     }
     plan.insert("plan_version".into(), json!(1));
