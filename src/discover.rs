@@ -128,16 +128,18 @@ pub fn discover(paths: &[PathBuf], settings: &Settings) -> Result<Discovery, Dis
     Ok(discovery)
 }
 
-/// The other configs and plans of the workspaces that files named on the
-/// command line belong to. Cross-file rules need them (a plan is compared with
-/// its environment's config, images with the previous environment's plans),
-/// though only the named files are reported on.
+/// The other configs and plans of the workspaces that the files to check
+/// belong to, whether named on the command line or found in a named folder
+/// (`planguard check conf orchestration_plans/dev`). Cross-file rules need
+/// them (a plan is compared with its environment's config, images with the
+/// previous environment's plans, and a config without a plan, PG206, is only
+/// one when no folder of the workspace was left out), though only the files
+/// to check are reported on.
 pub fn context(discovery: &Discovery, settings: &Settings) -> Vec<Candidate> {
     use std::collections::BTreeSet;
     let roots: BTreeSet<&str> = discovery
         .files
         .iter()
-        .filter(|c| c.explicit)
         .filter_map(|c| c.workspace.as_deref())
         .collect();
     let checked: BTreeSet<String> = discovery

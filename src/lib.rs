@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cron;
 pub mod deployable;
 pub mod diagnostic;
+pub mod digest;
 pub mod discover;
 pub mod duration;
 pub mod fix;

@@ -96,7 +96,7 @@ rules! {
     TASK_QUEUE = "PG102", "task-queue-not-allowed", Error, Policy,
         "The task queue is not one the file's environment allows.";
     MUTABLE_IMAGE = "PG103", "mutable-image-tag", Error, Policy,
-        "A container image is untagged or tagged `latest`, so what runs can change without a new plan.";
+        "A container image is untagged, or tagged `latest` or another tag that moves (a branch, a channel, a bare major version), so what runs can change without a new plan.";
     UNKNOWN_ENVIRONMENT = "PG104", "unknown-environment", Error, Policy,
         "The file's environment is not one of the configured environments.";
     IMAGE_NOT_PINNED = "PG105", "image-not-pinned", Error, Policy,
@@ -127,8 +127,10 @@ rules! {
         "A Temporal TLS certificate committed to the repository expires within 30 days (an error within 7, or once expired).";
     FILE_OUTSIDE_WORKSPACE = "PG120", "file-outside-workspace", Error, Policy,
         "A file a rule would read (a Spark configuration, a certificate) leads out of the workspace, so it is not read.";
+    SPARK_AUTOSCALE = "PG121", "spark-autoscale", Error, Policy,
+        "A Spark cluster without executor bounds where they are required (UAT, PROD), or with min_executors above max_executors.";
     PLAN_LAYOUT = "PG201", "plan-store-layout", Error, Policy,
-        "A plan under orchestration_plans/<env>/<build>.json declares another environment or build.";
+        "A plan under orchestration_plans/<env>/<build>.json declares another environment or build, or a config at conf/<env>.json another environment.";
     PLAN_CONFIG = "PG202", "plan-config-mismatch", Error, Project,
         "The newest plan of an environment disagrees with its config, so it is stale or hand-edited.";
     ENVIRONMENT_PARITY = "PG203", "environment-parity", Error, Project,
@@ -137,6 +139,14 @@ rules! {
         "A plan deploys an image no plan of the previous environment deployed (DEV → UAT → PROD).";
     SCHEDULE_ID_CONFLICT = "PG205", "schedule-id-conflict", Error, Project,
         "Two pipelines use the same schedule id in one Temporal namespace.";
+    PLAN_MISSING = "PG206", "plan-missing", Warning, Project,
+        "An environment's config has no plan stored for it, so nothing it says is deployed.";
+    PLAN_ORPHANED = "PG207", "plan-orphaned", Error, Project,
+        "An environment's plans have no config beside them: it was removed or renamed, but its plans would still be applied.";
+    PLAN_STALE = "PG208", "plan-stale", Error, Project,
+        "The newest plan of an environment was generated from another version of its config: its source_config.sha256 is not the config file's.";
+    SPARK_CLUSTER_SHARED = "PG209", "spark-cluster-shared", Error, Project,
+        "An environment that requires a dedicated Spark cluster (PROD) shares its cluster (name or master) with another environment.";
     SCHEDULE_DRIFT = "PG301", "schedule-drift", Error, Engine,
         "A deployed Temporal Schedule differs from the newest plan of its environment.";
     SCHEDULE_MISSING = "PG302", "schedule-missing", Error, Engine,

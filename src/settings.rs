@@ -16,6 +16,17 @@ use crate::source::SourceFile;
 
 pub const FILE_NAME: &str = "planguard.toml";
 
+/// The events a config's `alerts.on` may name (the config schema's enum).
+pub const ALERT_EVENTS: &[&str] = &[
+    "failure",
+    "retry",
+    "retry_exhausted",
+    "timeout",
+    "schedule_missed",
+    "schedule_paused",
+    "success",
+];
+
 /// One deployment environment and what is allowed in it. Policies see it as
 /// `data.planguard.environments[<name>]`, with these field names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,8 +48,14 @@ pub struct Environment {
     pub require_auth: bool,
     /// Alert endpoints must be configured.
     pub require_alerts: bool,
+    /// Events a config's alerts must be raised on (`alerts.on`).
+    pub alert_on: Vec<String>,
     /// Retry policies must bound their attempts.
     pub require_bounded_retries: bool,
+    /// The Spark cluster must give autoscale (executor) bounds.
+    pub require_autoscale: bool,
+    /// The Spark cluster must be no other environment's.
+    pub require_dedicated_cluster: bool,
     /// How deploy commands reach this environment's Temporal frontend.
     pub connection: EnvironmentConnection,
 }
@@ -95,7 +112,14 @@ impl Environment {
             require_signature: prod,
             require_auth: uat_or_prod,
             require_alerts: prod,
+            alert_on: if uat_or_prod {
+                vec!["failure".to_string(), "retry_exhausted".to_string()]
+            } else {
+                Vec::new()
+            },
             require_bounded_retries: prod,
+            require_autoscale: uat_or_prod,
+            require_dedicated_cluster: prod,
             connection: EnvironmentConnection::default(),
         }
     }
@@ -368,7 +392,10 @@ struct RawEnvironment {
     require_signature: Option<bool>,
     require_auth: Option<bool>,
     require_alerts: Option<bool>,
+    alert_on: Option<toml::Spanned<Vec<String>>>,
     require_bounded_retries: Option<bool>,
+    require_autoscale: Option<bool>,
+    require_dedicated_cluster: Option<bool>,
     address: Option<toml::Spanned<String>>,
     tls: Option<bool>,
     api_key_env: Option<toml::Spanned<String>>,
@@ -597,9 +624,32 @@ impl Settings {
                             .unwrap_or(default.require_signature),
                         require_auth: env.require_auth.unwrap_or(default.require_auth),
                         require_alerts: env.require_alerts.unwrap_or(default.require_alerts),
+                        alert_on: match &env.alert_on {
+                            None => default.alert_on,
+                            Some(events) => {
+                                for event in events.get_ref() {
+                                    if !ALERT_EVENTS.contains(&event.as_str()) {
+                                        error(
+                                            events.span(),
+                                            format!(
+                                                "alert-on of {name}: no alert event `{event}`; one of {}",
+                                                ALERT_EVENTS.join(", ")
+                                            ),
+                                        );
+                                    }
+                                }
+                                events.get_ref().clone()
+                            }
+                        },
                         require_bounded_retries: env
                             .require_bounded_retries
                             .unwrap_or(default.require_bounded_retries),
+                        require_autoscale: env
+                            .require_autoscale
+                            .unwrap_or(default.require_autoscale),
+                        require_dedicated_cluster: env
+                            .require_dedicated_cluster
+                            .unwrap_or(default.require_dedicated_cluster),
                         connection,
                         name: name.clone(),
                     };
@@ -920,6 +970,33 @@ mod tests {
         let err = parse(text).expect_err("unknown key");
         let location = err.diagnostics[0].location.as_ref().expect("located");
         assert_eq!(&text[location.span.clone()], "config");
+    }
+
+    #[test]
+    fn alert_events_are_the_config_schemas_and_others_are_errors() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../schemas/ingestion-config.schema.json"))
+                .expect("schema");
+        let events = &schema["$defs"]["alerts"]["properties"]["on"]["items"]["enum"];
+        assert_eq!(events, &serde_json::json!(ALERT_EVENTS));
+        let text = "[environments.uat]\nalert-on = [\"failure\", \"failur\"]\n";
+        let err = parse(text).expect_err("unknown event");
+        let diagnostic = &err.diagnostics[0];
+        assert!(
+            diagnostic.message.contains("no alert event `failur`"),
+            "{}",
+            diagnostic.message
+        );
+        let location = diagnostic.location.as_ref().expect("located");
+        assert_eq!(&text[location.span.clone()], "[\"failure\", \"failur\"]");
+        let settings = parse("[environments.uat]\nalert-on = []\n").expect("valid");
+        assert!(settings.environments["uat"].alert_on.is_empty());
+        let defaults = parse("").expect("valid");
+        assert_eq!(
+            defaults.environments["prod"].alert_on,
+            ["failure", "retry_exhausted"]
+        );
+        assert!(defaults.environments["dev"].alert_on.is_empty());
     }
 
     #[test]

@@ -59,3 +59,38 @@ test_plans_are_not_checked if {
 		with data.planguard.file as {"kind": "plan", "environment": "prod"}
 		with data.planguard.environments as environments
 }
+
+hooked := {"uat": {"require_alerts": false, "alert_on": ["failure", "retry_exhausted"]}}
+
+events_findings(doc) := result if {
+	result := alerts_missing.deny with input as doc
+		with data.planguard.file as {"kind": "config", "environment": "uat"}
+		with data.planguard.environments as hooked
+}
+
+test_alerts_raised_only_on_success_are_denied if {
+	findings := events_findings({"alerts": {"slack_webhook_ref": slack_ref, "on": ["success"]}})
+	[[f.msg, f.location] | some f in findings] == [[
+		"alerts are not raised on failure, retry_exhausted, which uat requires",
+		["alerts", "on"],
+	]]
+}
+
+test_one_missing_event_is_named if {
+	findings := events_findings({"alerts": {"slack_webhook_ref": slack_ref, "on": ["failure", "timeout"]}})
+	[f.msg | some f in findings] == ["alerts are not raised on retry_exhausted, which uat requires"]
+}
+
+test_no_events_is_reported_at_the_alerts if {
+	findings := events_findings({"alerts": {"slack_webhook_ref": slack_ref}})
+	[f.location | some f in findings] == [["alerts"]]
+}
+
+test_no_alerts_at_all_is_reported_at_the_top if {
+	findings := events_findings({})
+	[f.location | some f in findings] == [[]]
+}
+
+test_every_required_event_passes if {
+	count(events_findings({"alerts": {"slack_webhook_ref": slack_ref, "on": ["retry_exhausted", "failure", "success"]}})) == 0
+}

@@ -20,6 +20,9 @@ paths := {
 		"image": ["spark", "image"],
 		"config_ref": ["spark", "config_ref"],
 		"environment": ["environment"],
+		"spark": ["spark"],
+		"cluster": ["spark", "cluster", "name"],
+		"autoscale": ["spark", "cluster", "autoscale"],
 	},
 	"plan": {
 		"namespace": ["namespace"],
@@ -33,6 +36,9 @@ paths := {
 		"image": ["image", "ref"],
 		"config_ref": ["input", "spark", "config_ref"],
 		"environment": ["environment"],
+		"spark": ["input", "spark"],
+		"cluster": ["input", "spark", "cluster"],
+		"autoscale": ["input", "spark", "autoscale"],
 	},
 }
 

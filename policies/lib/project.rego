@@ -4,7 +4,7 @@ package planguard.lib.project
 import rego.v1
 
 # The fields of each kind of document that the built-in cross-file rules
-# read. planguard hands those rules only these fields of each document (as
+# read (besides a config's `sha256`: the hash of its file's bytes). planguard hands those rules only these fields of each document (as
 # `contents`, at the same paths), so that a check over many files holds small
 # facts rather than whole documents. A rule that reads another field must
 # list it here.
@@ -13,8 +13,12 @@ facts := {
 		["namespace"], ["task_queue"], ["workflow_type"], ["schedule_id"],
 		["schedule"], ["policies"], ["retry_policy"], ["timeouts"],
 		["image", "ref"], ["image", "digest"], ["input", "pipeline"],
+		["source_config", "sha256"],
 	],
-	"config": [["runtime", "orchestration", "temporal"], ["spark", "image"]],
+	"config": [
+		["runtime", "orchestration", "temporal"], ["spark", "image"],
+		["spark", "cluster", "name"], ["spark", "cluster", "master"],
+	],
 }
 
 plans contains doc if {

@@ -1,5 +1,7 @@
 # PG201 plan-store-layout: a plan stored at orchestration_plans/<env>/<build>.json
-# declares that environment and that build (spec §2.2).
+# declares that environment and that build (spec §2.2), and a config stored
+# as conf/<env>.json declares that environment (spec §1: one config per
+# environment, named after it).
 package planguard.rules.plan_store_layout
 
 import rego.v1
@@ -29,5 +31,20 @@ deny contains finding if {
 		"msg": sprintf("plan stored as build \"%v\" declares build %v", [file.build, declared]),
 		"location": ["build"],
 		"help": "a plan's file name is its build number",
+	}
+}
+
+deny contains finding if {
+	file := data.planguard.file
+	file.kind == "config"
+	is_string(file.environment)
+	declared := input.environment
+	is_string(declared)
+	declared != file.environment
+	finding := {
+		"rule": "PG201",
+		"msg": sprintf("config stored as \"%v\" declares environment \"%v\"", [file.path, declared]),
+		"location": ["environment"],
+		"help": sprintf("rename the file conf/%v.json, or set its environment to \"%v\"", [declared, file.environment]),
 	}
 }

@@ -12,3 +12,17 @@ test_plan_in_its_folder_passes if {
 	count(plan_store_layout.deny) == 0 with input as {"environment": "prod", "build": "42"}
 		with data.planguard.file as {"kind": "plan", "environment": "prod", "build": "42"}
 }
+
+test_config_named_after_another_environment_is_denied if {
+	findings := plan_store_layout.deny with input as {"environment": "uat"}
+		with data.planguard.file as {"kind": "config", "path": "conf/prod.json", "environment": "prod"}
+	count(findings) == 1
+	some f in findings
+	f.location == ["environment"]
+	contains(f.msg, "declares environment \"uat\"")
+}
+
+test_config_named_after_its_environment_passes if {
+	count(plan_store_layout.deny) == 0 with input as {"environment": "prod"}
+		with data.planguard.file as {"kind": "config", "path": "conf/prod.json", "environment": "prod"}
+}

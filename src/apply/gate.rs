@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::model::{self, Desired};
 use crate::check::{Budget, Checker, Input, Workset};
@@ -276,10 +275,7 @@ pub fn gate(
             });
         }
     }
-    let plan_sha256: String = Sha256::digest(plan.file.text().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let plan_sha256 = crate::digest::sha256_hex(plan.file.text().as_bytes());
     let desired = model::desired(&plan.value, &plan_sha256)
         .map_err(|refused| Refused::Findings(undeployable(plan, refused)))?;
     Ok(Cleared {

@@ -5,8 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use super::DeployError;
 use super::connect::{self, Requested};
 use crate::discover::{self, Kind};
@@ -77,12 +75,7 @@ pub fn same_build(given: &str, build: Option<&str>) -> bool {
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use crate::digest::sha256_hex;
 
 /// The plan store of `environment` under `workspace`, by the settings' plan
 /// patterns; the schedule is the one the newest plan owns, in its namespace

@@ -237,6 +237,16 @@ pub fn weakenings(
             before.require_bounded_retries,
             after.require_bounded_retries,
         ),
+        (
+            "require-autoscale",
+            before.require_autoscale,
+            after.require_autoscale,
+        ),
+        (
+            "require-dedicated-cluster",
+            before.require_dedicated_cluster,
+            after.require_dedicated_cluster,
+        ),
     ];
     for (key, was, is) in guarantees {
         if was && !is {
@@ -263,6 +273,18 @@ pub fn weakenings(
     {
         found.push(format!(
             "task-queues of {environment} allow more than before"
+        ));
+    }
+    let dropped: Vec<&str> = before
+        .alert_on
+        .iter()
+        .filter(|e| !after.alert_on.contains(e))
+        .map(String::as_str)
+        .collect();
+    if !dropped.is_empty() {
+        found.push(format!(
+            "alert-on of {environment} no longer requires {}",
+            dropped.join(", ")
         ));
     }
     if trusted.policy.builtin && !change.policy.builtin {

@@ -123,12 +123,7 @@ fn entry(d: &Diagnostic, folder: &Path) -> Entry {
             String::new()
         }
     };
-    let fingerprint = hasher
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let fingerprint = crate::digest::hex(&hasher.finalize()[..16]);
     Entry {
         file,
         rule: d.rule.as_str().to_string(),

@@ -336,13 +336,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) {
     let _ = crate::fsutil::write_atomically(path, bytes, Durability::Unsynced);
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+pub use crate::digest::hex;
 
 #[cfg(test)]
 mod tests {

@@ -476,8 +476,7 @@ fn sha256_of(path: &Path) -> Option<String> {
         }
         hasher.update(&buffer[..n]);
     }
-    let digest = hasher.finalize();
-    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+    Some(crate::digest::hex(&hasher.finalize()))
 }
 
 /// A Go duration in nanoseconds, or -1 when `text` is not one. Durations

@@ -454,7 +454,7 @@ impl Policies {
 
     /// What the cross-file packages see of a document (conftest's
     /// `--combine` shape: `{path, contents}`, plus kind, workspace,
-    /// environment and build). The built-in ones only read a few fields,
+    /// environment and build, and a config's `sha256`). The built-in ones only read a few fields,
     /// listed in `data.planguard.lib.project.facts`; they get just those, so
     /// that a check holds small facts rather than every document.
     pub fn project_entry(&self, document: &Document) -> Value {
@@ -466,6 +466,12 @@ impl Policies {
             Some(facts) => project(&document.value, facts.get(kind).map_or(&[], Vec::as_slice)),
             None => document.value.clone(),
         };
+        // What a plan's `source_config.sha256` must be (PG208): the bytes
+        // of the file, byte order mark and all, as a generator hashes them.
+        if document.kind == Some(crate::discover::Kind::Config) {
+            entry["sha256"] =
+                Value::from(crate::digest::sha256_hex(document.file.text().as_bytes()));
+        }
         entry
     }
 

@@ -48,6 +48,9 @@ pub enum ColorChoice {
     Never,
 }
 
+// One value per process, parsed once: the check-only build (no deploy
+// commands, whose arguments are as large) has nothing to gain from boxing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check configs and plans: JSON syntax, JSON Schema, Rego policies, cross-file rules.

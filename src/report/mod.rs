@@ -63,10 +63,5 @@ pub fn fingerprint(d: &Diagnostic) -> String {
     } else {
         hasher.update(d.message.as_bytes());
     }
-    hasher
-        .finalize()
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::hex(&hasher.finalize()[..16])
 }

@@ -80,6 +80,13 @@ fn example_workspace_shows_each_kind_of_problem_at_its_place() {
             "examples/salam/orchestration_plans/dev/44.json",
             36,
         ),
+        // g. the newest prod plan was dumped before the password went into
+        //    its config: stale (line 13, its source_config.sha256).
+        (
+            "PG208",
+            "examples/salam/orchestration_plans/prod/42.json",
+            13,
+        ),
     ];
     for (rule, file, line) in expect {
         assert!(
@@ -91,8 +98,8 @@ fn example_workspace_shows_each_kind_of_problem_at_its_place() {
     }
     let malformed = found.iter().find(|(r, ..)| r == "PG001").expect("PG001");
     assert_eq!(malformed.3, 5);
-    // One problem, one finding: the six above and the password in
-    // conf/prod.json are the example's seven planted problems.
+    // One problem, one finding: the seven above and the password in
+    // conf/prod.json are the example's eight planted problems.
     assert_eq!(found.len(), expect.len() + 1, "{found:#?}");
     let namespace = report["diagnostics"]
         .as_array()
@@ -653,7 +660,7 @@ fn sarif_output_matches_the_official_schema() {
     let secret = rules.iter().find(|r| r["id"] == "PG110").expect("PG110");
     assert_eq!(secret["properties"]["security-severity"], "9.0");
     let results = run["results"].as_array().expect("results");
-    assert_eq!(results.len(), 7);
+    assert_eq!(results.len(), 8);
     let first = &results[0];
     assert_eq!(first["ruleId"], "PG110");
     let region = &first["locations"][0]["physicalLocation"]["region"];
@@ -726,7 +733,7 @@ fn example_workspace_gitlab_output() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     insta::assert_snapshot!(out.stdout);
     let issues: Vec<Value> = serde_json::from_str(&out.stdout).expect("a JSON array");
-    assert_eq!(issues.len(), 7);
+    assert_eq!(issues.len(), 8);
     let mut fingerprints = std::collections::HashSet::new();
     for issue in &issues {
         for field in ["description", "check_name", "fingerprint", "severity"] {
@@ -757,7 +764,7 @@ fn output_writes_the_report_to_a_file_and_the_summary_to_the_terminal() {
         assert_eq!(out.code, 1, "{}", out.stderr);
         assert_eq!(
             redact_time(&out.stdout),
-            "Checked 14 files in [TIME]: 7 errors, 0 warnings.\n"
+            "Checked 14 files in [TIME]: 8 errors, 0 warnings.\n"
         );
         let written = std::fs::read_to_string(&path).expect("report written");
         let printed = run(planguard().args(["check", "--format", format, "examples/salam"])).stdout;
@@ -858,7 +865,7 @@ fn markdown_output_renders_as_a_table() {
         .count(),
         html.matches("<h3>").count(),
     );
-    assert_eq!(counts, (8, 7, 1));
+    assert_eq!(counts, (9, 8, 1));
     let clean =
         run(planguard().args(["check", "--format", "markdown", "fixtures/workspaces/clean"]));
     assert_eq!(clean.code, 0);
@@ -1404,13 +1411,7 @@ fn write_file(dir: &std::path::Path, file: &str, text: &str) {
     std::fs::write(path, text).expect("write");
 }
 
-fn edit_json(dir: &std::path::Path, file: &str, change: impl FnOnce(&mut Value)) {
-    let path = dir.join(file);
-    let mut value: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
-    change(&mut value);
-    std::fs::write(&path, serde_json::to_string_pretty(&value).expect("JSON")).expect("write");
-}
+use common::workspace::edit_json;
 
 const JSON: &[&str] = &["--format", "json"];
 const DENY_TEAM: &str =
@@ -1512,6 +1513,31 @@ fn dev_unbounded_retries(dir: &std::path::Path) {
             p["retry_policy"]["maximum_attempts"] = Value::from(0);
         });
     }
+}
+
+fn dev_without_autoscale(dir: &std::path::Path) {
+    edit_json(dir, "conf/dev.json", |c| {
+        if let Some(cluster) = c["spark"]["cluster"].as_object_mut() {
+            cluster.remove("autoscale");
+        }
+    });
+}
+
+/// dev runs on uat's cluster.
+fn dev_on_the_uat_cluster(dir: &std::path::Path) {
+    let uat: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("conf/uat.json")).expect("read"))
+            .expect("json");
+    edit_json(dir, "conf/dev.json", |c| {
+        c["spark"]["cluster"]["name"] = uat["spark"]["cluster"]["name"].clone();
+    });
+}
+
+/// uat raises its alerts on successes only.
+fn uat_alerts_on_success(dir: &std::path::Path) {
+    edit_json(dir, "conf/uat.json", |c| {
+        c["alerts"]["on"] = serde_json::json!(["success"]);
+    });
 }
 
 fn two_month_certificate(dir: &std::path::Path) {
@@ -1860,6 +1886,33 @@ fn setting_cases() -> Vec<Case> {
             before: ("", JSON),
             after: ("[environments.dev]\nrequire-bounded-retries = true\n", JSON),
             effect: Effect::Adds("PG116"),
+        },
+        Case {
+            covers: &["environments.*.alert-on"],
+            setup: uat_alerts_on_success,
+            before: ("", JSON),
+            after: (
+                "[environments.dev]\n[environments.prod]\n[environments.uat]\nalert-on = []\n",
+                JSON,
+            ),
+            effect: Effect::Removes("PG114"),
+        },
+        Case {
+            covers: &["environments.*.require-autoscale"],
+            setup: dev_without_autoscale,
+            before: ("", JSON),
+            after: ("[environments.dev]\nrequire-autoscale = true\n", JSON),
+            effect: Effect::Adds("PG121"),
+        },
+        Case {
+            covers: &["environments.*.require-dedicated-cluster"],
+            setup: dev_on_the_uat_cluster,
+            before: ("", JSON),
+            after: (
+                "[environments.dev]\nrequire-dedicated-cluster = true\n",
+                JSON,
+            ),
+            effect: Effect::Adds("PG209"),
         },
         Case {
             covers: &["promotion"],
@@ -2839,6 +2892,7 @@ fn rule_selection_flags_take_ids_names_prefixes_and_all_in_any_case() {
         "PG101 error",
         "PG103 error",
         "PG110 error",
+        "PG208 error",
     ]
     .map(String::from)
     .to_vec();
@@ -2868,7 +2922,13 @@ fn rule_selection_flags_take_ids_names_prefixes_and_all_in_any_case() {
         (
             &["--select", "ALL", "--ignore", "PG0"],
             1,
-            &["PG101 error", "PG103 error", "PG110 error", "PG202 error"],
+            &[
+                "PG101 error",
+                "PG103 error",
+                "PG110 error",
+                "PG202 error",
+                "PG208 error",
+            ],
         ),
         (
             &["--select", "PG001", "--extend-select", "secret-value"],
@@ -2902,6 +2962,7 @@ fn rule_selection_flags_take_ids_names_prefixes_and_all_in_any_case() {
                 "PG101 error",
                 "PG103 error",
                 "PG110 error",
+                "PG208 error",
             ],
         ),
     ];
@@ -3111,18 +3172,18 @@ fn a_baseline_adopts_todays_findings_and_reports_new_and_gone_ones() {
     let (code, out) = check(&["--write-baseline", "planguard-baseline.json"]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.starts_with("Wrote 7 findings to the baseline planguard-baseline.json"),
+        out.starts_with("Wrote 8 findings to the baseline planguard-baseline.json"),
         "{out}"
     );
     let written = std::fs::read_to_string(dir.join("planguard-baseline.json")).expect("baseline");
     let baseline: Value = serde_json::from_str(&written).expect("json");
-    assert_eq!(baseline["findings"].as_array().map(Vec::len), Some(7));
+    assert_eq!(baseline["findings"].as_array().map(Vec::len), Some(8));
     // The password of conf/prod.json is in it in no form.
     assert!(!written.contains("S3cr3t-Pr0d!"), "{written}");
     let (code, out) = check(&["--baseline", "planguard-baseline.json"]);
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains(": no problems found (7 in the baseline)."),
+        out.contains(": no problems found (8 in the baseline)."),
         "{out}"
     );
     let json = run(planguard().current_dir(dir).args([
@@ -3134,7 +3195,7 @@ fn a_baseline_adopts_todays_findings_and_reports_new_and_gone_ones() {
         "planguard-baseline.json",
     ]));
     let report: Value = serde_json::from_str(&json.stdout).expect("json");
-    assert_eq!(report["summary"]["baselined"], 7, "{}", json.stdout);
+    assert_eq!(report["summary"]["baselined"], 8, "{}", json.stdout);
     assert_eq!(report["summary"]["baseline_gone"], 0, "{}", json.stdout);
     common::assert_valid(&json.stdout, "schemas/report.schema.json");
     // The same from planguard.toml.
@@ -3156,7 +3217,7 @@ fn a_baseline_adopts_todays_findings_and_reports_new_and_gone_ones() {
         .args(["check", "--no-cache", &name]));
     assert_eq!(parent.code, 0, "{}{}", parent.stdout, parent.stderr);
     assert!(
-        parent.stdout.contains("(7 in the baseline)"),
+        parent.stdout.contains("(8 in the baseline)"),
         "{}",
         parent.stdout
     );
@@ -3182,7 +3243,7 @@ fn a_baseline_adopts_todays_findings_and_reports_new_and_gone_ones() {
     .expect("write");
     let (code, out) = check(&[]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("(6 in the baseline; 1 of its entries no longer found: write it again with --write-baseline to shrink it)."), "{out}");
+    assert!(out.contains("(7 in the baseline; 1 of its entries no longer found: write it again with --write-baseline to shrink it)."), "{out}");
     // A new problem in another file fails.
     let config = dir.join("conf/dev.json");
     let dev = std::fs::read_to_string(&config).expect("config");
@@ -3207,4 +3268,38 @@ fn a_baseline_adopts_todays_findings_and_reports_new_and_gone_ones() {
         out.contains("the baseline other.json is not a planguard baseline"),
         "{out}"
     );
+}
+
+/// The cross-file rules see the whole workspace whichever of its folders are
+/// named: a config is not "without a plan" (PG206) because the folder of its
+/// plans was left off the command line, and only what was named is reported.
+#[test]
+fn naming_some_folders_keeps_the_rest_of_the_workspace_as_context() {
+    let ws = Workspace::copy_of("fixtures/workspaces/clean");
+    let check = |paths: &[&str]| {
+        let out = run(planguard()
+            .current_dir(ws.dir.path())
+            .args(["check", "--no-cache", "--isolated", "--format", "concise"])
+            .args(paths));
+        (out.code, out.stdout)
+    };
+    let (code, out) = check(&["conf", "orchestration_plans/dev"]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    for build in 10..=12 {
+        std::fs::remove_file(
+            ws.dir
+                .path()
+                .join(format!("orchestration_plans/prod/{build}.json")),
+        )
+        .expect("remove");
+    }
+    let (code, out) = check(&["conf", "orchestration_plans/dev"]);
+    assert_eq!(code, 0, "a warning: {out}");
+    assert_eq!(
+        out,
+        "conf/prod.json:1:1: warning[PG206] no plan is stored for the prod config: nothing under orchestration_plans/prod/\n"
+    );
+    // Named alone, the dev plans are checked against the configs all the same.
+    let (code, out) = check(&["orchestration_plans/dev"]);
+    assert_eq!((code, out.as_str()), (0, ""));
 }

@@ -37,7 +37,7 @@ const CASES: &[Case] = &[
         name: "namespace-config",
         fixed: 1,
         target: "conf/prod.json",
-        rules: &["PG101", "PG202"],
+        rules: &["PG101", "PG202", "PG208"],
         unsafe_fix: false,
     },
     Case {
@@ -51,7 +51,7 @@ const CASES: &[Case] = &[
         name: "task-queue",
         fixed: 1,
         target: "conf/uat.json",
-        rules: &["PG102", "PG202"],
+        rules: &["PG102", "PG202", "PG208"],
         unsafe_fix: false,
     },
     Case {
@@ -65,7 +65,7 @@ const CASES: &[Case] = &[
         name: "config-checksum",
         fixed: 1,
         target: "conf/dev.json",
-        rules: &["PG113"],
+        rules: &["PG113", "PG208"],
         unsafe_fix: true,
     },
 ];
@@ -74,10 +74,27 @@ fn fixture(case: &str, file: &str) -> String {
     common::read(format!("fixtures/fixes/{case}/{file}"))
 }
 
-/// The clean workspace with the case planted.
+/// The clean workspace with the case planted. A planted config is an edit
+/// made after the newest plan of its environment was dumped from the good
+/// config (after.json): that plan is stale (PG208) until the fix restores it.
 fn planted(case: &Case) -> Workspace {
     let workspace = Workspace::copy_of("fixtures/workspaces/clean");
     workspace.write(case.target, &fixture(case.name, "before.json"));
+    if let Some(env) = case
+        .target
+        .strip_prefix("conf/")
+        .and_then(|f| f.strip_suffix(".json"))
+    {
+        let sha = common::workspace::sha256(fixture(case.name, "after.json").as_bytes());
+        let plan = workspace
+            .dir
+            .path()
+            .join(format!("orchestration_plans/{env}/12.json"));
+        let text = std::fs::read_to_string(&plan).expect("plan");
+        let current: Value = serde_json::from_str(&text).expect("JSON");
+        let old = current["source_config"]["sha256"].as_str().expect("sha256");
+        std::fs::write(&plan, text.replace(old, &sha)).expect("write");
+    }
     let extra = common::root()
         .join("fixtures/fixes")
         .join(case.name)
@@ -171,7 +188,7 @@ fn unsafe_fixes_apply_only_when_asked() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
         out.stderr.contains(
-            "Fixed 0 findings (1 remaining). 1 more fix is unsafe: --unsafe-fixes applies it."
+            "Fixed 0 findings (2 remaining). 1 more fix is unsafe: --unsafe-fixes applies it."
         ),
         "{}",
         out.stderr

@@ -193,10 +193,10 @@ fn the_check_step_records_the_verdict_and_writes_sarif_even_with_findings() {
     assert_eq!(step.code, 0, "{}", step.stdout);
     assert_eq!(step.outputs["exit-code"], "1", "{}", step.stdout);
     assert_eq!(step.outputs["sarif-file"], "planguard.sarif");
-    assert_eq!(sarif_results(salam.dir.path()), 7);
+    assert_eq!(sarif_results(salam.dir.path()), 8);
     assert_eq!(
         step.stdout.matches("::error file=").count(),
-        7,
+        8,
         "{}",
         step.stdout
     );
@@ -213,10 +213,10 @@ fn the_check_step_records_the_verdict_and_writes_sarif_even_with_findings() {
     assert_eq!(step.outputs["exit-code"], "1", "{}", step.stdout);
     let table = std::fs::read_to_string(&summary).expect("summary");
     assert!(
-        table.starts_with("### planguard: 7 errors, 0 warnings in 14 files"),
+        table.starts_with("### planguard: 8 errors, 0 warnings in 14 files"),
         "{table}"
     );
-    assert_eq!(table.matches("| ❌ |").count(), 7, "{table}");
+    assert_eq!(table.matches("| ❌ |").count(), 8, "{table}");
 
     // A failure of planguard itself: exit status 2, and no report to upload.
     let step = run_step(
@@ -427,7 +427,7 @@ fn the_problem_matcher_reads_every_concise_line() {
     let (concise, diagnostics) = concise_and_json("examples/salam", &[]);
     let lines: Vec<&str> = concise.lines().collect();
     assert_eq!(lines.len(), diagnostics.len());
-    assert_eq!(lines.len(), 7);
+    assert_eq!(lines.len(), 8);
     for (line, d) in lines.iter().zip(&diagnostics) {
         let (re, pattern) = located;
         let c = re

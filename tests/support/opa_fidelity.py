@@ -8,7 +8,8 @@ rule with OPA instead of regorus:
 - per-document packages (`planguard.rules.*`): input = the document,
   data.planguard.file = {path, kind, workspace, environment, build};
 - cross-file packages (`planguard.project.*`): run once, input = an array of
-  {path, kind, workspace, environment, build, contents};
+  {path, kind, workspace, environment, build, contents}, and a config's
+  sha256 (of its file's bytes);
 - data.planguard.environments and data.planguard.promotion from the settings;
 - rules named deny/violation/warn (optionally _suffix): deny/violation give
   "error", warn "warning"; a result's `rule` (or `id`) names it, else
@@ -31,6 +32,7 @@ environment: PLANGUARD_BIN, the planguard binary (for --show-settings)
 prints JSON: [[file, rule, severity, message, pointer], ...] sorted
 """
 
+import hashlib
 import json
 import os
 import pathlib
@@ -227,6 +229,7 @@ def documents(paths, settings):
                 "environment": env,
                 "build": captures["build"],
                 "value": value,
+                "file": path,
             }
         )
     return docs
@@ -475,11 +478,18 @@ def main():
         engine.close()
     if docs and project_packages:
         engine = new_engine(sources, base, sandbox(settings, None))
-        project_input = [dict(context(d), contents=d["value"]) for d in docs]
+        project_input = [dict(context(d), contents=d["value"], **config_sha256(d)) for d in docs]
         evaluate(engine, PROJECT_PREFIX[:-1], project_packages, project_input, emitter(None))
         engine.close()
 
     print(json.dumps(sorted([list(r[:5]) for r in rows])))
+
+
+def config_sha256(doc):
+    """A config's entry also has the sha256 of its file's bytes (PG208)."""
+    if doc["kind"] != "config":
+        return {}
+    return {"sha256": hashlib.sha256(pathlib.Path(doc["file"]).read_bytes()).hexdigest()}
 
 
 def sandbox(settings, workspace):

@@ -54,12 +54,9 @@ impl Workspace {
         ws
     }
 
+    /// Edit a JSON file; see `edit_json`.
     pub fn edit(&self, file: &str, change: impl FnOnce(&mut Value)) {
-        let path = self.dir.path().join(file);
-        let mut value: Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
-        change(&mut value);
-        std::fs::write(&path, serde_json::to_string_pretty(&value).expect("JSON")).expect("write");
+        edit_json(self.dir.path(), file, change);
     }
 
     /// A case of fixtures/rules/cases.json: `copy` files, write `files`,
@@ -78,9 +75,12 @@ impl Workspace {
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
             std::fs::write(path, text.as_str().expect("text")).expect("write");
         }
+        for file in case["delete"].as_array().into_iter().flatten() {
+            std::fs::remove_file(dir.join(file.as_str().expect("a path"))).expect("delete");
+        }
         for patch in case["patch"].as_array().into_iter().flatten() {
             let pointer = patch["pointer"].as_str().expect("pointer");
-            self.edit(patch["file"].as_str().expect("file"), |doc| {
+            edit_only(&dir.join(patch["file"].as_str().expect("file")), |doc| {
                 let (parent, key) = pointer.rsplit_once('/').expect("a member pointer");
                 let key = key.replace("~1", "/").replace("~0", "~");
                 let string_at = |p: &str| {
@@ -126,18 +126,9 @@ impl Workspace {
 }
 
 fn sha_placeholders(dir: &Path, value: Value) -> Value {
-    use sha2::Digest;
     match value {
         Value::String(s) => match s.strip_prefix("SHA256:") {
-            Some(file) => {
-                let digest = sha2::Sha256::digest(std::fs::read(dir.join(file)).expect("file"));
-                Value::from(
-                    digest
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect::<String>(),
-                )
-            }
+            Some(file) => Value::from(sha256(&std::fs::read(dir.join(file)).expect("file"))),
             None => Value::String(s),
         },
         Value::Object(map) => Value::Object(
@@ -147,4 +138,55 @@ fn sha_placeholders(dir: &Path, value: Value) -> Value {
         ),
         other => other,
     }
+}
+
+/// Edit `file` (relative to `dir`) as JSON, written back pretty. A config
+/// (`conf/<env>.json`) edited this way is followed by what CI does after a
+/// config edit: the newest plan of its environment gets the config's new
+/// checksum, when it had the old one (so PG208 reports only what a test set
+/// up on purpose). fixtures/rules/cases.json says it for itself.
+pub fn edit_json(dir: &Path, file: &str, change: impl FnOnce(&mut Value)) {
+    let path = dir.join(file);
+    let before = std::fs::read(&path).expect("read");
+    edit_only(&path, change);
+    if let Some(env) = file
+        .strip_prefix("conf/")
+        .and_then(|f| f.strip_suffix(".json"))
+    {
+        let after = std::fs::read(&path).expect("read");
+        let plans = dir.join("orchestration_plans").join(env);
+        let newest = std::fs::read_dir(&plans)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.ok()?.file_name().into_string().ok()?;
+                name.strip_suffix(".json")?.parse::<u64>().ok()
+            })
+            .max();
+        if let Some(build) = newest {
+            let plan = plans.join(format!("{build}.json"));
+            let (old, new) = (sha256(&before), sha256(&after));
+            edit_only(&plan, |p| {
+                if p["source_config"]["sha256"] == old.as_str() {
+                    p["source_config"]["sha256"] = Value::from(new);
+                }
+            });
+        }
+    }
+}
+
+fn edit_only(path: &Path, change: impl FnOnce(&mut Value)) {
+    let mut value: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("JSON");
+    change(&mut value);
+    std::fs::write(path, serde_json::to_string_pretty(&value).expect("JSON")).expect("write");
+}
+
+/// The sha256 of `bytes` in hex, as `sha256sum` prints it.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
