@@ -206,6 +206,9 @@ def main():
         for env in ENVS:
             write(base / "conf" / f"{env}.json", configs[env])
             files["configs"] += 1
+            # CI dumped the newest plan from the config as written (PG208).
+            newest = plans[env][max(plans[env])]
+            newest["source_config"]["sha256"] = hashlib.sha256((base / "conf" / f"{env}.json").read_bytes()).hexdigest()
             for build, plan in plans[env].items():
                 sizes.append(write(base / "orchestration_plans" / env / f"{build}.json", plan))
                 files["plans"] += 1

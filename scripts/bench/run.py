@@ -12,6 +12,7 @@ memory is the peak resident set of the process (/usr/bin/time).
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import pathlib
@@ -145,17 +146,35 @@ def check(condition, message):
         raise SystemExit(f"benchmark check failed: {message}")
 
 
+def generator_key():
+    """What a generated workspace depends on besides its arguments: the
+    generator and the clean workspace it takes its templates from."""
+    h = hashlib.sha256((BENCH / "generate.py").read_bytes())
+    for path in sorted((ROOT / "fixtures/workspaces/clean").rglob("*.json")):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def reusable(expected, args):
+    if not expected.exists():
+        return False
+    meta = json.loads(expected.read_text())
+    return meta.get("args") == args[2:] and meta.get("generator") == generator_key()
+
+
 def generate(size, where):
     out = where / f"ws-{size}"
     expected = out / "expected.json"
     args = [PYTHON, str(BENCH / "generate.py"), "--plans", str(size), str(out)]
-    # Same arguments, same bytes: reuse a workspace generated earlier.
-    if expected.exists() and json.loads(expected.read_text()).get("args") == args[2:]:
+    # Same generator, templates and arguments, same bytes: reuse a workspace
+    # generated earlier.
+    if reusable(expected, args):
         return out, json.loads(expected.read_text())
     log(f"generating {size} plans in {out}")
     subprocess.run(args, check=True, capture_output=True)
     meta = json.loads(expected.read_text())
     meta["args"] = args[2:]
+    meta["generator"] = generator_key()
     expected.write_text(json.dumps(meta, indent=2) + "\n")
     return out, meta
 
@@ -226,11 +245,12 @@ def generate_pipeline(builds, where):
     out = where / f"pipeline-{builds}"
     args = [PYTHON, str(BENCH / "generate.py"), "--plans", str(3 * builds), "--builds", str(builds), "--violations", "0", str(out)]
     expected = out / "expected.json"
-    if not (expected.exists() and json.loads(expected.read_text()).get("args") == args[2:]):
+    if not reusable(expected, args):
         log(f"generating one pipeline with {builds} builds per environment in {out}")
         subprocess.run(args, check=True, capture_output=True)
         meta = json.loads(expected.read_text())
         meta["args"] = args[2:]
+        meta["generator"] = generator_key()
         expected.write_text(json.dumps(meta, indent=2) + "\n")
     return out / "pipelines" / "pipeline-00000"
 
