@@ -102,9 +102,9 @@ rules! {
     IMAGE_NOT_PINNED = "PG105", "image-not-pinned", Error, Policy,
         "An image in an environment that requires immutable images (UAT, PROD) is not pinned by digest.";
     IMAGE_REGISTRY = "PG106", "image-registry", Error, Policy,
-        "An image does not come from the environment's registry.";
+        "An image does not come from the environment's registry (its prefixes, else a name that holds the environment's name).";
     IMAGE_UNSIGNED = "PG107", "image-unsigned", Error, Policy,
-        "A plan for an environment that requires signed images (PROD) has no signature reference.";
+        "A plan for an environment that requires signed images (PROD) has no signature reference, or a plan's signature reference cannot be its image's (another digest, not cosign's tag, not an address).";
     SECRET_VALUE = "PG110", "secret-value", Error, Policy, security 9.0, sensitive true,
         "A secret value (password, key, token, webhook) is stored in a config or plan instead of a reference.";
     SECRET_SCOPE = "PG111", "secret-scope", Error, Policy, security 7.0,

@@ -34,8 +34,17 @@ pub struct Environment {
     pub name: String,
     pub namespace: String,
     pub task_queues: Vec<String>,
-    /// Prefixes image references must start with (empty: any registry).
+    /// Where workers run when the environment fails over (spec §6.3 "switch
+    /// worker queue"): allowed like `task_queues`.
+    pub failover_task_queues: Vec<String>,
+    /// Prefixes image references must start with (empty: see
+    /// `registry_pattern`).
     pub registries: Vec<String>,
+    /// Without `registries`, a regular expression the image's name (the
+    /// reference without tag or digest) must match; empty: any registry.
+    /// By default the name must hold the environment's name as a word of a
+    /// host or path (`registry.prod.…`, `…/ingestion-prod/…`).
+    pub registry_pattern: String,
     /// Prefixes secret references must start with (empty: any store).
     pub secret_stores: Vec<String>,
     /// Applying a plan needs an approver.
@@ -83,6 +92,11 @@ pub struct EnvironmentConnection {
     pub profile: Option<String>,
 }
 
+/// The environment's name as a word of the image's host or path.
+fn default_registry_pattern(name: &str) -> String {
+    format!("(^|[./_-]){}([./_-]|$)", regex::escape(name))
+}
+
 impl Environment {
     /// The specification's layout (§1): namespaces, task queues and secret
     /// stores per environment, and what UAT and PROD must guarantee.
@@ -105,7 +119,9 @@ impl Environment {
             name: name.to_string(),
             namespace: format!("ingestion-{name}"),
             task_queues,
+            failover_task_queues: vec![format!("spark-ingest-{name}-failover")],
             registries: Vec::new(),
+            registry_pattern: default_registry_pattern(name),
             secret_stores,
             approval_required: prod,
             require_digest: uat_or_prod,
@@ -385,7 +401,9 @@ struct RawPolicy {
 struct RawEnvironment {
     namespace: Option<String>,
     task_queues: Option<Vec<String>>,
+    failover_task_queues: Option<Vec<String>>,
     registries: Option<Vec<String>>,
+    registry_pattern: Option<toml::Spanned<String>>,
     secret_stores: Option<Vec<String>>,
     approval_required: Option<bool>,
     require_digest: Option<bool>,
@@ -613,7 +631,22 @@ impl Settings {
                     let merged = Environment {
                         namespace: env.namespace.unwrap_or(default.namespace),
                         task_queues: env.task_queues.unwrap_or(default.task_queues),
-                        registries: env.registries.unwrap_or(default.registries),
+                        failover_task_queues: env
+                            .failover_task_queues
+                            .unwrap_or(default.failover_task_queues),
+                        registries: env.registries.clone().unwrap_or(default.registries),
+                        registry_pattern: match &env.registry_pattern {
+                            None => default.registry_pattern,
+                            Some(pattern) => {
+                                if let Err(e) = regex::Regex::new(pattern.get_ref()) {
+                                    error(
+                                        pattern.span(),
+                                        format!("registry-pattern of {name} is not a regular expression: {e}"),
+                                    );
+                                }
+                                pattern.get_ref().clone()
+                            }
+                        },
                         secret_stores: env.secret_stores.unwrap_or(default.secret_stores),
                         approval_required: env
                             .approval_required

@@ -1,6 +1,7 @@
 # PG102 task-queue-not-allowed: the task queue must be one the environment
 # allows (dev: spark-ingest-dev, temporal-maintenance; uat: spark-ingest-uat;
-# prod: spark-ingest-prod by default; spec §1).
+# prod: spark-ingest-prod by default; spec §1), or its failover queue
+# (spark-ingest-<env>-failover by default; spec §6.3 "switch worker queue").
 package planguard.rules.task_queue_not_allowed
 
 import data.planguard.lib.fields
@@ -11,10 +12,11 @@ deny contains finding if {
 	env := data.planguard.environments[file.environment]
 	queue := fields.value(input, file.kind, "task_queue")
 	not queue in env.task_queues
+	not queue in object.get(env, "failover_task_queues", [])
 	finding := object.union(
 		{
 			"rule": "PG102",
-			"msg": sprintf("task queue \"%v\" is not allowed in %s (allowed: %s)", [queue, file.environment, concat(", ", env.task_queues)]),
+			"msg": sprintf("task queue \"%v\" is not allowed in %s (allowed: %s%s)", [queue, file.environment, concat(", ", env.task_queues), failover_note(env)]),
 			"location": fields.path(file.kind, "task_queue"),
 		},
 		only_queue(env.task_queues, file.environment),
@@ -28,3 +30,7 @@ only_queue(queues, environment) := {
 } if count(queues) == 1
 
 only_queue(queues, _) := {} if count(queues) != 1
+
+failover_note(env) := sprintf("; failover: %s", [concat(", ", env.failover_task_queues)]) if count(object.get(env, "failover_task_queues", [])) > 0
+
+failover_note(env) := "" if count(object.get(env, "failover_task_queues", [])) == 0

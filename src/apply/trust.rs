@@ -266,14 +266,17 @@ pub fn weakenings(
             found.push(format!("{key} of {environment} allow more than before"));
         }
     }
-    if after
-        .task_queues
-        .iter()
-        .any(|q| !before.task_queues.contains(q))
-    {
-        found.push(format!(
-            "task-queues of {environment} allow more than before"
-        ));
+    for (key, was, is) in [
+        ("task-queues", &before.task_queues, &after.task_queues),
+        (
+            "failover-task-queues",
+            &before.failover_task_queues,
+            &after.failover_task_queues,
+        ),
+    ] {
+        if is.iter().any(|q| !was.contains(q)) {
+            found.push(format!("{key} of {environment} allow more than before"));
+        }
     }
     let dropped: Vec<&str> = before
         .alert_on

@@ -1540,6 +1540,18 @@ fn uat_alerts_on_success(dir: &std::path::Path) {
     });
 }
 
+/// dev's newest plan runs on a disaster-recovery queue of another name than
+/// the default failover one.
+fn dev_on_a_dr_queue(dir: &std::path::Path) {
+    edit_json(dir, "orchestration_plans/dev/12.json", |p| {
+        p["task_queue"] = Value::from("spark-ingest-dev-dr");
+    });
+    edit_json(dir, "conf/dev.json", |c| {
+        c["runtime"]["orchestration"]["temporal"]["task_queue"] =
+            Value::from("spark-ingest-dev-dr");
+    });
+}
+
 fn two_month_certificate(dir: &std::path::Path) {
     std::fs::create_dir_all(dir.join("certs")).expect("mkdir");
     let status = std::process::Command::new("openssl")
@@ -1896,6 +1908,26 @@ fn setting_cases() -> Vec<Case> {
                 JSON,
             ),
             effect: Effect::Removes("PG114"),
+        },
+        Case {
+            covers: &["environments.*.failover-task-queues"],
+            setup: dev_on_a_dr_queue,
+            before: ("", JSON),
+            after: (
+                "[environments.uat]\n[environments.prod]\n[environments.dev]\nfailover-task-queues = [\"spark-ingest-dev-dr\"]\n",
+                JSON,
+            ),
+            effect: Effect::Removes("PG102"),
+        },
+        Case {
+            covers: &["environments.*.registry-pattern"],
+            setup: no_setup,
+            before: ("", JSON),
+            after: (
+                "[environments.dev]\n[environments.uat]\n[environments.prod]\nregistry-pattern = \"^mirror\\\\.\"\n",
+                JSON,
+            ),
+            effect: Effect::Adds("PG106"),
         },
         Case {
             covers: &["environments.*.require-autoscale"],
