@@ -124,7 +124,7 @@ rules! {
     PLAN_AUDIT = "PG118", "plan-audit-metadata", Error, Policy,
         "A plan's audit trail is unusable: its generation time is not a time, or it names another environment's config.";
     CERTIFICATE_EXPIRY = "PG119", "certificate-expiry", Warning, Policy,
-        "A Temporal TLS certificate committed to the repository expires within 30 days (an error within 7, or once expired).";
+        "A Temporal TLS certificate committed to the repository expires within 30 days (an error within 7, or once expired), or is valid for longer than the 90-day rotation.";
     FILE_OUTSIDE_WORKSPACE = "PG120", "file-outside-workspace", Error, Policy,
         "A file a rule would read (a Spark configuration, a certificate) leads out of the workspace, so it is not read.";
     SPARK_AUTOSCALE = "PG121", "spark-autoscale", Error, Policy,

@@ -284,12 +284,14 @@ impl Default for Settings {
 }
 
 /// `[certificates]`: how many days before a committed Temporal certificate
-/// expires PG119 warns, and from when it is an error.
+/// expires PG119 warns, from when it is an error, and the longest validity
+/// a certificate may have (spec §4 "rotate quarterly").
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
 pub struct Certificates {
     pub warn_days: u32,
     pub error_days: u32,
+    pub rotation_days: u32,
 }
 
 impl Default for Certificates {
@@ -297,6 +299,7 @@ impl Default for Certificates {
         Self {
             warn_days: 30,
             error_days: 7,
+            rotation_days: 90,
         }
     }
 }

@@ -11,12 +11,13 @@ import data.planguard.lib.fields
 import data.planguard.lib.files
 import rego.v1
 
-# [certificates] in planguard.toml (warn-days, error-days) may change the limits.
+# [certificates] in planguard.toml (warn-days, error-days, rotation-days) may
+# change the limits.
 default configured := {}
 
 configured := data.planguard.certificates
 
-limits := object.union({"warn_days": 30, "error_days": 7}, configured)
+limits := object.union({"warn_days": 30, "error_days": 7, "rotation_days": 90}, configured)
 
 # [key under auth, the file as named] of each named certificate file.
 named_files contains [key, relative] if {
@@ -100,3 +101,21 @@ deny contains finding if {
 		"help": "name a PEM file of the repository, relative to the workspace (the folder holding conf/)",
 	}
 }
+
+# Rotated quarterly (spec §4): a certificate valid for longer than the
+# rotation period outlives it. Only while no expiry finding is due, so that
+# one certificate gets one finding.
+warn contains finding if {
+	some [key, path, certificate] in certificates
+	days_left(certificate) > limits.warn_days
+	lifetime := lifetime_days(certificate)
+	lifetime > limits.rotation_days
+	finding := {
+		"rule": "PG119",
+		"msg": sprintf("the certificate \"%v\" in %v is valid for %v days, longer than the %v-day rotation period", [certificate.subject, path, lifetime, limits.rotation_days]),
+		"location": location(key),
+		"help": sprintf("issue certificates valid for at most %v days and rotate them, or set rotation-days under [certificates] in planguard.toml", [limits.rotation_days]),
+	}
+}
+
+lifetime_days(certificate) := floor((certificate.not_after_s - certificate.not_before_s) / 86400)

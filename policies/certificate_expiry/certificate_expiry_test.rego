@@ -16,6 +16,10 @@ config(auth) := {"runtime": {"orchestration": {"temporal": {"auth": auth}}}}
 
 file := {"kind": "config", "environment": "prod", "workspace": "fixtures"}
 
+# client.pem is valid for a year: a rotation period of a year keeps the
+# lifetime check quiet where a test is about expiry.
+yearly := {"rotation_days": 366}
+
 test_far_from_expiry_is_quiet if {
 	count(certificate_expiry.deny) == 0 with input as config({"client_cert_file": "certs/client.pem"})
 		with data.planguard.file as file
@@ -23,6 +27,28 @@ test_far_from_expiry_is_quiet if {
 	count(certificate_expiry.warn) == 0 with input as config({"client_cert_file": "certs/client.pem"})
 		with data.planguard.file as file
 		with time.now_ns as now(90)
+		with data.planguard.certificates as yearly
+}
+
+test_a_certificate_valid_longer_than_the_rotation_is_a_warning if {
+	warnings := certificate_expiry.warn with input as config({"client_cert_file": "certs/client.pem"})
+		with data.planguard.file as file
+		with time.now_ns as now(200)
+	[w.msg | some w in warnings] == ["the certificate \"ingestion-worker.dev.salam.internal\" in fixtures/certs/client.pem is valid for 365 days, longer than the 90-day rotation period"]
+}
+
+test_the_rotation_period_is_a_setting if {
+	count(certificate_expiry.warn) == 0 with input as config({"client_cert_file": "certs/client.pem"})
+		with data.planguard.file as file
+		with time.now_ns as now(200)
+		with data.planguard.certificates as {"rotation_days": 365}
+}
+
+test_an_expiring_certificate_gets_one_finding if {
+	warnings := certificate_expiry.warn with input as config({"client_cert_file": "certs/client.pem"})
+		with data.planguard.file as file
+		with time.now_ns as now(20)
+	count(warnings) == 1
 }
 
 test_a_month_before_is_a_warning if {

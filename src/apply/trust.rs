@@ -278,6 +278,9 @@ pub fn weakenings(
             found.push(format!("{key} of {environment} allow more than before"));
         }
     }
+    if before.registry_pattern != after.registry_pattern && !before.registry_pattern.is_empty() {
+        found.push(format!("registry-pattern of {environment} is changed"));
+    }
     let dropped: Vec<&str> = before
         .alert_on
         .iter()

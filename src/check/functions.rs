@@ -98,7 +98,8 @@ pub const CERTIFICATES: FunctionDoc = FunctionDoc {
     signature: "planguard.certificates(path: string) -> array",
     description: "The X.509 certificates of the PEM file at path (relative to the working \
                   directory), in file order, each {\"subject\": its common name (or whole \
-                  subject), \"not_after\": RFC 3339 UTC, \"not_after_s\": Unix seconds}; \
+                  subject), \"not_after\": RFC 3339 UTC, \"not_after_s\" and \
+                  \"not_before_s\": Unix seconds}; \
                   [] when the file cannot be read, exceeds 64 MiB, holds no certificate \
                   or lies outside the workspace (see planguard.path_error).",
 };
@@ -508,6 +509,7 @@ fn parse_certificates(bytes: &[u8]) -> Vec<serde_json::Value> {
             .and_then(|cn| cn.as_str().ok().map(str::to_string))
             .unwrap_or_else(|| subject.to_string());
         let not_after = certificate.validity().not_after.timestamp();
+        let not_before = certificate.validity().not_before.timestamp();
         let rfc3339 = chrono::DateTime::from_timestamp(not_after, 0)
             .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
             .unwrap_or_default();
@@ -515,6 +517,7 @@ fn parse_certificates(bytes: &[u8]) -> Vec<serde_json::Value> {
             "subject": name,
             "not_after": rfc3339,
             "not_after_s": not_after,
+            "not_before_s": not_before,
         }));
     }
     found

@@ -205,6 +205,7 @@ impl Policies {
                 "certificates": {
                     "warn_days": settings.certificates.warn_days,
                     "error_days": settings.certificates.error_days,
+                    "rotation_days": settings.certificates.rotation_days,
                 },
             }}),
         );

@@ -895,14 +895,15 @@ fn certificate(path: &std::path::Path, name: &str, days: u32) {
 }
 
 /// PG119 on certificates made now by openssl: one expiring in 3 days (an
-/// error), one in 20 (a warning), one in 400 (nothing), each named with its
-/// subject and date at the config field that names it.
+/// error), one in 20 (a warning), one in 80 (nothing: far from expiry, and
+/// valid for less than the 90-day rotation), each named with its subject and
+/// date at the config field that names it.
 #[test]
 fn committed_certificates_are_watched_for_expiry() {
     let ws = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
     let certs = ws.dir.path().join("certs");
     std::fs::create_dir_all(&certs).expect("mkdir");
-    for (name, days) in [("soon", 3), ("month", 20), ("year", 400)] {
+    for (name, days) in [("soon", 3), ("month", 20), ("quarter", 80)] {
         certificate(&certs.join(format!("{name}.pem")), name, days);
     }
     let auth = |file: &str, key: &str, pem: &str| {
@@ -912,7 +913,7 @@ fn committed_certificates_are_watched_for_expiry() {
     };
     auth("conf/prod.json", "client_cert_file", "certs/soon.pem");
     auth("conf/uat.json", "client_cert_file", "certs/month.pem");
-    auth("conf/dev.json", "ca_file", "certs/year.pem");
+    auth("conf/dev.json", "ca_file", "certs/quarter.pem");
     // Parity (PG203) ignores credentials; keep the three configs otherwise equal.
     let (code, report) = check_json(&[&ws.path()]);
     assert_eq!(code, 1, "{report}");
@@ -1032,7 +1033,7 @@ fn certificate_verdicts_follow_the_clock_and_the_file_with_a_warm_cache() {
     let rotated = pg119(&rotated);
     assert_eq!(rotated.len(), 1, "{rotated:?}");
     assert!(rotated[0].1.ends_with(", in 20 days"), "{rotated:?}");
-    certificate(&pem, "worker", 400);
+    certificate(&pem, "worker", 80);
     let (renewed, _) = check_in(dir, Some(now));
     assert_eq!(pg119(&renewed), [], "a renewed certificate");
 }
@@ -1958,6 +1959,13 @@ fn setting_cases() -> Vec<Case> {
             setup: two_month_certificate,
             before: ("", JSON),
             after: ("[certificates]\nwarn-days = 90\n", JSON),
+            effect: Effect::Adds("PG119"),
+        },
+        Case {
+            covers: &["certificates.rotation-days"],
+            setup: two_month_certificate,
+            before: ("", JSON),
+            after: ("[certificates]\nrotation-days = 30\n", JSON),
             effect: Effect::Adds("PG119"),
         },
         Case {

@@ -422,7 +422,8 @@ def main():
     docs = documents(args, settings)
     levels = settings.get("rules", {})
 
-    base = {"planguard": {"environments": settings["environments"], "promotion": settings["promotion"]}}
+    certificates = {k.replace("-", "_"): v for k, v in settings["certificates"].items()}
+    base = {"planguard": {"environments": settings["environments"], "promotion": settings["promotion"], "certificates": certificates}}
     for data_path in settings["policy"]["data"]:
         # --data / [policy] data files merge at the root of `data`, as planguard does.
         p = pathlib.Path(data_path)

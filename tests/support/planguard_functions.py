@@ -236,7 +236,8 @@ def file_sha256(path, root=None):
 
 def certificates(path, root=None):
     """The X.509 certificates of a PEM file: subject common name (or the
-    whole subject), not-after as RFC 3339 UTC and Unix seconds; [] when the
+    whole subject), not-after as RFC 3339 UTC and Unix seconds, not-before
+    as Unix seconds; [] when the
     file cannot be read, is too large or holds none. Uses CPython's own
     certificate decoder, one PEM block at a time."""
     import datetime
@@ -269,12 +270,14 @@ def certificates(path, root=None):
                 continue
         names = [v for rdn in decoded.get("subject", ()) for (k, v) in rdn if k == "commonName"]
         seconds = int(ssl.cert_time_to_seconds(decoded["notAfter"]))
+        since = int(ssl.cert_time_to_seconds(decoded["notBefore"]))
         when = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
         found.append(
             {
                 "subject": names[0] if names else "",
                 "not_after": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "not_after_s": seconds,
+                "not_before_s": since,
             }
         )
     return found
