@@ -619,3 +619,30 @@ pub struct Drift {
     /// What the run did not do, and why (for the log).
     pub notes: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use temporalio_common::protos::temporal::api::failure::v1::Failure;
+
+    use super::*;
+
+    /// A worker's failure message is printed by `trigger --wait`: what looks
+    /// like a secret in it never is.
+    #[test]
+    fn a_failure_is_said_with_its_causes_and_its_secrets_masked() {
+        let failure = Failure {
+            message: "ingestion failed\ntraceback…".into(),
+            cause: Some(Box::new(Failure {
+                message: "cannot read jdbc:postgresql://ingest:s3cr3t-pw@orders-db:5432/orders"
+                    .into(),
+                ..Failure::default()
+            })),
+            ..Failure::default()
+        };
+        let text = masked(&failure_text(&failure));
+        assert_eq!(
+            text,
+            "ingestion failed: cannot read jdbc:postgresql://ingest:*********@orders-db:5432/orders"
+        );
+    }
+}
