@@ -73,6 +73,16 @@ pub fn deployed_build(deployed: &temporal::Deployed) -> Option<String> {
     recorded(deployed, "build")
 }
 
+/// The task queue a schedule's workflows are started on.
+pub fn task_queue(
+    schedule: &temporalio_common::protos::temporal::api::schedule::v1::Schedule,
+) -> Option<String> {
+    use temporalio_common::protos::temporal::api::schedule::v1::schedule_action::Action;
+    match schedule.action.as_ref()?.action.as_ref()? {
+        Action::StartWorkflow(w) => w.task_queue.as_ref().map(|q| q.name.clone()),
+    }
+}
+
 fn recorded(deployed: &temporal::Deployed, field: &str) -> Option<String> {
     model::normalize(&deployed.schedule)
         .get(field)?
@@ -198,6 +208,138 @@ pub fn trigger(
         &cleared.desired().namespace,
     )?
     .start(cleared)
+}
+
+/// Whether workers poll the task queue a cleared plan's runs start on.
+#[derive(Debug)]
+pub struct QueueCheck {
+    pub namespace: String,
+    pub task_queue: String,
+    /// The workers that polled it for workflow tasks lately, or why the
+    /// server could not say.
+    pub pollers: Result<usize, TemporalError>,
+}
+
+/// Ask the server who polls the task queue of a cleared plan (after an
+/// apply: a schedule nobody serves starts runs that only wait).
+pub fn queue_check(cleared: &Cleared, requested: &Requested) -> Option<QueueCheck> {
+    let namespace = cleared.desired().namespace.clone();
+    let task_queue = task_queue(&cleared.desired().schedule)?;
+    let pollers = connect::client(requested, Some(cleared.environment()), &namespace)
+        .and_then(|mut client| client.workflow_pollers(&task_queue))
+        .map(|pollers| pollers.len());
+    Some(QueueCheck {
+        namespace,
+        task_queue,
+        pollers,
+    })
+}
+
+/// How a run that was waited for ended, or that the wait gave up.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ending {
+    /// The workflow ended (after any retries): its newest run's status,
+    /// which attempt that run was, and what it said of its failure (with
+    /// anything that looks like a secret masked).
+    Closed {
+        status: temporalio_common::protos::temporal::api::enums::v1::WorkflowExecutionStatus,
+        run_id: String,
+        attempt: Option<i32>,
+        message: Option<String>,
+    },
+    /// Still running when the wait's limit came; the run goes on.
+    StillRunning { run_id: String },
+}
+
+/// Wait for a started workflow to end (following its retries), or until
+/// `limit` has passed, asking the server at growing intervals (up to 1s).
+pub fn wait(
+    cleared: &Cleared,
+    requested: &Requested,
+    workflow_id: &str,
+    started_run: &str,
+    limit: Option<std::time::Duration>,
+) -> Result<Ending, TemporalError> {
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    let mut client = connect::client(
+        requested,
+        Some(cleared.environment()),
+        &cleared.desired().namespace,
+    )?;
+    let deadline = limit.map(|l| std::time::Instant::now() + l);
+    let mut pause = std::time::Duration::from_millis(100);
+    let mut run_id = started_run.to_string();
+    loop {
+        if let Some(run) = client.newest_run(workflow_id, &run_id)? {
+            run_id = run.run_id.clone();
+            if let Some(close) = run.close {
+                let attempt = client
+                    .history_event(workflow_id, &run_id, false)?
+                    .and_then(|e| match e.attributes? {
+                        Attributes::WorkflowExecutionStartedEventAttributes(a) => Some(a.attempt),
+                        _ => None,
+                    });
+                let said = match close.attributes {
+                    Some(Attributes::WorkflowExecutionFailedEventAttributes(a)) => {
+                        a.failure.map(|f| failure_text(&f))
+                    }
+                    Some(Attributes::WorkflowExecutionTerminatedEventAttributes(a)) => {
+                        Some(a.reason)
+                    }
+                    _ => None,
+                }
+                .filter(|m| !m.trim().is_empty());
+                return Ok(Ending::Closed {
+                    status: run.info.status(),
+                    run_id,
+                    attempt,
+                    message: said.map(|m| masked(&m)),
+                });
+            }
+        }
+        let now = std::time::Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            return Ok(Ending::StillRunning { run_id });
+        }
+        let nap = deadline.map_or(pause, |d| pause.min(d - now));
+        std::thread::sleep(nap);
+        pause = (pause * 2).min(std::time::Duration::from_secs(1));
+    }
+}
+
+/// A failure's message and those of its causes (an activity's failure
+/// under the workflow's), the first line of each.
+fn failure_text(
+    failure: &temporalio_common::protos::temporal::api::failure::v1::Failure,
+) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(failure);
+    while let Some(f) = next {
+        let line = f
+            .message
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        if !line.is_empty() && !parts.contains(&line) {
+            parts.push(line);
+        }
+        next = f.cause.as_deref();
+    }
+    parts.join(": ")
+}
+
+/// Text a worker wrote, with whatever looks like a secret in it masked.
+fn masked(text: &str) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for span in crate::check::mask::likely_secrets(text) {
+        for b in bytes.get_mut(span).into_iter().flatten() {
+            *b = b'*';
+        }
+    }
+    // Masking a multi-byte character halfway leaves invalid UTF-8: lossy.
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// (workspace, environment): plans that replace one another.
@@ -476,4 +618,31 @@ pub struct Drift {
     pub namespace: Option<String>,
     /// What the run did not do, and why (for the log).
     pub notes: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use temporalio_common::protos::temporal::api::failure::v1::Failure;
+
+    use super::*;
+
+    /// A worker's failure message is printed by `trigger --wait`: what looks
+    /// like a secret in it never is.
+    #[test]
+    fn a_failure_is_said_with_its_causes_and_its_secrets_masked() {
+        let failure = Failure {
+            message: "ingestion failed\ntraceback…".into(),
+            cause: Some(Box::new(Failure {
+                message: "cannot read jdbc:postgresql://ingest:s3cr3t-pw@orders-db:5432/orders"
+                    .into(),
+                ..Failure::default()
+            })),
+            ..Failure::default()
+        };
+        let text = masked(&failure_text(&failure));
+        assert_eq!(
+            text,
+            "ingestion failed: cannot read jdbc:postgresql://ingest:*********@orders-db:5432/orders"
+        );
+    }
 }

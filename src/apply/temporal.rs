@@ -14,12 +14,17 @@ use temporalio_client::tonic::{Code, IntoRequest, Status};
 use temporalio_client::{Connection, ConnectionOptions};
 use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
 use temporalio_common::protos::temporal::api::common::v1::{Memo, WorkflowType};
-use temporalio_common::protos::temporal::api::enums::v1::WorkflowExecutionStatus;
+use temporalio_common::protos::temporal::api::enums::v1::{
+    HistoryEventFilterType, TaskQueueType, WorkflowExecutionStatus,
+};
+use temporalio_common::protos::temporal::api::history::v1::HistoryEvent;
 use temporalio_common::protos::temporal::api::schedule::v1::{Schedule, ScheduleInfo};
-use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;
+use temporalio_common::protos::temporal::api::taskqueue::v1::{PollerInfo, TaskQueue};
+use temporalio_common::protos::temporal::api::workflow::v1::WorkflowExecutionInfo;
 use temporalio_common::protos::temporal::api::workflowservice::v1::{
-    CreateScheduleRequest, DescribeScheduleRequest, DescribeWorkflowExecutionRequest,
-    ListSchedulesRequest, StartWorkflowExecutionRequest, UpdateScheduleRequest,
+    CreateScheduleRequest, DescribeScheduleRequest, DescribeTaskQueueRequest,
+    DescribeWorkflowExecutionRequest, GetWorkflowExecutionHistoryRequest, ListSchedulesRequest,
+    StartWorkflowExecutionRequest, UpdateScheduleRequest,
 };
 
 /// How to reach the frontend (src/apply/connect.rs decides it).
@@ -223,6 +228,14 @@ pub enum TemporalError {
         address: String,
         unset: String,
     },
+}
+
+/// The newest run a started run led to, and its close event once it ended.
+#[derive(Debug, Clone)]
+pub struct RunState {
+    pub run_id: String,
+    pub info: WorkflowExecutionInfo,
+    pub close: Option<HistoryEvent>,
 }
 
 /// A deployed schedule as described by the server.
@@ -438,13 +451,13 @@ impl Client {
         }
     }
 
-    /// The status of one workflow run, or None when the server no longer
-    /// knows it (past retention).
-    pub fn workflow_status(
+    /// One run of a workflow, or None when the server no longer knows it
+    /// (past retention).
+    fn describe_run(
         &mut self,
         workflow_id: &str,
         run_id: &str,
-    ) -> Result<Option<WorkflowExecutionStatus>, TemporalError> {
+    ) -> Result<Option<WorkflowExecutionInfo>, TemporalError> {
         let request = DescribeWorkflowExecutionRequest {
             namespace: self.namespace.clone(),
             execution: Some(WorkflowExecution {
@@ -456,10 +469,7 @@ impl Client {
             self.service
                 .describe_workflow_execution(request.into_request()),
         ) {
-            Ok(response) => Ok(response
-                .into_inner()
-                .workflow_execution_info
-                .map(|info| info.status())),
+            Ok(response) => Ok(response.into_inner().workflow_execution_info),
             Err(status) => match Failure::of(&status) {
                 Failure::NotFound {
                     namespace: None, ..
@@ -467,6 +477,109 @@ impl Client {
                 failure => Err(self.error(failure)),
             },
         }
+    }
+
+    /// The run that a started run led to: its retries, continue-as-new and
+    /// cron runs followed from `run_id` to the newest, which tells how the
+    /// workflow went (with its close event when it has ended). Followed run
+    /// by run, never looked up by the workflow id alone: a schedule gives
+    /// the actions of one second the same id. None when the server no
+    /// longer knows the run (past retention).
+    pub fn newest_run(
+        &mut self,
+        workflow_id: &str,
+        run_id: &str,
+    ) -> Result<Option<RunState>, TemporalError> {
+        let mut run_id = run_id.to_string();
+        // A retry policy's attempts, at most: far more than any plan allows.
+        for _ in 0..1000 {
+            let Some(info) = self.describe_run(workflow_id, &run_id)? else {
+                return Ok(None);
+            };
+            if matches!(
+                info.status(),
+                WorkflowExecutionStatus::Running | WorkflowExecutionStatus::Unspecified
+            ) {
+                return Ok(Some(RunState {
+                    run_id,
+                    info,
+                    close: None,
+                }));
+            }
+            let close = self.history_event(workflow_id, &run_id, true)?;
+            match close.as_ref().and_then(next_run) {
+                Some(next) => run_id = next,
+                None => {
+                    return Ok(Some(RunState {
+                        run_id,
+                        info,
+                        close,
+                    }));
+                }
+            }
+        }
+        Err(TemporalError::Other {
+            code: Code::OutOfRange,
+            message: format!("workflow {workflow_id} went through more than 1000 runs"),
+        })
+    }
+
+    /// The first event of a run's history, or its close event (`close`);
+    /// None when the run is gone or, for `close`, still open.
+    pub fn history_event(
+        &mut self,
+        workflow_id: &str,
+        run_id: &str,
+        close: bool,
+    ) -> Result<Option<HistoryEvent>, TemporalError> {
+        let filter = if close {
+            HistoryEventFilterType::CloseEvent
+        } else {
+            HistoryEventFilterType::AllEvent
+        };
+        let request = GetWorkflowExecutionHistoryRequest {
+            namespace: self.namespace.clone(),
+            execution: Some(WorkflowExecution {
+                workflow_id: workflow_id.to_string(),
+                run_id: run_id.to_string(),
+            }),
+            maximum_page_size: 1,
+            history_event_filter_type: filter as i32,
+            ..Default::default()
+        };
+        match self.runtime.block_on(
+            self.service
+                .get_workflow_execution_history(request.into_request()),
+        ) {
+            Ok(response) => Ok(response
+                .into_inner()
+                .history
+                .and_then(|h| h.events.into_iter().next())),
+            Err(status) => match Failure::of(&status) {
+                Failure::NotFound {
+                    namespace: None, ..
+                } => Ok(None),
+                failure => Err(self.error(failure)),
+            },
+        }
+    }
+
+    /// The workers that polled a task queue for workflow tasks lately (the
+    /// server forgets a poller some minutes after its last poll).
+    pub fn workflow_pollers(&mut self, task_queue: &str) -> Result<Vec<PollerInfo>, TemporalError> {
+        let request = DescribeTaskQueueRequest {
+            namespace: self.namespace.clone(),
+            task_queue: Some(TaskQueue {
+                name: task_queue.to_string(),
+                ..Default::default()
+            }),
+            task_queue_type: TaskQueueType::Workflow as i32,
+            ..Default::default()
+        };
+        self.runtime
+            .block_on(self.service.describe_task_queue(request.into_request()))
+            .map(|response| response.into_inner().pollers)
+            .map_err(|status| self.error(Failure::of(&status)))
     }
 
     /// Start one run of a cleared plan's workflow now, outside its cadence
@@ -512,6 +625,20 @@ impl Client {
 /// Why a connection could not be made, from the error's types: the client's
 /// error variant, then the I/O error kind, timeout or HTTP/2 error among its
 /// causes.
+/// The run a closed run was succeeded by (a retry, continue-as-new or the
+/// next cron run), from its close event.
+fn next_run(event: &HistoryEvent) -> Option<String> {
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    let next = match event.attributes.as_ref()? {
+        Attributes::WorkflowExecutionCompletedEventAttributes(a) => &a.new_execution_run_id,
+        Attributes::WorkflowExecutionFailedEventAttributes(a) => &a.new_execution_run_id,
+        Attributes::WorkflowExecutionTimedOutEventAttributes(a) => &a.new_execution_run_id,
+        Attributes::WorkflowExecutionContinuedAsNewEventAttributes(a) => &a.new_execution_run_id,
+        _ => return None,
+    };
+    (!next.is_empty()).then(|| next.clone())
+}
+
 fn connect_failure(error: &ClientConnectError, tls: bool, address: &str) -> TemporalError {
     let unreachable = |reason: String| TemporalError::Unreachable {
         address: address.to_string(),

@@ -211,6 +211,9 @@ fn run_apply(
                 let mut entry = gated.record(action, applied.outcome(), message);
                 entry.previous_plan_sha256 = before.as_ref().and_then(apply::deployed_plan_sha256);
                 audit::write(&decided.audit_log, &entry)?;
+                if let Some(check) = apply::queue_check(cleared, &decided.requested) {
+                    warn_unserved(action, &check, cleared, out, log)?;
+                }
             }
             Ok(ExitCode::from(EXIT_CLEAN))
         }
@@ -260,6 +263,42 @@ fn run_apply(
             Err(error.into())
         }
     }
+}
+
+/// A warning, not a failure: the schedule is registered, but no worker
+/// polls its task queue (or the server could not say), so its runs would
+/// only wait.
+fn warn_unserved(
+    action: &str,
+    check: &apply::QueueCheck,
+    cleared: &Cleared,
+    out: &mut dyn Write,
+    log: &mut Log,
+) -> Result<(), CliError> {
+    let (queue, namespace) = (&check.task_queue, &check.namespace);
+    let message = match &check.pollers {
+        Ok(0) => format!(
+            "no worker polls task queue `{queue}` in {namespace}; the schedule's runs will wait until one does"
+        ),
+        Ok(_) => return Ok(()),
+        Err(error) => {
+            format!(
+                "cannot tell whether a worker polls task queue `{queue}` in {namespace}: {error}"
+            )
+        }
+    };
+    writeln!(out, "planguard {action}: warning: {message}")?;
+    log.event(
+        Level::Warn,
+        "no-worker",
+        &message,
+        &Fields {
+            outcome: Some("warning".to_string()),
+            ..cleared_fields(cleared)
+        }
+        .with("task_queue", queue.as_str()),
+    )?;
+    Ok(())
 }
 
 pub fn apply(
@@ -514,6 +553,64 @@ fn list_history(plan: &rollback::Plan, out: &mut dyn Write) -> Result<(), CliErr
     Ok(())
 }
 
+/// Say how a waited-for run ended, and give the exit code: 0 when it
+/// completed, 1 for any other end or when the wait gave up.
+fn report_ending(
+    ending: &apply::Ending,
+    workflow_id: &str,
+    elapsed: std::time::Duration,
+    limit: Option<std::time::Duration>,
+    cleared: &Cleared,
+    out: &mut dyn Write,
+    log: &mut Log,
+) -> Result<ExitCode, CliError> {
+    let took = crate::status::compact(elapsed);
+    let (outcome, run_id, message, ok) = match ending {
+        apply::Ending::Closed {
+            status,
+            run_id,
+            attempt,
+            message,
+        } => {
+            let outcome = crate::status::Outcome::of(*status);
+            let ok = outcome == crate::status::Outcome::Completed;
+            let attempt = attempt.map_or(String::new(), |a| format!(", attempt {a}"));
+            let mut text = format!(
+                "workflow `{workflow_id}` {} {} {took} (run {run_id}{attempt})",
+                outcome.as_str(),
+                if ok { "in" } else { "after" }
+            );
+            if let Some(said) = message.as_ref().filter(|_| !ok) {
+                text.push_str(&format!(": {said}"));
+            }
+            (outcome.as_str(), run_id, text, ok)
+        }
+        apply::Ending::StillRunning { run_id } => (
+            "wait_timed_out",
+            run_id,
+            format!(
+                "gave up waiting: workflow `{workflow_id}` was still running after --timeout {} (run {run_id}); the run goes on",
+                limit.map_or_else(|| took.clone(), crate::status::compact)
+            ),
+            false,
+        ),
+    };
+    writeln!(out, "planguard trigger: {message}")?;
+    log.event(
+        if ok { Level::Info } else { Level::Warn },
+        "finished",
+        &message,
+        &Fields {
+            workflow_id: Some(workflow_id.to_string()),
+            outcome: Some(outcome.to_string()),
+            ..cleared_fields(cleared)
+        }
+        .with("run_id", run_id.as_str())
+        .with("seconds", elapsed.as_secs_f64()),
+    )?;
+    Ok(ExitCode::from(if ok { EXIT_CLEAN } else { EXIT_FINDINGS }))
+}
+
 pub fn trigger(
     args: TriggerArgs,
     color: bool,
@@ -536,6 +633,7 @@ pub fn trigger(
         Err(code) => return Ok(code),
     };
     let cleared = gated.cleared();
+    let started = Instant::now();
     match apply::trigger(cleared, &decided.requested) {
         Ok((workflow_id, run_id)) => {
             let message = format!(
@@ -557,7 +655,25 @@ pub fn trigger(
                 &decided.audit_log,
                 &gated.record("trigger", "started", message),
             )?;
-            Ok(ExitCode::from(EXIT_CLEAN))
+            if !args.wait {
+                return Ok(ExitCode::from(EXIT_CLEAN));
+            }
+            let ending = apply::wait(
+                cleared,
+                &decided.requested,
+                &workflow_id,
+                &run_id,
+                args.timeout,
+            )?;
+            report_ending(
+                &ending,
+                &workflow_id,
+                started.elapsed(),
+                args.timeout,
+                cleared,
+                out,
+                log,
+            )
         }
         Err(error) => {
             log.event(

@@ -373,6 +373,14 @@ pub struct TriggerArgs {
     pub connect: ConnectArgs,
     #[command(flatten)]
     pub gate: GateArgs,
+    /// Wait for the run to end (a canary): exit 0 when it completes, 1 when
+    /// it fails, times out, is terminated or canceled, or outlasts --timeout.
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait, give up waiting after this long (Go duration: 30s, 5m,
+    /// 1h; the run goes on); default: as long as the run's own timeouts allow.
+    #[arg(long, value_name = "DURATION", requires = "wait", value_parser = crate::duration::parse)]
+    pub timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]

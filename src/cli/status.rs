@@ -50,6 +50,10 @@ pub struct StatusArgs {
     /// as an operator's decision; a pause without one stays unhealthy.
     #[arg(long)]
     pub allow_paused: bool,
+    /// Show the outcomes of the last N runs of each schedule, newest first
+    /// (0 to 10: the server keeps the last ten).
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u8).range(0..=status::MAX_HISTORY as i64))]
+    pub history: u8,
 }
 
 pub fn status(
@@ -72,6 +76,7 @@ pub fn status(
     let options = Options {
         max_lag: args.max_lag,
         allow_paused: args.allow_paused,
+        history: usize::from(args.history),
     };
     let report = status::gather(
         &settings,
@@ -93,6 +98,13 @@ pub fn status(
             extra: vec![
                 ("paused", s.paused.into()),
                 ("lag_seconds", s.lag.as_secs_f64().into()),
+                (
+                    "pollers",
+                    match &s.workers {
+                        Some(status::Workers::Polled { pollers, .. }) => (*pollers).into(),
+                        _ => serde_json::Value::Null,
+                    },
+                ),
                 (
                     "problems",
                     s.problems

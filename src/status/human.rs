@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ScheduleStatus, StatusReport, compact, span};
+use super::{Run, ScheduleStatus, StatusReport, Workers, compact, span};
 
 const GREEN: &str = "\x1b[32m";
 const RED: &str = "\x1b[1;31m";
@@ -14,6 +14,47 @@ fn relative(when: DateTime<Utc>, now: DateTime<Utc>) -> String {
         format!("in {}", compact(span(now, when)))
     } else {
         format!("{} ago", compact(span(when, now)))
+    }
+}
+
+fn last_run(r: &Run, now: DateTime<Utc>) -> String {
+    let mut text = format!("{} {}", r.outcome.as_str(), relative(r.started, now));
+    if let Some(attempt) = r.attempt {
+        text.push_str(&format!(" (attempt {attempt})"));
+    }
+    text
+}
+
+/// The recent runs counted by outcome, in the order they first appear
+/// (newest first): `completed 3, failed 1`.
+fn recent(history: &[Run]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for run in history {
+        let outcome = run.outcome.as_str();
+        match counts.iter_mut().find(|(o, _)| *o == outcome) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((outcome, 1)),
+        }
+    }
+    if counts.is_empty() {
+        return "-".to_string();
+    }
+    counts
+        .iter()
+        .map(|(o, n)| format!("{o} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn workers(s: &ScheduleStatus, now: DateTime<Utc>) -> String {
+    match &s.workers {
+        None => "-".to_string(),
+        Some(Workers::Polled { pollers: 0, .. }) => "none".to_string(),
+        Some(Workers::Polled { pollers, last_poll }) => match last_poll {
+            Some(t) => format!("{pollers}, polled {}", relative(*t, now)),
+            None => pollers.to_string(),
+        },
+        Some(Workers::Unknown(_)) => "unknown".to_string(),
     }
 }
 
@@ -36,10 +77,11 @@ fn row(s: &ScheduleStatus, now: DateTime<Utc>) -> Vec<String> {
         s.build.clone().unwrap_or_else(dash),
         if s.paused { "yes" } else { "no" }.to_string(),
         s.next_run.map_or_else(dash, |t| relative(t, now)),
-        s.last_run.as_ref().map_or_else(
-            || "never".to_string(),
-            |r| format!("{} {}", r.outcome.as_str(), relative(r.started, now)),
-        ),
+        s.last_run
+            .as_ref()
+            .map_or_else(|| "never".to_string(), |r| last_run(r, now)),
+        recent(&s.history),
+        workers(s, now),
         compact(s.lag),
         s.missed_catchup_windows.to_string(),
         s.running_workflows.to_string(),
@@ -56,6 +98,8 @@ pub fn render(report: &StatusReport, color: bool) -> Vec<u8> {
         "PAUSED",
         "NEXT RUN",
         "LAST RUN",
+        "RECENT",
+        "WORKERS",
         "LAG",
         "MISSED",
         "RUNNING",
@@ -120,6 +164,18 @@ pub fn render(report: &StatusReport, color: bool) -> Vec<u8> {
                 ));
             }
         }
+    }
+    let notes: Vec<String> = report
+        .schedules
+        .iter()
+        .filter_map(|s| {
+            let note = s.workers_note()?;
+            Some(format!("{} ({}): {note}\n", s.schedule_id, s.namespace))
+        })
+        .collect();
+    if !notes.is_empty() {
+        out.push('\n');
+        out.extend(notes);
     }
     out.push_str(&format!(
         "\n{}: {} healthy, {} unhealthy\n",

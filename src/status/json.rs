@@ -3,10 +3,41 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
-use super::StatusReport;
+use super::{Run, StatusReport, Workers};
 
 fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn run(r: &Run) -> Value {
+    let mut value = json!({
+        "scheduled_time": stamp(r.scheduled),
+        "actual_time": stamp(r.started),
+        "workflow_id": r.workflow_id,
+        "run_id": r.run_id,
+        "outcome": r.outcome.as_str(),
+    });
+    if let Some(attempt) = r.attempt {
+        value["attempt"] = attempt.into();
+    }
+    value
+}
+
+fn workers(s: &super::ScheduleStatus) -> Value {
+    match &s.workers {
+        None => Value::Null,
+        Some(Workers::Polled { pollers, last_poll }) => json!({
+            "task_queue": s.task_queue,
+            "pollers": pollers,
+            "last_poll": last_poll.map(stamp),
+        }),
+        Some(Workers::Unknown(reason)) => json!({
+            "task_queue": s.task_queue,
+            "pollers": Value::Null,
+            "last_poll": Value::Null,
+            "error": reason,
+        }),
+    }
 }
 
 pub fn to_value(report: &StatusReport) -> Value {
@@ -30,13 +61,9 @@ pub fn to_value(report: &StatusReport) -> Value {
                 "paused": s.paused,
                 "notes": s.notes,
                 "next_run": s.next_run.map(stamp),
-                "last_run": s.last_run.as_ref().map(|r| json!({
-                    "scheduled_time": stamp(r.scheduled),
-                    "actual_time": stamp(r.started),
-                    "workflow_id": r.workflow_id,
-                    "run_id": r.run_id,
-                    "outcome": r.outcome.as_str(),
-                })),
+                "last_run": s.last_run.as_ref().map(run),
+                "recent_runs": s.history.iter().map(run).collect::<Vec<_>>(),
+                "workers": workers(s),
                 "lag_seconds": s.lag.as_secs_f64(),
                 "missed_catchup_windows": s.missed_catchup_windows,
                 "overlap_skipped": s.overlap_skipped,
@@ -48,6 +75,7 @@ pub fn to_value(report: &StatusReport) -> Value {
     json!({
         "time": stamp(report.time),
         "max_lag_seconds": report.max_lag.as_secs_f64(),
+        "history": report.history,
         "healthy": report.schedules.len() - report.unhealthy(),
         "unhealthy": report.unhealthy(),
         "schedules": schedules,

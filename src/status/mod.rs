@@ -37,7 +37,12 @@ pub struct Options {
     pub max_lag: Duration,
     /// A pause whose note gives a reason is an operator's decision, not a fault.
     pub allow_paused: bool,
+    /// How many of the most recent runs to show (the server keeps the last ten).
+    pub history: usize,
 }
+
+/// The most runs a schedule remembers (its recent actions).
+pub const MAX_HISTORY: usize = 10;
 
 /// How a run ended, or that it has not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +81,7 @@ impl Outcome {
         )
     }
 
-    fn of(status: WorkflowExecutionStatus) -> Self {
+    pub fn of(status: WorkflowExecutionStatus) -> Self {
         match status {
             WorkflowExecutionStatus::Running => Outcome::Running,
             WorkflowExecutionStatus::Completed => Outcome::Completed,
@@ -91,16 +96,33 @@ impl Outcome {
     }
 }
 
-/// The most recent action of a schedule and how its workflow run went.
+/// An action of a schedule and how its workflow went.
 #[derive(Debug, Clone)]
-pub struct LastRun {
+pub struct Run {
     /// When the schedule (or a trigger, or a backfill) meant it to start.
     pub scheduled: DateTime<Utc>,
     /// When the scheduler started it.
     pub started: DateTime<Utc>,
     pub workflow_id: String,
+    /// The newest run of the workflow (after any retries), whose outcome this is.
     pub run_id: String,
     pub outcome: Outcome,
+    /// Which attempt the newest run is (1: no retry so far), when asked
+    /// (of the most recent run only) and known.
+    pub attempt: Option<i32>,
+}
+
+/// Whether workers poll a schedule's task queue, as the server says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Workers {
+    /// The workers that polled it for workflow tasks in the last minutes,
+    /// and when the last of them did.
+    Polled {
+        pollers: usize,
+        last_poll: Option<DateTime<Utc>>,
+    },
+    /// The server could not be asked, or refused: said, never taken for none.
+    Unknown(String),
 }
 
 /// Why a schedule is unhealthy.
@@ -168,7 +190,12 @@ pub struct ScheduleStatus {
     pub paused: bool,
     pub notes: String,
     pub next_run: Option<DateTime<Utc>>,
-    pub last_run: Option<LastRun>,
+    pub last_run: Option<Run>,
+    /// The most recent runs, newest first (as many as `--history` asks).
+    pub history: Vec<Run>,
+    /// The task queue the schedule starts its runs on, and who polls it.
+    pub task_queue: Option<String>,
+    pub workers: Option<Workers>,
     pub lag: Duration,
     pub missed_catchup_windows: i64,
     pub overlap_skipped: i64,
@@ -181,6 +208,22 @@ impl ScheduleStatus {
     pub fn healthy(&self) -> bool {
         self.problems.is_empty()
     }
+
+    /// What to say of the workers when none polls the task queue, or the
+    /// server could not say (reported, not judged: a schedule's health is
+    /// the scheduler's; alert on the pollers metric).
+    pub fn workers_note(&self) -> Option<String> {
+        let queue = self.task_queue.as_deref()?;
+        match self.workers.as_ref()? {
+            Workers::Polled { pollers: 0, .. } => Some(format!(
+                "no worker polls task queue `{queue}`; its runs wait until one does"
+            )),
+            Workers::Polled { .. } => None,
+            Workers::Unknown(reason) => Some(format!(
+                "cannot tell whether a worker polls task queue `{queue}`: {reason}"
+            )),
+        }
+    }
 }
 
 /// Every status, with the time they were taken and the thresholds used.
@@ -188,6 +231,8 @@ impl ScheduleStatus {
 pub struct StatusReport {
     pub time: DateTime<Utc>,
     pub max_lag: Duration,
+    /// How many recent runs each schedule's history holds at most.
+    pub history: usize,
     pub schedules: Vec<ScheduleStatus>,
 }
 
@@ -331,7 +376,7 @@ pub fn gather(
         )?;
         for target in targets {
             let deployed = client.describe(&target.schedule_id)?;
-            let mut status = observe(&mut client, target, deployed.as_ref(), now)?;
+            let mut status = observe(&mut client, target, deployed.as_ref(), options, now)?;
             status.problems = judge(&status, options);
             schedules.push(status);
         }
@@ -340,6 +385,7 @@ pub fn gather(
     Ok(StatusReport {
         time: now,
         max_lag: options.max_lag,
+        history: options.history,
         schedules,
     })
 }
@@ -349,6 +395,7 @@ fn observe(
     client: &mut Client,
     target: &Target,
     deployed: Option<&Deployed>,
+    options: &Options,
     now: DateTime<Utc>,
 ) -> Result<ScheduleStatus, TemporalError> {
     let mut status = ScheduleStatus {
@@ -363,6 +410,9 @@ fn observe(
         notes: String::new(),
         next_run: None,
         last_run: None,
+        history: Vec::new(),
+        task_queue: None,
+        workers: None,
         lag: Duration::ZERO,
         missed_catchup_windows: 0,
         overlap_skipped: 0,
@@ -390,30 +440,64 @@ fn observe(
     if !status.paused {
         status.next_run = info.future_action_times.iter().filter_map(time).min();
     }
-    let latest = info
+    // Newest first; the most recent is always looked at, for its health.
+    let mut actions: Vec<_> = info
         .recent_actions
         .iter()
         .filter_map(|a| Some((time(a.actual_time.as_ref()?)?, a)))
-        .max_by_key(|(started, _)| *started);
-    if let Some((started, action)) = latest {
+        .collect();
+    actions.sort_by_key(|(started, _)| std::cmp::Reverse(*started));
+    for (i, (started, action)) in actions.into_iter().take(options.history.max(1)).enumerate() {
         let scheduled = action
             .schedule_time
             .as_ref()
             .and_then(time)
             .unwrap_or(started);
         let execution = action.start_workflow_result.clone().unwrap_or_default();
-        // The status recorded with the action can be stale; the run itself tells.
-        let outcome = match client.workflow_status(&execution.workflow_id, &execution.run_id)? {
-            Some(s) => Outcome::of(s),
-            None => Outcome::of(action.start_workflow_status()),
+        // The status recorded with the action can be stale, and its run may
+        // have been retried or continued: the newest run it led to tells.
+        let (run_id, outcome) =
+            match client.newest_run(&execution.workflow_id, &execution.run_id)? {
+                Some(run) => (run.run_id, Outcome::of(run.info.status())),
+                None => (
+                    execution.run_id.clone(),
+                    Outcome::of(action.start_workflow_status()),
+                ),
+            };
+        let attempt = if i == 0 {
+            client
+                .history_event(&execution.workflow_id, &run_id, false)?
+                .and_then(|event| started_attempt(&event))
+        } else {
+            None
         };
-        status.lag = span(scheduled, started);
-        status.last_run = Some(LastRun {
+        let run = Run {
             scheduled,
             started,
             workflow_id: execution.workflow_id,
-            run_id: execution.run_id,
+            run_id,
             outcome,
+            attempt,
+        };
+        if i == 0 {
+            status.lag = span(scheduled, started);
+            status.last_run = Some(run.clone());
+        }
+        if i < options.history {
+            status.history.push(run);
+        }
+    }
+    status.task_queue = crate::apply::task_queue(&deployed.schedule);
+    if let Some(queue) = &status.task_queue {
+        status.workers = Some(match client.workflow_pollers(queue) {
+            Ok(pollers) => Workers::Polled {
+                pollers: pollers.len(),
+                last_poll: pollers
+                    .iter()
+                    .filter_map(|p| p.last_access_time.as_ref().and_then(time))
+                    .max(),
+            },
+            Err(error) => Workers::Unknown(error.to_string()),
         });
     }
     // A fire time already past that the scheduler has not acted on: it is
@@ -451,6 +535,17 @@ pub fn judge(status: &ScheduleStatus, options: &Options) -> Vec<Problem> {
         });
     }
     problems
+}
+
+/// The attempt a run's first event (WorkflowExecutionStarted) records.
+fn started_attempt(
+    event: &temporalio_common::protos::temporal::api::history::v1::HistoryEvent,
+) -> Option<i32> {
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    match event.attributes.as_ref()? {
+        Attributes::WorkflowExecutionStartedEventAttributes(a) => Some(a.attempt),
+        _ => None,
+    }
 }
 
 /// A span as a person reads it at a glance: the two largest units.
@@ -500,6 +595,9 @@ mod tests {
             notes: String::new(),
             next_run: None,
             last_run: None,
+            history: Vec::new(),
+            task_queue: None,
+            workers: None,
             lag: Duration::ZERO,
             missed_catchup_windows: 0,
             overlap_skipped: 0,
@@ -507,6 +605,67 @@ mod tests {
             running_workflows: 0,
             problems: Vec::new(),
         }
+    }
+
+    /// A task queue the server could not be asked about is said in every
+    /// format, and never counted as zero pollers.
+    #[test]
+    fn workers_that_could_not_be_asked_about_are_unknown_not_none() {
+        let mut unknown = deployed();
+        unknown.task_queue = Some("spark-ingest-dev".into());
+        unknown.workers = Some(Workers::Unknown("permission denied".into()));
+        let mut none = unknown.clone();
+        none.schedule_id = "t".into();
+        none.workers = Some(Workers::Polled {
+            pollers: 0,
+            last_poll: None,
+        });
+        let report = StatusReport {
+            time: DateTime::from_timestamp(1_700_000_000, 0).expect("a time"),
+            max_lag: Duration::from_secs(300),
+            history: 5,
+            schedules: vec![unknown.clone(), none],
+        };
+        assert_eq!(
+            unknown.workers_note().as_deref(),
+            Some(
+                "cannot tell whether a worker polls task queue `spark-ingest-dev`: permission denied"
+            )
+        );
+        assert!(unknown.healthy());
+
+        let human = String::from_utf8(human::render(&report, false)).expect("UTF-8");
+        assert!(human.contains("s (ingestion-dev): cannot tell whether a worker polls task queue `spark-ingest-dev`: permission denied\n"), "{human}");
+        assert!(
+            human.contains("t (ingestion-dev): no worker polls task queue `spark-ingest-dev`"),
+            "{human}"
+        );
+
+        let value = json::to_value(&report);
+        let workers = &value["schedules"][0]["workers"];
+        assert_eq!(workers["pollers"], serde_json::Value::Null, "{workers}");
+        assert_eq!(workers["error"], "permission denied");
+        assert_eq!(value["schedules"][1]["workers"]["pollers"], 0);
+
+        let text = String::from_utf8(prometheus::render(&report)).expect("UTF-8");
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("schedule_id=\"s\""))
+            .collect();
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.starts_with("planguard_schedule_task_queue_pollers{")),
+            "{text}"
+        );
+        assert!(
+            lines.iter().any(
+                |l| l.starts_with("planguard_schedule_task_queue_describe_failed{")
+                    && l.ends_with("} 1")
+            ),
+            "{text}"
+        );
+        assert!(text.contains("planguard_schedule_task_queue_pollers{namespace=\"ingestion-dev\",schedule_id=\"t\",environment=\"\",build=\"\",task_queue=\"spark-ingest-dev\"} 0\n"), "{text}");
     }
 
     #[test]
@@ -524,6 +683,7 @@ mod tests {
         let options = |allow_paused| Options {
             max_lag: Duration::from_secs(300),
             allow_paused,
+            history: 5,
         };
         let mut status = deployed();
         status.paused = true;

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{ScheduleStatus, StatusReport};
+use super::{ScheduleStatus, StatusReport, Workers};
 
 /// A metric of one value per schedule.
 struct Family {
@@ -66,6 +66,12 @@ const FAMILIES: &[Family] = &[
                 .as_ref()
                 .and_then(|r| flag(r.outcome.is_failure()))
         },
+    },
+    Family {
+        name: "planguard_schedule_last_run_attempt",
+        kind: "gauge",
+        help: "Which attempt the most recent run is on or ended with (1: not retried).",
+        value: |s| s.last_run.as_ref().and_then(|r| r.attempt).map(f64::from),
     },
     Family {
         name: "planguard_schedule_lag_seconds",
@@ -151,6 +157,82 @@ pub fn render(report: &StatusReport) -> Vec<u8> {
                 labels(s, &[("outcome", run.outcome.as_str())])
             );
         }
+    }
+    header(
+        &mut out,
+        "planguard_schedule_recent_runs",
+        "gauge",
+        "How many of the schedule's most recent runs (as many as --history) ended with each outcome.",
+    );
+    for s in &report.schedules {
+        let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for run in &s.history {
+            *counts.entry(run.outcome.as_str()).or_default() += 1;
+        }
+        for (outcome, n) in counts {
+            let _ = writeln!(
+                out,
+                "planguard_schedule_recent_runs{} {n}",
+                labels(s, &[("outcome", outcome)])
+            );
+        }
+    }
+    // Whether workers poll the task queue: by the queue, and absent (never
+    // zero) when the server could not be asked.
+    let queues = || {
+        report
+            .schedules
+            .iter()
+            .filter_map(|s| Some((s, s.task_queue.as_deref()?, s.workers.as_ref()?)))
+    };
+    header(
+        &mut out,
+        "planguard_schedule_task_queue_pollers",
+        "gauge",
+        "Workers that polled the schedule's task queue for workflow tasks in the last minutes (absent when the server could not be asked).",
+    );
+    for (s, queue, workers) in queues() {
+        if let Workers::Polled { pollers, .. } = workers {
+            let _ = writeln!(
+                out,
+                "planguard_schedule_task_queue_pollers{} {pollers}",
+                labels(s, &[("task_queue", queue)])
+            );
+        }
+    }
+    header(
+        &mut out,
+        "planguard_schedule_task_queue_last_poll_timestamp_seconds",
+        "gauge",
+        "When a worker last polled the schedule's task queue for workflow tasks (Unix time).",
+    );
+    for (s, queue, workers) in queues() {
+        if let Workers::Polled {
+            last_poll: Some(t), ..
+        } = workers
+        {
+            let _ = writeln!(
+                out,
+                "planguard_schedule_task_queue_last_poll_timestamp_seconds{} {}",
+                labels(s, &[("task_queue", queue)]),
+                t.timestamp_millis() as f64 / 1000.0
+            );
+        }
+    }
+    header(
+        &mut out,
+        "planguard_schedule_task_queue_describe_failed",
+        "gauge",
+        "1 when the server could not say who polls the schedule's task queue.",
+    );
+    for (s, queue, workers) in queues() {
+        let failed = matches!(workers, Workers::Unknown(_));
+        let _ = writeln!(
+            out,
+            "planguard_schedule_task_queue_describe_failed{} {}",
+            labels(s, &[("task_queue", queue)]),
+            u8::from(failed)
+        );
     }
     header(
         &mut out,

@@ -2313,6 +2313,38 @@ const COVERED_ELSEWHERE: &[(&str, &str, &str)] = &[
         "environments.*.api-key-env",
         "tests/it/apply.rs",
         "tls_mtls_and_an_api_key_only_over_tls_through_a_proxy",
+    ), // The flags of status and trigger of their own (those they share with
+    // apply are the connection's and the gate's, covered above and in
+    // tests/it/apply.rs).
+    (
+        "status --max-lag",
+        "tests/it/status.rs",
+        "status_over_schedules_in_several_states",
+    ),
+    (
+        "status --allow-paused",
+        "tests/it/status.rs",
+        "status_over_schedules_in_several_states",
+    ),
+    (
+        "status --output",
+        "tests/it/status.rs",
+        "status_over_schedules_in_several_states",
+    ),
+    (
+        "status --history",
+        "tests/it/operations.rs",
+        "status_apply_and_trigger_wait_against_a_real_worker",
+    ),
+    (
+        "trigger --wait",
+        "tests/it/operations.rs",
+        "status_apply_and_trigger_wait_against_a_real_worker",
+    ),
+    (
+        "trigger --timeout",
+        "tests/it/operations.rs",
+        "status_apply_and_trigger_wait_against_a_real_worker",
     ),
 ];
 
@@ -2340,6 +2372,19 @@ fn every_setting_and_flag_has_a_case() {
         let flag = format!("--{long}");
         if !["--help", "--version"].contains(&long) && !covered.contains(flag.as_str()) {
             missing.push(flag);
+        }
+    }
+    // The flags status and trigger have that apply has not (in the check-only
+    // build they are not built, and have none).
+    let apply = command.find_subcommand("apply").expect("apply subcommand");
+    let shared: Vec<&str> = apply.get_arguments().filter_map(|a| a.get_long()).collect();
+    for name in ["status", "trigger"] {
+        let sub = command.find_subcommand(name).expect("subcommand");
+        for long in sub.get_arguments().filter_map(|a| a.get_long()) {
+            let flag = format!("{name} --{long}");
+            if long != "help" && !shared.contains(&long) && !covered.contains(flag.as_str()) {
+                missing.push(flag);
+            }
         }
     }
     assert!(

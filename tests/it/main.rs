@@ -19,6 +19,8 @@ mod integrations;
 #[cfg(feature = "deploy")]
 mod logs;
 mod lsp;
+#[cfg(feature = "deploy")]
+mod operations;
 mod packaging;
 mod pre_commit;
 mod rules;

@@ -277,7 +277,7 @@ fn shipped_references_name_this_repository_and_release() {
             assert_eq!(&found[2], tag, "{file}: {}", &found[0]);
         }
     }
-    for schema in ["ingestion-config", "orchestration-plan", "report"] {
+    for schema in ["ingestion-config", "orchestration-plan", "report", "status"] {
         let file = format!("schemas/{schema}.schema.json");
         let value: serde_json::Value =
             serde_json::from_str(&common::read(&file)).expect("a schema is JSON");

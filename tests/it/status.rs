@@ -268,6 +268,11 @@ fn status_over_schedules_in_several_states() {
         sha256_of(&f.healthy, "orchestration_plans/dev/12.json")
     );
     assert_eq!(healthy["last_run"], Value::Null);
+    assert_eq!(healthy["recent_runs"], Value::Array(Vec::new()));
+    // No worker serves these schedules: said, not judged.
+    assert_eq!(healthy["workers"]["task_queue"], "spark-ingest-dev");
+    assert_eq!(healthy["workers"]["pollers"], 0);
+    common::assert_valid(&report.to_string(), "schemas/status.schema.json");
     assert_eq!(healthy["running_workflows"], 0);
     assert_eq!(healthy["lag_seconds"], 0.0);
     assert_eq!(healthy["missed_catchup_windows"], 0);
@@ -295,6 +300,8 @@ fn status_over_schedules_in_several_states() {
             .is_some_and(|w| w.starts_with("customer-orders-"))
     );
     assert!(!last["run_id"].as_str().unwrap_or_default().is_empty());
+    assert_eq!(last["attempt"], 1);
+    assert_eq!(failed["recent_runs"][0], *last);
     assert_eq!(failed["running_workflows"], 0);
     assert_eq!(failed["actions"], 1);
     assert!(failed["lag_seconds"].as_f64().expect("lag") < 60.0);

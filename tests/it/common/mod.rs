@@ -5,6 +5,7 @@
 
 pub mod plans;
 pub mod temporal;
+pub mod worker;
 pub mod workspace;
 
 use std::path::{Path, PathBuf};
