@@ -22,6 +22,8 @@ use crate::settings::{Environment, Settings};
 pub struct Cleared {
     plan_path: PathBuf,
     plan: Value,
+    /// The plan file's text: what `plan_sha256` is the hash of.
+    source: String,
     desired: Desired,
     plan_sha256: String,
     environment: Environment,
@@ -43,6 +45,11 @@ impl Cleared {
     /// The schedule to send, and where.
     pub fn desired(&self) -> &Desired {
         &self.desired
+    }
+
+    /// The plan file's text, byte for byte as it was checked and hashed.
+    pub fn plan_source(&self) -> &str {
+        &self.source
     }
 
     /// The hash of the plan file.
@@ -281,6 +288,7 @@ pub fn gate(
     Ok(Cleared {
         plan_path: plan_path.to_path_buf(),
         plan: plan.value.clone(),
+        source: plan.file.text().to_string(),
         desired,
         plan_sha256,
         environment,

@@ -178,13 +178,42 @@ pub fn plan(
             deployed(&store, requested, settings)?,
         )
     };
-    let target = target(&store, &history, current.as_ref(), to);
+    let target = target(&store, &history, current.as_ref(), to).map_err(|e| match e {
+        DeployError::Rollback(RollbackError::NoTarget(message)) => {
+            RollbackError::NoTarget(kept_hint(audit_log, message)).into()
+        }
+        other => other,
+    });
     Ok(Plan {
         store,
         history,
         current,
         target,
     })
+}
+
+/// A missing plan whose copy was kept when it was sent (beside the audit
+/// log) can be put back: the message says where it is.
+fn kept_hint(audit_log: &Path, message: String) -> String {
+    let sha = regex::Regex::new(r"sha256 ([0-9a-f]{12})")
+        .expect("valid")
+        .captures(&message)
+        .map(|c| c[1].to_string());
+    let kept = sha.and_then(|prefix| {
+        let folder = super::audit::kept_plan(audit_log, "x");
+        let folder = folder.parent()?;
+        std::fs::read_dir(folder).ok()?.flatten().find_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.starts_with(&prefix).then(|| e.path())
+        })
+    });
+    match kept {
+        Some(path) => format!(
+            "{message} (the plan sent then is kept at {}: copy it back into the store as its build to roll back to it)",
+            crate::source::display_path(&path)
+        ),
+        None => message,
+    }
 }
 
 /// What the schedule records of the plan it was applied from.

@@ -210,6 +210,8 @@ fn run_apply(
             if !dry_run {
                 let mut entry = gated.record(action, applied.outcome(), message);
                 entry.previous_plan_sha256 = before.as_ref().and_then(apply::deployed_plan_sha256);
+                let kept = audit::keep_plan(&decided.audit_log, cleared)?;
+                entry.plan_copy = Some(crate::source::display_path(&kept));
                 audit::write(&decided.audit_log, &entry)?;
                 if let Some(check) = apply::queue_check(cleared, &decided.requested) {
                     warn_unserved(action, &check, cleared, out, log)?;

@@ -50,11 +50,16 @@ impl Ctx<'_> {
             .env_remove("PLANGUARD_TRUSTED_SETTINGS")
             .env_remove("PLANGUARD_SETTINGS_FROM_REF")
             .env_remove("TEMPORAL_NAMESPACE");
+        // Not the CI run these tests may run in: a test names its own.
         for var in [
             "GITHUB_ACTOR",
             "GITHUB_TRIGGERING_ACTOR",
             "GITLAB_USER_LOGIN",
             "BUILDKITE_BUILD_CREATOR",
+            "GITHUB_ACTIONS",
+            "GITLAB_CI",
+            "BUILDKITE",
+            "JENKINS_URL",
         ] {
             cmd.env_remove(var);
         }
@@ -1467,6 +1472,63 @@ fn rollback_goes_back_to_the_plan_deployed_before_by_the_record() {
     assert_eq!(
         outcomes(&ctx.audit()),
         ["apply:create", "apply:update", "rollback:update"]
+    );
+
+    // From a CI run: the record names it, and the plan sent is kept beside
+    // the log under its sha256, byte for byte.
+    let github = [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_SERVER_URL", "https://github.example"),
+        ("GITHUB_REPOSITORY", "salam/ingestion"),
+        ("GITHUB_RUN_ID", "4242"),
+        ("GITHUB_RUN_ATTEMPT", "2"),
+        ("GITHUB_REF", "refs/heads/main"),
+        ("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567"),
+    ];
+    let again = ctx.planguard_with(&github, &["apply", "releases/dev/12.json"]);
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    let audit = ctx.audit();
+    let last = audit.last().expect("a record");
+    assert_eq!(
+        last["ci"],
+        serde_json::json!({
+            "system": "github-actions",
+            "run_id": "4242",
+            "run_url": "https://github.example/salam/ingestion/actions/runs/4242/attempts/2",
+            "repository": "salam/ingestion",
+            "ref": "refs/heads/main",
+            "commit": "0123456789abcdef0123456789abcdef01234567",
+        })
+    );
+    assert_eq!(audit[0]["ci"], Value::Null, "outside CI");
+    let sent = std::fs::read(ws.dir.path().join("releases/dev/12.json")).expect("plan");
+    let sha = last["plan_sha256"].as_str().expect("sha256");
+    assert_eq!(common::workspace::sha256(&sent), sha);
+    let copy = ws.dir.path().join(format!("plans/{sha}.json"));
+    assert_eq!(std::fs::read(&copy).expect("the plan is kept"), sent);
+    assert!(
+        last["plan_copy"]
+            .as_str()
+            .expect("plan_copy")
+            .ends_with(&format!("plans/{sha}.json")),
+        "{last}"
+    );
+    let kept: Vec<_> = std::fs::read_dir(ws.dir.path().join("plans"))
+        .expect("kept")
+        .collect();
+    assert_eq!(kept.len(), 2, "one file per plan sent: 10 and 12");
+
+    // A plan that left the store: the rollback says where its copy is.
+    let ten = std::fs::read(ws.dir.path().join("releases/dev/10.json")).expect("plan");
+    std::fs::remove_file(ws.dir.path().join("releases/dev/10.json")).expect("remove");
+    let gone = ctx.planguard(&["rollback", "--env", "dev"]);
+    assert_eq!(gone.code, 2, "{}{}", gone.stdout, gone.stderr);
+    let ten_sha = common::workspace::sha256(&ten);
+    assert!(
+        gone.stderr.contains("is kept at ")
+            && gone.stderr.contains(&format!("plans/{ten_sha}.json")),
+        "{}",
+        gone.stderr
     );
 }
 
