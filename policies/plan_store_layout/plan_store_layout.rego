@@ -48,3 +48,19 @@ deny contains finding if {
 		"help": sprintf("rename the file conf/%v.json, or set its environment to \"%v\"", [declared, file.environment]),
 	}
 }
+
+# The workflow's input names the environment too: the worker reads it there.
+deny contains finding if {
+	file := data.planguard.file
+	file.kind == "plan"
+	is_string(file.environment)
+	declared := input.input.environment
+	is_string(declared)
+	declared != file.environment
+	finding := {
+		"rule": "PG201",
+		"msg": sprintf("plan stored under \"%v\" gives its workflow environment \"%v\"", [file.environment, declared]),
+		"location": ["input", "environment"],
+		"help": "regenerate the plan for this environment: the workflow would run with the other one's settings",
+	}
+}

@@ -26,3 +26,9 @@ test_config_named_after_its_environment_passes if {
 	count(plan_store_layout.deny) == 0 with input as {"environment": "prod"}
 		with data.planguard.file as {"kind": "config", "path": "conf/prod.json", "environment": "prod"}
 }
+
+test_the_workflow_input_of_another_environment_is_denied if {
+	findings := plan_store_layout.deny with input as {"environment": "prod", "build": "42", "input": {"environment": "dev"}}
+		with data.planguard.file as {"kind": "plan", "environment": "prod", "build": "42"}
+	[f.location | some f in findings] == [["input", "environment"]]
+}
