@@ -61,10 +61,11 @@ pub fn ci_run_from(var: impl Fn(&str) -> Option<String>) -> Option<CiRun> {
     };
     let url = |value: Option<String>| value.map(|u| without_credentials(&u));
     if get("GITHUB_ACTIONS").as_deref() == Some("true") {
-        let server = get("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
+        // Actions sets GITHUB_SERVER_URL in every job (github.com or the
+        // GitHub Enterprise server).
         let (repository, run) = (get("GITHUB_REPOSITORY"), get("GITHUB_RUN_ID"));
-        let run_url = match (&repository, &run) {
-            (Some(repository), Some(run)) => Some(match get("GITHUB_RUN_ATTEMPT") {
+        let run_url = match (get("GITHUB_SERVER_URL"), &repository, &run) {
+            (Some(server), Some(repository), Some(run)) => Some(match get("GITHUB_RUN_ATTEMPT") {
                 Some(attempt) => {
                     format!("{server}/{repository}/actions/runs/{run}/attempts/{attempt}")
                 }
@@ -365,7 +366,7 @@ mod tests {
             ("BUILDKITE_BUILD_NUMBER", "5"),
             (
                 "BUILDKITE_BUILD_URL",
-                "https://buildkite.com/salam/ingestion/builds/5",
+                "https://buildkite.example/salam/ingestion/builds/5",
             ),
             ("BUILDKITE_REPO", "git@github.com:salam/ingestion.git"),
             ("BUILDKITE_BRANCH", "main"),
@@ -386,13 +387,14 @@ mod tests {
         );
         let github = ci(&[
             ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_SERVER_URL", "https://ghe.salam.internal"),
             ("GITHUB_REPOSITORY", "a/b"),
             ("GITHUB_RUN_ID", "9"),
         ])
         .expect("github");
         assert_eq!(
             github.run_url.as_deref(),
-            Some("https://github.com/a/b/actions/runs/9")
+            Some("https://ghe.salam.internal/a/b/actions/runs/9")
         );
     }
 

@@ -107,13 +107,14 @@ const EXTERNAL: &[(&str, &str)] = &[
 ];
 
 /// A host no one can visit: a single label (`https://a`), or a name under
-/// `.internal` (reserved for private networks; the Salam examples live there)
-/// or `example.com`.
+/// `.internal` (reserved for private networks; the Salam examples live there),
+/// `example.com` or the `.example` top-level domain (RFC 2606).
 fn example_host(host: &str) -> bool {
     !host.contains('.')
         || host.ends_with(".internal")
         || host == "example.com"
         || host.ends_with(".example.com")
+        || host.ends_with(".example")
 }
 
 fn package() -> toml::Table {
