@@ -99,7 +99,7 @@ impl Server {
             command: args,
             namespaces: namespaces.iter().map(ToString::to_string).collect(),
         };
-        server.wait_ready(namespaces.first().copied().unwrap_or("default"));
+        server.wait_ready(&server.namespaces);
         server
     }
 
@@ -122,28 +122,37 @@ impl Server {
     pub fn restart(&mut self) {
         self.kill();
         self.child = Self::spawn(&self.command);
-        let first = self.namespaces.first().cloned().unwrap_or("default".into());
-        self.wait_ready(&first);
+        self.wait_ready(&self.namespaces);
     }
 
-    fn wait_ready(&self, namespace: &str) {
+    /// Wait until every namespace serves requests. A namespace's record can
+    /// be describable before the frontend's namespace registry has it, and
+    /// a schedule call then fails with "namespace does not exist" (seen on a
+    /// loaded machine): listing schedules goes through that registry.
+    fn wait_ready(&self, namespaces: &[String]) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            let ok = cli()
+        let serves = |namespace: &str| {
+            cli()
                 .args([
-                    "operator",
-                    "namespace",
-                    "describe",
+                    "schedule",
+                    "list",
                     "--address",
                     &self.address,
-                    "-n",
+                    "--namespace",
                     namespace,
                 ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()
-                .is_ok_and(|s| s.success());
-            if ok {
+                .is_ok_and(|s| s.success())
+        };
+        let mut waiting: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+        if waiting.is_empty() {
+            waiting.push("default");
+        }
+        while Instant::now() < deadline {
+            waiting.retain(|namespace| !serves(namespace));
+            if waiting.is_empty() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(200));
