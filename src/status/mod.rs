@@ -107,8 +107,8 @@ pub struct Run {
     /// The newest run of the workflow (after any retries), whose outcome this is.
     pub run_id: String,
     pub outcome: Outcome,
-    /// Which attempt the newest run is (1: no retry so far), when asked
-    /// (of the most recent run only) and known.
+    /// Which attempt the newest run is (1: no retry so far), when known:
+    /// asked of the most recent run and of each run of the history.
     pub attempt: Option<i32>,
 }
 
@@ -464,13 +464,9 @@ fn observe(
                     Outcome::of(action.start_workflow_status()),
                 ),
             };
-        let attempt = if i == 0 {
-            client
-                .history_event(&execution.workflow_id, &run_id, false)?
-                .and_then(|event| started_attempt(&event))
-        } else {
-            None
-        };
+        let attempt = client
+            .history_event(&execution.workflow_id, &run_id, false)?
+            .and_then(|event| started_attempt(&event));
         let run = Run {
             scheduled,
             started,

@@ -177,6 +177,26 @@ pub fn render(report: &StatusReport) -> Vec<u8> {
             );
         }
     }
+    header(
+        &mut out,
+        "planguard_schedule_recent_runs_retried",
+        "gauge",
+        "How many of those recent runs needed more than one attempt, by how they ended (0 for an outcome none of them needed a retry for).",
+    );
+    for s in &report.schedules {
+        let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for run in &s.history {
+            *counts.entry(run.outcome.as_str()).or_default() +=
+                usize::from(run.attempt.is_some_and(|a| a > 1));
+        }
+        for (outcome, n) in counts {
+            let _ = writeln!(
+                out,
+                "planguard_schedule_recent_runs_retried{} {n}",
+                labels(s, &[("outcome", outcome)])
+            );
+        }
+    }
     // Whether workers poll the task queue: by the queue, and absent (never
     // zero) when the server could not be asked.
     let queues = || {
@@ -281,6 +301,80 @@ pub fn render(report: &StatusReport) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Success at the first attempt, success after retries and failure are
+    /// told apart: the runs retried are counted by outcome next to all runs.
+    #[test]
+    fn recent_runs_retried_are_counted_by_outcome() {
+        use super::super::{Outcome, Run};
+        use chrono::DateTime;
+        use std::time::Duration;
+        let t = DateTime::from_timestamp(1_700_000_000, 0).expect("a time");
+        let run = |outcome, attempt| Run {
+            scheduled: t,
+            started: t,
+            workflow_id: "w".into(),
+            run_id: "r".into(),
+            outcome,
+            attempt,
+        };
+        let history = vec![
+            run(Outcome::Completed, Some(3)),
+            run(Outcome::Completed, Some(1)),
+            run(Outcome::Failed, Some(1)),
+            run(Outcome::Completed, None),
+            run(Outcome::Completed, Some(2)),
+        ];
+        let schedule = ScheduleStatus {
+            namespace: "ingestion-dev".into(),
+            schedule_id: "s".into(),
+            environment: Some("dev".into()),
+            plan: None,
+            deployed: true,
+            build: Some("12".into()),
+            plan_sha256: None,
+            paused: false,
+            notes: String::new(),
+            next_run: None,
+            last_run: history.first().cloned(),
+            history,
+            task_queue: None,
+            workers: None,
+            lag: Duration::ZERO,
+            missed_catchup_windows: 0,
+            overlap_skipped: 0,
+            actions: 5,
+            running_workflows: 0,
+            problems: Vec::new(),
+        };
+        let report = StatusReport {
+            time: t,
+            max_lag: Duration::from_secs(300),
+            history: 5,
+            schedules: vec![schedule],
+        };
+        let text = String::from_utf8(render(&report)).expect("UTF-8");
+        let labels = |outcome: &str| {
+            format!(
+                "{{namespace=\"ingestion-dev\",schedule_id=\"s\",environment=\"dev\",build=\"12\",outcome=\"{outcome}\"}}"
+            )
+        };
+        for line in [
+            format!("planguard_schedule_recent_runs{} 4\n", labels("completed")),
+            format!("planguard_schedule_recent_runs{} 1\n", labels("failed")),
+            format!(
+                "planguard_schedule_recent_runs_retried{} 2\n",
+                labels("completed")
+            ),
+            format!(
+                "planguard_schedule_recent_runs_retried{} 0\n",
+                labels("failed")
+            ),
+            "# TYPE planguard_schedule_recent_runs_retried gauge\n".to_string(),
+        ] {
+            assert!(text.contains(&line), "{line} in {text}");
+        }
+    }
 
     #[test]
     fn label_values_are_escaped() {

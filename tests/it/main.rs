@@ -10,6 +10,8 @@ mod common;
 mod apply;
 mod check_cli;
 mod conftest_compat;
+#[cfg(feature = "deploy")]
+mod contrib;
 mod fidelity;
 mod fixes;
 mod functions_twins;

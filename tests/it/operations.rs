@@ -1,6 +1,6 @@
 //! Operations against a real worker (spec §3, §5, §7): `status` says
 //! whether a worker polls each schedule's task queue and how its recent runs
-//! went (outcomes, the last run's attempt); `apply` warns when it registers a
+//! went (outcomes, each run's attempt); `apply` warns when it registers a
 //! schedule nobody serves; `trigger --wait` is the daily canary, judged by
 //! the run's end. One dev server and one Python worker
 //! (fixtures/worker/worker.py, on the temporalio SDK) serve every step.
@@ -329,6 +329,15 @@ fn status_apply_and_trigger_wait_against_a_real_worker() {
         .filter_map(|r| r["outcome"].as_str())
         .collect();
     assert_eq!(outcomes, ["completed", "failed", "completed"], "{history}");
+    // Each run's attempt, so that a success after retries is told from one
+    // at the first attempt (the failure is not retryable).
+    let attempts: Vec<i64> = history["recent_runs"]
+        .as_array()
+        .expect("recent runs")
+        .iter()
+        .filter_map(|r| r["attempt"].as_i64())
+        .collect();
+    assert_eq!(attempts, [2, 1, 1], "{history}");
     assert_eq!(history["recent_runs"][0], history["last_run"]);
 
     // --history N shows N runs (the default 5, here all three); 0 none.
@@ -361,6 +370,15 @@ fn status_apply_and_trigger_wait_against_a_real_worker() {
     };
     assert_eq!(recent("completed"), Some(1.0), "{text}");
     assert_eq!(recent("failed"), Some(1.0), "{text}");
+    let retried = |outcome| {
+        sample(
+            &text,
+            "planguard_schedule_recent_runs_retried",
+            &[("schedule_id", "op-served"), ("outcome", outcome)],
+        )
+    };
+    assert_eq!(retried("completed"), Some(1.0), "{text}");
+    assert_eq!(retried("failed"), Some(0.0), "{text}");
     assert_eq!(
         sample(&text, "planguard_schedule_last_run_attempt", &id),
         Some(2.0)

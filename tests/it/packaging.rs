@@ -71,8 +71,10 @@ pub fn path_without_rust() -> OsString {
 
 /// Files shipped outside the crate's `include` (what `cargo package` puts in
 /// the .crate): the action, the hook manifests, the documentation, the
-/// wheel's build settings and the workflows.
+/// wheel's build settings, the workflows, and the alerting rules and
+/// dashboard under contrib/.
 const ALSO_SHIPPED: &[&str] = &[
+    "contrib/**",
     "action.yml",
     ".pre-commit-hooks.yaml",
     "pre-commit/**",
@@ -225,6 +227,8 @@ fn every_shipped_link_is_derived_from_repository_or_homepage() {
         "docs/rules/PG101.md",
         "schemas/orchestration-plan.schema.json",
         "LICENSE",
+        "contrib/prometheus/planguard-alerts.yml",
+        "contrib/grafana/planguard-dashboard.json",
     ] {
         assert!(files.iter().any(|f| f == expected), "{expected} is shipped");
     }
