@@ -50,6 +50,8 @@ pub struct Discovery {
     pub unlisted: Vec<(PathBuf, String)>,
     /// Files named on the command line that `[files] exclude` matches.
     pub excluded: Vec<PathBuf>,
+    /// The folders named on the command line (walked whole).
+    pub walked: Vec<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +123,7 @@ pub fn discover(paths: &[PathBuf], settings: &Settings) -> Result<Discovery, Dis
                 .extend(candidate(root.clone(), settings, true));
         } else {
             walk(root, settings, &mut discovery);
+            discovery.walked.push(root.clone());
         }
     }
     discovery.files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -147,10 +150,21 @@ pub fn context(discovery: &Discovery, settings: &Settings) -> Vec<Candidate> {
         .iter()
         .map(|c| display_path(&c.path))
         .collect();
+    // A workspace inside a folder named on the command line was walked
+    // whole already (`planguard check .`): only the others are walked here.
+    let walked: Vec<PathBuf> = discovery
+        .walked
+        .iter()
+        .filter_map(|w| std::fs::canonicalize(w).ok())
+        .collect();
     let mut found = Discovery::default();
     for root in &roots {
-        let dir = if root.is_empty() { "." } else { root };
-        walk(Path::new(dir), settings, &mut found);
+        let dir = Path::new(if root.is_empty() { "." } else { root });
+        let seen =
+            std::fs::canonicalize(dir).is_ok_and(|d| walked.iter().any(|w| d.starts_with(w)));
+        if !seen {
+            walk(dir, settings, &mut found);
+        }
     }
     let mut context: Vec<Candidate> = found
         .files

@@ -278,8 +278,20 @@ pub fn weakenings(
             found.push(format!("{key} of {environment} allow more than before"));
         }
     }
-    if before.registry_pattern != after.registry_pattern && !before.registry_pattern.is_empty() {
-        found.push(format!("registry-pattern of {environment} is changed"));
+    // Without registries, the trusted registry pattern is the allow-list:
+    // another pattern may admit anything, and a list of prefixes replaces it
+    // only with prefixes the pattern admits.
+    if before.registries.is_empty() && !before.registry_pattern.is_empty() {
+        if after.registries.is_empty() && after.registry_pattern != before.registry_pattern {
+            found.push(format!("registry-pattern of {environment} is changed"));
+        }
+        let pattern = regex::Regex::new(&before.registry_pattern).ok();
+        let admitted = |prefix: &String| pattern.as_ref().is_some_and(|re| re.is_match(prefix));
+        if !after.registries.iter().all(admitted) {
+            found.push(format!(
+                "registries of {environment} allow more than before"
+            ));
+        }
     }
     let dropped: Vec<&str> = before
         .alert_on
@@ -414,6 +426,46 @@ mod tests {
         assert_eq!(
             weakened("", "[environments.dev]\n"),
             ["environment `prod` is removed"]
+        );
+    }
+
+    #[test]
+    fn the_spark_alert_queue_and_registry_guarantees_are_watched_too() {
+        assert_eq!(
+            weakened(
+                "",
+                "[environments.prod]\nrequire-autoscale = false\nrequire-dedicated-cluster = false\n\
+                 failover-task-queues = [\"spark-ingest-prod-failover\", \"spark-ingest-dev\"]\n\
+                 alert-on = [\"failure\"]\nregistry-pattern = \".\"\n"
+            ),
+            [
+                "require-autoscale is turned off for prod",
+                "require-dedicated-cluster is turned off for prod",
+                "failover-task-queues of prod allow more than before",
+                "registry-pattern of prod is changed",
+                "alert-on of prod no longer requires retry_exhausted",
+            ]
+        );
+        // Prefixes in place of the pattern: only those it admits.
+        assert!(
+            weakened(
+                "",
+                "[environments.prod]\nregistries = [\"registry.prod.salam.internal/\"]\n"
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            weakened("", "[environments.prod]\nregistries = [\"docker.io/\"]\n"),
+            ["registries of prod allow more than before"]
+        );
+        // More events, or a pattern where any registry was allowed: stricter.
+        assert!(
+            weakened(
+                "[environments.prod]\nregistry-pattern = \"\"\n",
+                "[environments.prod]\nregistry-pattern = \"^registry\\\\.prod\\\\.\"\n\
+                 alert-on = [\"failure\", \"retry_exhausted\", \"timeout\"]\n"
+            )
+            .is_empty()
         );
     }
 }
