@@ -138,6 +138,11 @@ pub enum Failure {
     InvalidArgument(String),
     /// The call took longer than its deadline.
     DeadlineExceeded(String),
+    /// The schedule's workflow has not taken its first task yet (a
+    /// `WorkflowNotReadyFailure`): a busy server right after a create.
+    NotReady(String),
+    /// The server sheds load for now.
+    ResourceExhausted(String),
     /// Any other code.
     Other { code: Code, message: String },
 }
@@ -145,6 +150,10 @@ pub enum Failure {
 /// The type of the status detail the server attaches when a namespace does
 /// not exist.
 const NAMESPACE_NOT_FOUND: &str = "temporal.api.errordetails.v1.NamespaceNotFoundFailure";
+
+/// The type of the detail of a workflow (a schedule's, on the
+/// workflow-backed scheduler) that cannot answer a query yet.
+const WORKFLOW_NOT_READY: &str = "temporal.api.errordetails.v1.WorkflowNotReadyFailure";
 
 impl Failure {
     /// The one place a gRPC status is classified.
@@ -158,7 +167,11 @@ impl Failure {
             },
             Code::AlreadyExists => Failure::AlreadyExists(message),
             Code::PermissionDenied | Code::Unauthenticated => Failure::Denied(message),
+            Code::FailedPrecondition if has_detail(status.details(), WORKFLOW_NOT_READY) => {
+                Failure::NotReady(message)
+            }
             Code::FailedPrecondition => Failure::FailedPrecondition(message),
+            Code::ResourceExhausted => Failure::ResourceExhausted(message),
             Code::InvalidArgument => Failure::InvalidArgument(message),
             Code::DeadlineExceeded => Failure::DeadlineExceeded(message),
             code => Failure::Other { code, message },
@@ -174,6 +187,8 @@ impl Failure {
             | Failure::FailedPrecondition(m)
             | Failure::InvalidArgument(m)
             | Failure::DeadlineExceeded(m)
+            | Failure::NotReady(m)
+            | Failure::ResourceExhausted(m)
             | Failure::NotFound { message: m, .. }
             | Failure::Other { message: m, .. } => m,
         }
@@ -184,17 +199,49 @@ impl Failure {
 /// of type `NamespaceNotFoundFailure` in its `google.rpc.Status`.
 fn missing_namespace(details: &[u8]) -> Option<String> {
     use prost::Message;
-    use temporalio_common::protos::google::rpc::Status as RpcStatus;
     use temporalio_common::protos::temporal::api::errordetails::v1::NamespaceNotFoundFailure;
-    let status = RpcStatus::decode(details).ok()?;
-    let detail = status
-        .details
-        .iter()
-        .find(|d| d.type_url.rsplit('/').next() == Some(NAMESPACE_NOT_FOUND))?;
-    NamespaceNotFoundFailure::decode(detail.value.as_slice())
+    let detail = detail(details, NAMESPACE_NOT_FOUND)?;
+    NamespaceNotFoundFailure::decode(detail.as_slice())
         .ok()
         .map(|f| f.namespace)
 }
+
+/// The encoded detail of this type a status carries.
+fn detail(details: &[u8], type_name: &str) -> Option<Vec<u8>> {
+    use prost::Message;
+    use temporalio_common::protos::google::rpc::Status as RpcStatus;
+    RpcStatus::decode(details)
+        .ok()?
+        .details
+        .into_iter()
+        .find(|d| d.type_url.rsplit('/').next() == Some(type_name))
+        .map(|d| d.value)
+}
+
+fn has_detail(details: &[u8], type_name: &str) -> bool {
+    detail(details, type_name).is_some()
+}
+
+/// Whether a read is worth asking again shortly: what a busy or restarting
+/// server answers and soon stops answering (the SDKs' clients retry these
+/// too). A missing schedule, a refusal or a bad request is an answer.
+fn transient(failure: &Failure) -> bool {
+    matches!(
+        failure,
+        Failure::Unavailable(_)
+            | Failure::DeadlineExceeded(_)
+            | Failure::NotReady(_)
+            | Failure::ResourceExhausted(_)
+    )
+}
+
+/// The pauses between the attempts of a read: four attempts over about
+/// three seconds.
+const READ_RETRY_PAUSES: [Duration; 3] = [
+    Duration::from_millis(250),
+    Duration::from_millis(750),
+    Duration::from_millis(2000),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemporalError {
@@ -335,6 +382,14 @@ impl Client {
                 code: Code::NotFound,
                 message,
             },
+            Failure::NotReady(message) => TemporalError::Other {
+                code: Code::FailedPrecondition,
+                message,
+            },
+            Failure::ResourceExhausted(message) => TemporalError::Other {
+                code: Code::ResourceExhausted,
+                message,
+            },
             Failure::Other { code, message } => TemporalError::Other { code, message },
         }
     }
@@ -345,10 +400,20 @@ impl Client {
             namespace: self.namespace.clone(),
             schedule_id: schedule_id.to_string(),
         };
-        match self
-            .runtime
-            .block_on(self.service.describe_schedule(request.into_request()))
-        {
+        let mut pauses = READ_RETRY_PAUSES.iter();
+        let answer = loop {
+            let answer = self.runtime.block_on(
+                self.service
+                    .describe_schedule(request.clone().into_request()),
+            );
+            match (&answer, pauses.next()) {
+                (Err(status), Some(pause)) if transient(&Failure::of(status)) => {
+                    std::thread::sleep(*pause);
+                }
+                _ => break answer,
+            }
+        };
+        match answer {
             Ok(response) => {
                 let response = response.into_inner();
                 Ok(Some(Deployed {
@@ -711,7 +776,7 @@ mod tests {
     use prost::Message;
     use temporalio_common::protos::google::rpc::Status as RpcStatus;
     use temporalio_common::protos::temporal::api::errordetails::v1::{
-        NamespaceNotFoundFailure, NotFoundFailure,
+        NamespaceNotFoundFailure, NotFoundFailure, WorkflowNotReadyFailure,
     };
     use temporalio_common::protos::utilities::pack_any;
 
@@ -757,6 +822,10 @@ mod tests {
                 Failure::DeadlineExceeded("said".into()),
             ),
             (
+                Code::ResourceExhausted,
+                Failure::ResourceExhausted("said".into()),
+            ),
+            (
                 Code::Internal,
                 Failure::Other {
                     code: Code::Internal,
@@ -768,6 +837,46 @@ mod tests {
             let classified = Failure::of(&Status::new(code, said()));
             assert_eq!(classified, failure, "{code:?}");
             assert_eq!(classified.message(), "said");
+        }
+    }
+
+    #[test]
+    fn a_workflow_not_ready_is_told_by_its_detail_and_asked_again() {
+        // The workflow-backed scheduler's describe queries the schedule's
+        // workflow, which a busy server may not have started yet.
+        let early = with_detail(
+            Code::FailedPrecondition,
+            "workflow task is not completed yet",
+            WORKFLOW_NOT_READY,
+            &WorkflowNotReadyFailure::default(),
+        );
+        let failure = Failure::of(&early);
+        assert_eq!(
+            failure,
+            Failure::NotReady("workflow task is not completed yet".into())
+        );
+        assert!(transient(&failure));
+        // A stale conflict token is the same code without the detail: an
+        // answer, not asked again.
+        let stale = Failure::of(&Status::new(Code::FailedPrecondition, "stale"));
+        assert_eq!(stale, Failure::FailedPrecondition("stale".into()));
+        assert!(!transient(&stale));
+        for answer in [
+            Failure::NotFound {
+                message: String::new(),
+                namespace: None,
+            },
+            Failure::Denied(String::new()),
+            Failure::InvalidArgument(String::new()),
+        ] {
+            assert!(!transient(&answer), "{answer:?}");
+        }
+        for passing in [
+            Failure::Unavailable(String::new()),
+            Failure::DeadlineExceeded(String::new()),
+            Failure::ResourceExhausted(String::new()),
+        ] {
+            assert!(transient(&passing), "{passing:?}");
         }
     }
 

@@ -253,11 +253,8 @@ fn drift_injected_with_the_official_cli_is_found_in_the_plan() {
         server: &server,
         ws: &ws,
     };
-    assert_eq!(
-        ctx.planguard(&["apply", "orchestration_plans/dev/12.json"])
-            .code,
-        0
-    );
+    let applied = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
     let clean = ctx.planguard(&["drift", "--color", "never", "orchestration_plans/dev"]);
     assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
 
@@ -389,11 +386,8 @@ fn rollback_and_trigger() {
         server: &server,
         ws: &ws,
     };
-    assert_eq!(
-        ctx.planguard(&["apply", "orchestration_plans/dev/12.json"])
-            .code,
-        0
-    );
+    let applied = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
     let back = ctx.planguard(&["rollback", "--env", "dev"]);
     assert_eq!(back.code, 0, "{}{}", back.stdout, back.stderr);
     assert!(
@@ -618,12 +612,9 @@ fn concurrent_applies(server: &Server, id: &str) {
     let second = Ctx { server, ws: &b };
     // The schedule exists (from the clean plan) before both start.
     let base = workspace(id);
-    assert_eq!(
-        Ctx { server, ws: &base }
-            .planguard(&["apply", "orchestration_plans/dev/12.json"])
-            .code,
-        0
-    );
+    let created =
+        Ctx { server, ws: &base }.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert_eq!(created.code, 0, "{}{}", created.stdout, created.stderr);
 
     let (child, hold) = spawn_held(
         server,
@@ -667,11 +658,8 @@ fn concurrent_applies_on_the_newer_scheduler() {
         server: &server,
         ws: &ws,
     };
-    assert_eq!(
-        ctx.planguard(&["apply", "orchestration_plans/dev/12.json"])
-            .code,
-        0
-    );
+    let applied = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
     let again = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
     assert!(again.stdout.contains("is up to date"), "{}", again.stdout);
 }
@@ -749,11 +737,8 @@ fn an_operators_pause_survives_an_update_unless_unpause() {
         server: &server,
         ws: &ws,
     };
-    assert_eq!(
-        ctx.planguard(&["apply", "orchestration_plans/dev/12.json"])
-            .code,
-        0
-    );
+    let applied = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
     let status = cli()
         .args([
             "schedule",
@@ -885,11 +870,8 @@ fn a_server_dying_mid_apply_fails_cleanly_and_a_rerun_converges() {
         server: &server,
         ws: &ws,
     };
-    assert_eq!(
-        ctx.planguard(&["apply", "orchestration_plans/dev/12.json"])
-            .code,
-        0
-    );
+    let applied = ctx.planguard(&["apply", "orchestration_plans/dev/12.json"]);
+    assert_eq!(applied.code, 0, "{}{}", applied.stdout, applied.stderr);
     set_jitter(&ws, "10m");
     let died = apply_while_the_server_dies(&mut server, &ws, "PLANGUARD_TEST_HOLD_BEFORE_UPDATE");
     assert_eq!(died.code, 2, "{}{}", died.stdout, died.stderr);

