@@ -38,13 +38,29 @@ plans_by[plan.workspace][plan.environment] contains plan if some plan in plans
 
 configs_by[config.workspace] contains config if some config in configs
 
-numeric(build) if regex.match(`^[0-9]+$`, build)
+# Digits only (a build number), without a regular expression: regorus
+# rebuilds a regex's matching state on every call, and this is asked of every
+# plan.
+numeric(build) if {
+	build != ""
+	trim_left(build, "0123456789") == ""
+}
 
 # The newest plan of each environment in each workspace: the one `apply`
 # would register. Older plans are history, kept for rollback.
 latest(plan) if {
 	numeric(plan.build)
 	to_number(plan.build) == newest_build[plan.workspace][plan.environment]
+}
+
+# The newest plan of each group, found once per check: rules that look at
+# the newest plans only iterate these, not every build kept.
+latest_plans contains plan if {
+	some workspace, environment
+	newest := newest_build[workspace][environment]
+	some plan in plans_by[workspace][environment]
+	numeric(plan.build)
+	to_number(plan.build) == newest
 }
 
 # The highest numeric build of each group, computed once: comparing each

@@ -65,8 +65,7 @@ printable_number(v) if {
 }
 
 deny contains finding if {
-	some plan in project.plans
-	project.latest(plan)
+	some plan in project.latest_plans
 	config := project.config_of(plan)
 	some field in comparisons(plan, config)
 	name := field[0]

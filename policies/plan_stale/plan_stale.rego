@@ -9,8 +9,7 @@ import data.planguard.lib.project
 import rego.v1
 
 deny contains finding if {
-	some plan in project.plans
-	project.latest(plan)
+	some plan in project.latest_plans
 	config := project.config_of(plan)
 	claimed := plan.contents.source_config.sha256
 	is_string(claimed)

@@ -19,11 +19,15 @@ previous(env) := order[i - 1] if {
 
 digest_of(plan) := fields.digest(plan.contents.image.ref, plan.contents.image)
 
+# Group by group: the previous environment is found once per environment,
+# not once per build kept.
 deny contains finding if {
-	some plan in project.plans
-	before := previous(plan.environment)
+	some workspace, environment
+	before := previous(environment)
+	known := object.get(digests, [workspace, before], set())
+	some plan in project.plans_by[workspace][environment]
 	digest := digest_of(plan)
-	not deployed(plan.workspace, before, digest)
+	not digest in known
 	finding := {
 		"rule": "PG204",
 		"msg": sprintf("image %s was never deployed to %s by a plan in the store", [digest, before]),

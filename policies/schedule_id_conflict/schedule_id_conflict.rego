@@ -8,17 +8,26 @@ import rego.v1
 
 pipeline(plan) := object.get(plan.contents, ["input", "pipeline"], plan.workspace)
 
-# Plans by namespace and schedule id: only plans that share both can conflict.
-by_schedule[plan.contents.namespace][plan.contents.schedule_id] contains plan if some plan in project.plans
-
 # The pipelines behind each schedule id: every build of a pipeline shares its
 # id, so plans are compared pairwise only where two pipelines do.
 pipelines[plan.contents.namespace][plan.contents.schedule_id] contains pipeline(plan) if some plan in project.plans
 
-deny contains finding if {
+# The plans of a schedule id that two pipelines register, gathered only for
+# such ids (rare), so that a store of many builds is read once.
+shared[namespace][schedule_id] := [plan |
 	some plan in project.plans
-	count(pipelines[plan.contents.namespace][plan.contents.schedule_id]) > 1
-	some other in by_schedule[plan.contents.namespace][plan.contents.schedule_id]
+	plan.contents.namespace == namespace
+	plan.contents.schedule_id == schedule_id
+] if {
+	some namespace, schedule_id
+	count(pipelines[namespace][schedule_id]) > 1
+}
+
+deny contains finding if {
+	some namespace, schedule_id
+	members := shared[namespace][schedule_id]
+	some plan in members
+	some other in members
 	plan.path != other.path
 	pipeline(plan) != pipeline(other)
 	finding := {

@@ -2942,6 +2942,51 @@ fn five_thousand_builds_in_one_environment() {
     assert_eq!((code, rules_at(&report)), (0, Vec::new()), "{report:#}");
 }
 
+/// The cross-file rules run as one query (what they share is computed once);
+/// one failing rule must not take the others' findings with it: its error is
+/// said against it, and every other rule, built-in or the user's, reports.
+#[test]
+fn a_failing_cross_file_rule_costs_only_its_own_findings() {
+    let workspace = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = workspace.dir.path();
+    // A built-in cross-file finding: the dev plan's jitter against its config.
+    let plan = dir.join("orchestration_plans/dev/12.json");
+    let text = read(&plan).replacen("\"jitter\": \"5m\"", "\"jitter\": \"7m\"", 1);
+    std::fs::write(&plan, text).expect("write plan");
+    write_file(
+        dir,
+        "planguard.toml",
+        "[policy]\npaths = [\"policy\"]\nproject-namespaces = [\"crosscheck\"]\n",
+    );
+    write_file(
+        dir,
+        "policy/cross.rego",
+        "package crosscheck\n\nimport rego.v1\n\n\
+         deny contains {\"msg\": \"a config\", \"file\": doc.path} if {\n\
+         \tsome doc in input\n\tdoc.kind == \"config\"\n\tdoc.environment == \"dev\"\n}\n\n\
+         # Two values for the same argument: an evaluation error.\n\
+         twice(_) := 1\n\ntwice(_) := 2\n\n\
+         violation contains \"never\" if twice(input) == 3\n",
+    );
+    let (code, report) = check_json(&["--no-cache", dir.to_str().expect("UTF-8")]);
+    assert_eq!(code, 1, "{report:#}");
+    let rules: Vec<String> = rules_at(&report).into_iter().map(|(r, ..)| r).collect();
+    assert!(rules.contains(&"PG202".to_string()), "{report:#}");
+    assert!(rules.contains(&"crosscheck.deny".to_string()), "{report:#}");
+    let error = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .find(|d| d["rule"] == "PG021")
+        .unwrap_or_else(|| panic!("no PG021: {report:#}"));
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("data.crosscheck.violation")),
+        "{error:#}"
+    );
+}
+
 /// The rules and severities of a check of the example with `args`, and its exit status.
 fn selected(args: &[&str]) -> (i32, Vec<String>) {
     let out = run(planguard()
