@@ -8,6 +8,7 @@ pub mod functions;
 pub mod mask;
 pub mod policy;
 pub mod profile;
+mod relevant;
 pub mod schema;
 pub mod secrets;
 pub mod suppress;
@@ -387,6 +388,7 @@ impl Checker {
             .filter(|p| cache.is_some() && complete && p.key == project_key)
             .and_then(|p| cache::restore(&p.diagnostics, source));
         let mut project_reads = functions::Reads::default();
+        let mut partial_project = false;
         let project = match reused {
             Some(found) => found,
             None => {
@@ -404,6 +406,18 @@ impl Checker {
                         })
                     })
                     .collect();
+                // Files named one by one: only the facts their findings
+                // depend on (the rest is context, whose findings are not
+                // reported); such a verdict is not the workspace's to keep.
+                let entries = if work.context.is_empty() {
+                    entries
+                } else {
+                    let named: std::collections::HashSet<String> =
+                        work.report.iter().map(Input::shown).collect();
+                    let (kept, reduced) = self.policies.relevant_entries(entries, &named);
+                    partial_project |= reduced;
+                    kept
+                };
                 let (found, reads) = self.policies.check_project(entries, source, now_ns, budget);
                 project_reads = reads;
                 changed = true;
@@ -443,7 +457,10 @@ impl Checker {
         }
         if let Some(cache) = cache.filter(|_| changed) {
             // A cross-file verdict that read files or the clock is not kept.
-            let stored_project = (complete && project_reads.is_empty() && !self.policies.volatile)
+            let stored_project = (complete
+                && !partial_project
+                && project_reads.is_empty()
+                && !self.policies.volatile)
                 .then(|| cache::store(&project, |p| by_path.contains_key(p)))
                 .flatten()
                 .map(|diagnostics| cache::ProjectEntry {

@@ -107,6 +107,10 @@ pub struct Policies {
     /// whole document (a user's cross-file package is loaded, or the
     /// built-in policies are not).
     facts: Option<HashMap<String, Vec<Vec<String>>>>,
+    /// The environments' promotion order (`data.planguard.promotion`), when
+    /// only the built-in cross-file rules run: what `relevant` needs to
+    /// know which facts a check of a few files reads.
+    promotion: Option<Vec<String>>,
     sources: HashMap<String, SourceFile>,
     /// Hash of every policy file and the data, for the cache key.
     pub fingerprint: String,
@@ -293,6 +297,13 @@ impl Policies {
         } else {
             project_facts(&mut engine.clone())
         };
+        let promotion = facts.as_ref().and_then(|_| {
+            let results = engine
+                .clone()
+                .eval_query("x := data.planguard.promotion".to_string(), false)
+                .ok()?;
+            serde_json::from_value(to_json(&binding(&results))).ok()
+        });
 
         let volatile = usable
             .iter()
@@ -303,6 +314,7 @@ impl Policies {
             project_packages,
             document_rule,
             facts,
+            promotion,
             fingerprint,
             settings_root: settings
                 .file
@@ -474,6 +486,25 @@ impl Policies {
                 Value::from(crate::digest::sha256_hex(document.file.text().as_bytes()));
         }
         entry
+    }
+
+    /// The entries the cross-file rules need to say what they would about
+    /// the files in `reported` (see `relevant`), and whether some were left
+    /// out; every entry when a user's cross-file package may read any.
+    pub fn relevant_entries(
+        &self,
+        entries: Vec<Value>,
+        reported: &std::collections::HashSet<String>,
+    ) -> (Vec<Value>, bool) {
+        match &self.promotion {
+            Some(promotion) => {
+                let before = entries.len();
+                let kept = super::relevant::for_reported(entries, reported, promotion);
+                let reduced = kept.len() < before;
+                (kept, reduced)
+            }
+            None => (entries, false),
+        }
     }
 
     /// Run the cross-file packages once over every document's entry

@@ -2987,6 +2987,64 @@ fn a_failing_cross_file_rule_costs_only_its_own_findings() {
     );
 }
 
+/// A plan named alone is checked against only the facts its findings depend
+/// on, which include older builds: the dev build that first deployed an
+/// image (PG204 of a uat plan) and an old build of another pipeline with the
+/// same schedule id (PG205). Named or in the whole tree, the same findings.
+#[test]
+fn a_named_plan_sees_the_older_builds_its_findings_depend_on() {
+    let workspace = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = workspace.dir.path();
+    let digest = format!("sha256:{}", "1".repeat(64));
+    edit_json(dir, "orchestration_plans/dev/10.json", |plan| {
+        plan["image"]["ref"] =
+            format!("registry.dev.salam.internal/salam/ingestion@{digest}").into();
+        plan["input"]["pipeline"] = "another-pipeline".into();
+    });
+    edit_json(dir, "orchestration_plans/uat/10.json", |plan| {
+        plan["image"]["ref"] =
+            format!("registry.uat.salam.internal/salam/ingestion@{digest}").into();
+    });
+    let check = |target: &str| -> Value {
+        let out = run(planguard().current_dir(dir).args([
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--format",
+            "json",
+            target,
+        ]));
+        serde_json::from_str(&out.stdout).unwrap_or_else(|_| panic!("{}", out.stderr))
+    };
+    let about = |report: &Value, file: &str| -> Vec<String> {
+        report["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .filter(|d| d["file"] == file)
+            .map(|d| format!("{} {}", d["rule"], d["message"]))
+            .collect()
+    };
+    let whole = check(".");
+    let uat = "orchestration_plans/uat/10.json";
+    let dev = "orchestration_plans/dev/12.json";
+    assert_eq!(about(&whole, uat), Vec::<String>::new(), "{whole:#}");
+    assert!(
+        about(&whole, dev)
+            .iter()
+            .any(|f| f.starts_with("\"PG205\"")),
+        "{whole:#}"
+    );
+    for file in [
+        uat,
+        dev,
+        "orchestration_plans/dev/10.json",
+        "orchestration_plans/uat/12.json",
+    ] {
+        assert_eq!(about(&check(file), file), about(&whole, file), "{file}");
+    }
+}
+
 /// The rules and severities of a check of the example with `args`, and its exit status.
 fn selected(args: &[&str]) -> (i32, Vec<String>) {
     let out = run(planguard()

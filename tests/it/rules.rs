@@ -78,6 +78,9 @@ fn check_case(case: &Value) -> Vec<String> {
             "{name}:\n  expected {expected:?}\n  found    {found:?}"
         ));
     }
+    if expected.iter().any(|(rule, ..)| rule.starts_with("PG2")) {
+        failures.extend(named_one_by_one(name, dir.path(), &args, &report));
+    }
     for secret in secrets {
         for output in &outputs {
             if output.contains(secret) {
@@ -85,6 +88,62 @@ fn check_case(case: &Value) -> Vec<String> {
                     "{name}: the secret {secret:?} was printed:\n{output}"
                 ));
             }
+        }
+    }
+    failures
+}
+
+/// Each file of a case's workspace named alone (as a pre-commit hook names
+/// it, the rest its context) gets exactly the findings the whole-tree check
+/// gives it: the cross-file rules then read only the facts those findings
+/// depend on, and this is what shows none was left out.
+fn named_one_by_one(
+    name: &str,
+    dir: &std::path::Path,
+    args: &[&str],
+    whole: &Value,
+) -> Vec<String> {
+    let about = |report: &Value, file: &str| -> BTreeSet<String> {
+        report["diagnostics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| d["file"] == file)
+            .map(|d| {
+                let s = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+                format!("{} {} {}", s("rule"), s("pointer"), s("message"))
+            })
+            .collect()
+    };
+    let mut files: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| {
+            let relative = e.path().strip_prefix(dir).ok()?.to_str()?.to_string();
+            (relative.starts_with("conf/") || relative.starts_with("orchestration_plans/"))
+                .then_some(relative)
+        })
+        .collect();
+    files.sort();
+    let mut failures = Vec::new();
+    for file in files {
+        let out = run(planguard()
+            .current_dir(dir)
+            .args(args)
+            .args(["--format", "json", &file]));
+        let Ok(named) = serde_json::from_str::<Value>(&out.stdout) else {
+            failures.push(format!(
+                "{name}: {file} named: exit {}: {}",
+                out.code, out.stderr
+            ));
+            continue;
+        };
+        let (alone, in_tree) = (about(&named, &file), about(whole, &file));
+        if alone != in_tree {
+            failures.push(format!(
+                "{name}: {file} named alone:\n  found     {alone:?}\n  whole tree {in_tree:?}"
+            ));
         }
     }
     failures

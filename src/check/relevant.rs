@@ -1,0 +1,245 @@
+//! Which cross-file facts a check of a few named files needs.
+//!
+//! A pre-commit hook names the files that changed; the rest of the workspace
+//! is context. The built-in cross-file rules only report on the named files
+//! then, and each of those findings depends on a small part of the facts:
+//!
+//! - the newest plan of its group (PG202, PG208, PG207): the newest plans of
+//!   every group and the configs;
+//! - its schedule id (PG205): the plans of other pipelines with the same
+//!   namespace and id;
+//! - its promotion (PG204): every plan of the previous environment;
+//! - a config's findings (PG203, PG206, PG209): the configs, and whether an
+//!   environment has plans at all, which its newest plan tells.
+//!
+//! So with thousands of builds kept per environment, the rules read a few
+//! plans instead of all of them, and say exactly what they would have said
+//! about the named files. A group whose newest build is not plain (no
+//! numeric build, or one too long to compare), or that has no config, is
+//! kept whole. Only the built-in rules are known this way: with a user's
+//! cross-file package every fact is kept.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+/// A group of plans: workspace and environment, as JSON text (compared as
+/// Rego compares them).
+type Group = (String, String);
+
+fn group_of(entry: &Value) -> Group {
+    (
+        entry["workspace"].to_string(),
+        entry["environment"].to_string(),
+    )
+}
+
+fn is(entry: &Value, kind: &str) -> bool {
+    entry["kind"] == kind
+}
+
+/// A build number as `numeric` and `to_number` in lib/project.rego read it:
+/// digits only; None for anything else, or too long to compare exactly.
+fn build_number(entry: &Value) -> Option<u128> {
+    let build = entry["build"].as_str()?;
+    if build.is_empty() || !build.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // Beyond 15 digits a Rego number is no longer exact.
+    let digits = build.trim_start_matches('0');
+    (digits.len() <= 15).then(|| digits.parse().unwrap_or(0))
+}
+
+/// The entries (in their order) the built-in cross-file rules need to say
+/// what they say about the files in `reported`; `promotion` is the
+/// environments' promotion order.
+pub fn for_reported(
+    entries: Vec<Value>,
+    reported: &HashSet<String>,
+    promotion: &[String],
+) -> Vec<Value> {
+    // Each plan group's newest build, or None when a plan of it has a
+    // build number that cannot be compared (the group is then kept whole).
+    let mut newest: HashMap<Group, Option<u128>> = HashMap::new();
+    let mut configured: HashSet<Group> = HashSet::new();
+    for entry in &entries {
+        if is(entry, "config") {
+            configured.insert(group_of(entry));
+        } else if is(entry, "plan") {
+            let slot = newest.entry(group_of(entry)).or_insert(Some(0));
+            let numeric = entry["build"]
+                .as_str()
+                .is_some_and(|b| !b.is_empty() && b.bytes().all(|c| c.is_ascii_digit()));
+            match (build_number(entry), numeric) {
+                (Some(n), _) => *slot = slot.map(|m| m.max(n)),
+                // Digits, but too many to compare exactly.
+                (None, true) => *slot = None,
+                // Not a build number: never the newest.
+                (None, false) => {}
+            }
+        }
+    }
+    let has_numeric: HashSet<Group> = entries
+        .iter()
+        .filter(|e| is(e, "plan") && build_number(e).is_some())
+        .map(group_of)
+        .collect();
+
+    // What the reported plans need besides the newest plans.
+    let mut whole: HashSet<Group> = HashSet::new();
+    // The pipelines of the reported plans, by namespace and schedule id.
+    let mut schedules: HashMap<(String, String), HashSet<String>> = HashMap::new();
+    for entry in entries.iter().filter(|e| is(e, "plan")) {
+        let Some(path) = entry["path"].as_str() else {
+            continue;
+        };
+        if !reported.contains(path) {
+            continue;
+        }
+        let (workspace, environment) = group_of(entry);
+        for (i, name) in promotion.iter().enumerate() {
+            if i > 0 && Value::from(name.as_str()).to_string() == environment {
+                let before = Value::from(promotion[i - 1].as_str()).to_string();
+                whole.insert((workspace.clone(), before));
+            }
+        }
+        schedules
+            .entry(schedule_of(entry))
+            .or_default()
+            .insert(pipeline_of(entry));
+    }
+    for (group, newest_build) in &newest {
+        if newest_build.is_none() || !has_numeric.contains(group) || !configured.contains(group) {
+            whole.insert(group.clone());
+        }
+    }
+
+    entries
+        .into_iter()
+        .filter(|entry| {
+            if !is(entry, "plan") {
+                return true;
+            }
+            let group = group_of(entry);
+            entry["path"]
+                .as_str()
+                .is_some_and(|path| reported.contains(path))
+                || whole.contains(&group)
+                || (build_number(entry).is_some()
+                    && newest.get(&group).copied().flatten() == build_number(entry))
+                || schedules.get(&schedule_of(entry)).is_some_and(|pipelines| {
+                    // Another pipeline's plan with a reported plan's id.
+                    let mine = pipeline_of(entry);
+                    pipelines.iter().any(|p| *p != mine)
+                })
+        })
+        .collect()
+}
+
+/// A plan's pipeline as PG205 names it: `input.pipeline`, else its
+/// workspace; as JSON text.
+fn pipeline_of(entry: &Value) -> String {
+    match entry["contents"]
+        .get("input")
+        .and_then(|i| i.get("pipeline"))
+    {
+        Some(pipeline) => pipeline.to_string(),
+        None => entry["workspace"].to_string(),
+    }
+}
+
+/// A plan's namespace and schedule id, as JSON text.
+fn schedule_of(entry: &Value) -> (String, String) {
+    (
+        entry["contents"]["namespace"].to_string(),
+        entry["contents"]["schedule_id"].to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn plan(environment: &str, build: &str, schedule: &str) -> Value {
+        json!({
+            "path": format!("orchestration_plans/{environment}/{build}.json"),
+            "kind": "plan",
+            "workspace": ".",
+            "environment": environment,
+            "build": build,
+            "contents": {"namespace": format!("ingestion-{environment}"), "schedule_id": schedule},
+        })
+    }
+
+    fn config(environment: &str) -> Value {
+        json!({
+            "path": format!("conf/{environment}.json"),
+            "kind": "config",
+            "workspace": ".",
+            "environment": environment,
+            "build": null,
+            "contents": {},
+        })
+    }
+
+    fn paths(entries: &[Value]) -> Vec<&str> {
+        entries.iter().filter_map(|e| e["path"].as_str()).collect()
+    }
+
+    #[test]
+    fn a_named_dev_plan_needs_the_newest_plans_and_its_schedule_only() {
+        let mut entries = vec![config("dev"), config("uat")];
+        for build in ["9", "10", "11"] {
+            entries.push(plan("dev", build, "ingest"));
+            entries.push(plan("uat", build, "ingest"));
+        }
+        entries.push(plan("dev", "12", "other-id"));
+        let named: HashSet<String> = ["orchestration_plans/dev/10.json".to_string()].into();
+        let promotion = ["dev".to_string(), "uat".to_string()];
+        let kept = for_reported(entries.clone(), &named, &promotion);
+        // The older dev builds share its schedule id but are the same
+        // pipeline's; dev/12 and uat/11 are the newest of their groups.
+        assert_eq!(
+            paths(&kept),
+            [
+                "conf/dev.json",
+                "conf/uat.json",
+                "orchestration_plans/dev/10.json",
+                "orchestration_plans/uat/11.json",
+                "orchestration_plans/dev/12.json",
+            ]
+        );
+        // Another pipeline's build with the same id is kept, however old.
+        let mut other = plan("dev", "9", "ingest");
+        other["contents"]["input"] = json!({"pipeline": "another"});
+        entries[2] = other;
+        let kept = for_reported(entries.clone(), &named, &promotion);
+        assert!(paths(&kept).contains(&"orchestration_plans/dev/9.json"));
+        // A uat plan needs every dev plan (the digests it may have been
+        // promoted from).
+        let named: HashSet<String> = ["orchestration_plans/uat/9.json".to_string()].into();
+        let kept = for_reported(entries, &named, &promotion);
+        for dev in ["9", "10", "11", "12"] {
+            let path = format!("orchestration_plans/dev/{dev}.json");
+            assert!(paths(&kept).contains(&path.as_str()), "{path}");
+        }
+    }
+
+    #[test]
+    fn groups_without_a_config_or_a_plain_build_are_kept_whole() {
+        let entries = vec![
+            plan("dev", "1", "a"),
+            plan("dev", "2", "b"),
+            config("uat"),
+            plan("uat", "nightly", "c"),
+            plan("uat", "3", "d"),
+            plan("uat", "4", "e"),
+            plan("uat", "12345678901234567890", "f"),
+        ];
+        let named: HashSet<String> = HashSet::new();
+        let kept = for_reported(entries.clone(), &named, &[]);
+        assert_eq!(kept, entries);
+    }
+}
