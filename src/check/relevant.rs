@@ -97,10 +97,10 @@ pub fn for_reported(
             continue;
         }
         let (workspace, environment) = group_of(entry);
+        let text = |name: &String| Value::from(name.as_str()).to_string();
         for (i, name) in promotion.iter().enumerate() {
-            if i > 0 && Value::from(name.as_str()).to_string() == environment {
-                let before = Value::from(promotion[i - 1].as_str()).to_string();
-                whole.insert((workspace.clone(), before));
+            if i > 0 && text(name) == environment {
+                whole.insert((workspace.clone(), text(&promotion[i - 1])));
             }
         }
         schedules
