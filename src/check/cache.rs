@@ -75,6 +75,11 @@ pub struct FileEntry {
     /// and its own rules did not run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub facts_only: bool,
+    /// The few fields of its facts that tell whether a check of other,
+    /// named files needs them (see `relevant::summary`), so that those
+    /// facts are read only when they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

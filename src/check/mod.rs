@@ -8,7 +8,7 @@ pub mod functions;
 pub mod mask;
 pub mod policy;
 pub mod profile;
-mod relevant;
+pub mod relevant;
 pub mod schema;
 pub mod secrets;
 pub mod suppress;
@@ -392,35 +392,56 @@ impl Checker {
         let project = match reused {
             Some(found) => found,
             None => {
-                let entries: Vec<Value> = inputs
-                    .par_iter()
-                    .zip(per_file.into_par_iter())
-                    .filter_map(|(input, file)| {
-                        file.entry.or_else(|| {
-                            let loaded = file.loaded.as_ref()?;
-                            cache.and_then(|c| c.load_facts(loaded)).or_else(|| {
-                                let file = input.read(max_size).ok()?;
-                                let (document, _) = load::parse(file, input.candidate()?);
-                                Some(self.policies.project_entry(&document?))
-                            })
+                // Files named one by one: only the facts their findings
+                // depend on are read (the rest is context, whose findings
+                // are not reported); such a verdict is not the workspace's
+                // to keep.
+                let named: Option<std::collections::HashSet<String>> = (!work.context.is_empty()
+                    && self.policies.can_leave_out_facts())
+                .then(|| work.report.iter().map(Input::shown).collect());
+                let load = |input: &Input, file: &Checked| -> Option<Value> {
+                    file.entry.clone().or_else(|| {
+                        let loaded = file.loaded.as_ref()?;
+                        cache.and_then(|c| c.load_facts(loaded)).or_else(|| {
+                            let file = input.read(max_size).ok()?;
+                            let (document, _) = load::parse(file, input.candidate()?);
+                            Some(self.policies.project_entry(&document?))
                         })
                     })
-                    .collect();
-                // Files named one by one: only the facts their findings
-                // depend on (the rest is context, whose findings are not
-                // reported); such a verdict is not the workspace's to keep.
-                let entries = if work.context.is_empty() {
-                    entries
-                } else {
-                    let named: std::collections::HashSet<String> =
-                        work.report.iter().map(Input::shown).collect();
-                    let (kept, reduced) = self.policies.relevant_entries(entries, &named);
-                    partial_project |= reduced;
-                    kept
                 };
+                let needed: Vec<bool> = match &named {
+                    None => vec![true; inputs.len()],
+                    Some(named) => {
+                        // What tells whether a file's facts are needed: the
+                        // summary its cache entry keeps, else its facts.
+                        let summaries: Vec<Option<Value>> = inputs
+                            .par_iter()
+                            .zip(&per_file)
+                            .map(|(input, file)| {
+                                let known =
+                                    file.entry.as_ref().map(relevant::summary).or_else(|| {
+                                        file.stored.as_ref().and_then(|s| s.summary.clone())
+                                    });
+                                known.or_else(|| load(input, file).as_ref().map(relevant::summary))
+                            })
+                            .collect();
+                        let needed = self.policies.needed_facts(&summaries, named);
+                        partial_project |= needed.iter().any(|n| !n);
+                        needed
+                    }
+                };
+                let entries: Vec<Value> = inputs
+                    .par_iter()
+                    .zip(&per_file)
+                    .zip(&needed)
+                    .filter(|(_, needed)| **needed)
+                    .filter_map(|((input, file), _)| load(input, file))
+                    .collect();
                 let (found, reads) = self.policies.check_project(entries, source, now_ns, budget);
                 project_reads = reads;
-                changed = true;
+                // A verdict about some named files only is not kept: the
+                // index is written again only when a file changed.
+                changed |= !partial_project;
                 stats.cross_file = true;
                 found
             }
@@ -652,6 +673,7 @@ impl Checker {
             facts: loaded.clone(),
             day: reads.dated().then_some(today),
             facts_only: false,
+            summary: entry.as_ref().map(relevant::summary),
             reads,
         });
         Checked {
@@ -733,6 +755,7 @@ impl Checker {
                 reads: functions::Reads::default(),
                 day: None,
                 facts_only: true,
+                summary: Some(relevant::summary(&entry)),
             });
         Checked {
             diagnostics,

@@ -488,22 +488,23 @@ impl Policies {
         entry
     }
 
-    /// The entries the cross-file rules need to say what they would about
-    /// the files in `reported` (see `relevant`), and whether some were left
-    /// out; every entry when a user's cross-file package may read any.
-    pub fn relevant_entries(
+    /// Whether the cross-file rules are only the built-in ones, whose needs
+    /// `relevant` knows: then a check of a few files may leave out facts.
+    pub fn can_leave_out_facts(&self) -> bool {
+        self.promotion.is_some()
+    }
+
+    /// Which files' facts the cross-file rules need to say what they would
+    /// about the files in `reported`, from each file's summary
+    /// (`relevant::summary`; a file without one is needed).
+    pub fn needed_facts(
         &self,
-        entries: Vec<Value>,
+        summaries: &[Option<Value>],
         reported: &std::collections::HashSet<String>,
-    ) -> (Vec<Value>, bool) {
+    ) -> Vec<bool> {
         match &self.promotion {
-            Some(promotion) => {
-                let before = entries.len();
-                let kept = super::relevant::for_reported(entries, reported, promotion);
-                let reduced = kept.len() < before;
-                (kept, reduced)
-            }
-            None => (entries, false),
+            Some(promotion) => super::relevant::needed(summaries, reported, promotion),
+            None => vec![true; summaries.len()],
         }
     }
 

@@ -50,19 +50,58 @@ fn build_number(entry: &Value) -> Option<u128> {
     (digits.len() <= 15).then(|| digits.parse().unwrap_or(0))
 }
 
-/// The entries (in their order) the built-in cross-file rules need to say
-/// what they say about the files in `reported`; `promotion` is the
-/// environments' promotion order.
-pub fn for_reported(
-    entries: Vec<Value>,
+/// What of a file's facts tells whether a check of other files needs them:
+/// where it is (path, kind, workspace, environment, build) and its
+/// namespace, schedule id and pipeline, in the shape of its entry.
+pub fn summary(entry: &Value) -> Value {
+    let contents = &entry["contents"];
+    // A document that is not an object gives the cross-file rules nothing
+    // (they never see it): said by a null.
+    if !contents.is_object() {
+        return serde_json::json!({"path": entry["path"], "contents": null});
+    }
+    let mut kept = serde_json::Map::new();
+    for key in ["namespace", "schedule_id"] {
+        if let Some(value) = contents.get(key) {
+            kept.insert(key.to_string(), value.clone());
+        }
+    }
+    if let Some(pipeline) = contents.get("input").and_then(|i| i.get("pipeline")) {
+        kept.insert(
+            "input".to_string(),
+            serde_json::json!({"pipeline": pipeline}),
+        );
+    }
+    serde_json::json!({
+        "path": entry["path"],
+        "kind": entry["kind"],
+        "workspace": entry["workspace"],
+        "environment": entry["environment"],
+        "build": entry["build"],
+        "contents": kept,
+    })
+}
+
+/// Which of the files (by their summaries; None is a file that gave no
+/// facts, kept) the built-in cross-file rules need to say what they say
+/// about the files in `reported`; `promotion` is the environments'
+/// promotion order.
+pub fn needed(
+    summaries: &[Option<Value>],
     reported: &HashSet<String>,
     promotion: &[String],
-) -> Vec<Value> {
+) -> Vec<bool> {
+    // Only objects reach the rules (see `Policies::check_project`).
+    let entries: Vec<&Value> = summaries
+        .iter()
+        .flatten()
+        .filter(|e| e["contents"].is_object())
+        .collect();
     // Each plan group's newest build, or None when a plan of it has a
     // build number that cannot be compared (the group is then kept whole).
     let mut newest: HashMap<Group, Option<u128>> = HashMap::new();
     let mut configured: HashSet<Group> = HashSet::new();
-    for entry in &entries {
+    for entry in entries.iter().copied() {
         if is(entry, "config") {
             configured.insert(group_of(entry));
         } else if is(entry, "plan") {
@@ -82,14 +121,14 @@ pub fn for_reported(
     let has_numeric: HashSet<Group> = entries
         .iter()
         .filter(|e| is(e, "plan") && build_number(e).is_some())
-        .map(group_of)
+        .map(|e| group_of(e))
         .collect();
 
     // What the reported plans need besides the newest plans.
     let mut whole: HashSet<Group> = HashSet::new();
     // The pipelines of the reported plans, by namespace and schedule id.
     let mut schedules: HashMap<(String, String), HashSet<String>> = HashMap::new();
-    for entry in entries.iter().filter(|e| is(e, "plan")) {
+    for entry in entries.iter().copied().filter(|e| is(e, "plan")) {
         let Some(path) = entry["path"].as_str() else {
             continue;
         };
@@ -114,9 +153,15 @@ pub fn for_reported(
         }
     }
 
-    entries
-        .into_iter()
-        .filter(|entry| {
+    summaries
+        .iter()
+        .map(|summary| {
+            let Some(entry) = summary else {
+                return true;
+            };
+            if !entry["contents"].is_object() {
+                return false;
+            }
             if !is(entry, "plan") {
                 return true;
             }
@@ -133,6 +178,22 @@ pub fn for_reported(
                     pipelines.iter().any(|p| *p != mine)
                 })
         })
+        .collect()
+}
+
+/// The entries `needed` keeps, in their order.
+#[cfg(test)]
+fn for_reported(
+    entries: Vec<Value>,
+    reported: &HashSet<String>,
+    promotion: &[String],
+) -> Vec<Value> {
+    let summaries: Vec<Option<Value>> = entries.iter().map(|e| Some(summary(e))).collect();
+    let keep = needed(&summaries, reported, promotion);
+    entries
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(entry, keep)| keep.then_some(entry))
         .collect()
 }
 
@@ -225,6 +286,28 @@ mod tests {
             let path = format!("orchestration_plans/dev/{dev}.json");
             assert!(paths(&kept).contains(&path.as_str()), "{path}");
         }
+    }
+
+    #[test]
+    fn a_plan_that_is_not_an_object_is_not_the_newest() {
+        let mut broken = plan("dev", "13", "ingest");
+        broken["contents"] = json!(["not", "an", "object"]);
+        let entries = vec![
+            config("dev"),
+            plan("dev", "11", "x"),
+            plan("dev", "12", "y"),
+            broken,
+        ];
+        let named: HashSet<String> = ["orchestration_plans/dev/11.json".to_string()].into();
+        let kept = for_reported(entries, &named, &[]);
+        assert_eq!(
+            paths(&kept),
+            [
+                "conf/dev.json",
+                "orchestration_plans/dev/11.json",
+                "orchestration_plans/dev/12.json"
+            ]
+        );
     }
 
     #[test]
