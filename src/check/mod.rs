@@ -350,7 +350,6 @@ impl Checker {
         };
         let mut reported = self.policies.diagnostics.clone();
         let mut background = Vec::new();
-        let mut files = HashMap::new();
         let mut changed = false;
         let mut project_key = <sha2::Sha256 as sha2::Digest>::new();
         let mut complete = true;
@@ -367,14 +366,10 @@ impl Checker {
                 None if file.diagnostics.is_empty() => complete = false,
                 None => {}
             }
-            match &file.stored {
-                Some(entry) => {
-                    files.insert(input.shown(), entry.clone());
-                }
-                // A document only this run has (the gate's) is no file's
-                // verdict to keep, nor is the cross-file one that saw it.
-                None if matches!(input, Input::Loaded(_)) => complete = false,
-                None => {}
+            // A document only this run has (the gate's) is no file's
+            // verdict to keep, nor is the cross-file one that saw it.
+            if file.stored.is_none() && matches!(input, Input::Loaded(_)) {
+                complete = false;
             }
         }
         let project_key = cache::hex(&sha2::Digest::finalize(project_key));
@@ -488,6 +483,12 @@ impl Checker {
                     key: project_key,
                     diagnostics,
                 });
+            // Each file's verdict, gathered only when it is written.
+            let files = inputs
+                .iter()
+                .zip(&per_file)
+                .filter_map(|(input, file)| Some((input.shown(), file.stored.clone()?)))
+                .collect();
             cache.save(cache::Index {
                 files,
                 project: stored_project,
