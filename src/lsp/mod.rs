@@ -80,6 +80,8 @@ pub fn run(input: impl Read + Send + 'static, output: &mut dyn Write) -> io::Res
         findings: HashMap::new(),
         shown: BTreeSet::new(),
         dirty: true,
+        edits_only: false,
+        settle_owed: false,
         shutdown: false,
     };
     for problem in problems {
@@ -171,6 +173,12 @@ struct Server<'a> {
     shown: BTreeSet<String>,
     /// Something changed since the last check.
     dirty: bool,
+    /// Only open buffers were edited since the last check: checking them
+    /// (the rest of the workspace as context) answers the edit; the whole
+    /// workspace is checked again once the edits pause.
+    edits_only: bool,
+    /// The last check covered the open buffers only.
+    settle_owed: bool,
     shutdown: bool,
 }
 
@@ -180,13 +188,32 @@ enum Flow {
     Exit(u8),
 }
 
+/// How long the edits must pause before the whole workspace is checked
+/// after a check of the edited buffers alone.
+const SETTLE: Duration = Duration::from_millis(300);
+
 impl Server<'_> {
     fn serve(&mut self, incoming: &Receiver<Incoming>) -> io::Result<u8> {
         loop {
             if self.dirty {
                 self.refresh()?;
             }
-            let Ok(first) = incoming.recv() else {
+            let first = if self.settle_owed {
+                match incoming.recv_timeout(SETTLE) {
+                    Ok(message) => Ok(message),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                        // The other files' cross-file findings may have
+                        // changed with the edit.
+                        self.dirty = true;
+                        self.edits_only = false;
+                        continue;
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(()),
+                }
+            } else {
+                incoming.recv().map_err(|_| ())
+            };
+            let Ok(first) = first else {
                 return Ok(if self.shutdown { 0 } else { 1 });
             };
             // Everything queued while the last check ran is handled before
@@ -347,6 +374,9 @@ impl Server<'_> {
         // Always answer an edit, so that the client sees which version the
         // diagnostics are for.
         self.force.insert(path);
+        if !self.dirty {
+            self.edits_only = true;
+        }
         self.dirty = true;
     }
 
@@ -411,7 +441,9 @@ impl Server<'_> {
     /// Check the workspace and publish what changed.
     fn refresh(&mut self) -> io::Result<()> {
         self.dirty = false;
-        let checked = match guarded(|| self.workspace.check()) {
+        let open_only = std::mem::take(&mut self.edits_only);
+        self.settle_owed = open_only;
+        let checked = match guarded(|| self.workspace.check(open_only)) {
             Ok(checked) => checked,
             Err(why) => {
                 // Keep the last diagnostics; the next edit tries again. Say
@@ -432,8 +464,13 @@ impl Server<'_> {
             stats,
         } = checked;
         log(&format!(
-            "checked {} files, re-evaluated {}; cross-file rules {}",
+            "checked {} files{}, re-evaluated {}; cross-file rules {}",
             stats.files,
+            if open_only {
+                " (the open ones, the rest as context)"
+            } else {
+                ""
+            },
             stats.evaluated,
             if stats.cross_file { "ran" } else { "reused" }
         ));
@@ -459,11 +496,21 @@ impl Server<'_> {
             by_file.entry(path.clone()).or_default().push(converted);
             findings.entry(path).or_default().push(d);
         }
-        self.findings = findings;
+        // A check of the open buffers says nothing of the other files: their
+        // diagnostics stay until the whole workspace is checked again.
+        let in_scope = |path: &PathBuf| !open_only || self.workspace.is_open(path);
+        if open_only {
+            self.findings
+                .retain(|path, _| !self.workspace.is_open(path));
+            self.findings.extend(findings);
+        } else {
+            self.findings = findings;
+        }
         let paths: BTreeSet<PathBuf> = by_file
             .keys()
             .chain(self.published.keys())
             .chain(self.force.iter())
+            .filter(|path| in_scope(path))
             .cloned()
             .collect();
         for path in paths {

@@ -258,8 +258,12 @@ impl Workspace {
             })
     }
 
-    /// Check every config and plan, open buffers in place of their files.
-    pub fn check(&mut self) -> Checked {
+    /// Check every config and plan, open buffers in place of their files;
+    /// or, with `open_only`, report on the open buffers alone, the rest of
+    /// their projects as context (what a pre-commit hook does with named
+    /// files: the cross-file rules then read only the facts those buffers'
+    /// findings depend on).
+    pub fn check(&mut self, open_only: bool) -> Checked {
         // Open buffers that are configs or plans, with their projects.
         let open: Vec<(PathBuf, Candidate)> = {
             let paths: Vec<PathBuf> = self.buffers.keys().cloned().collect();
@@ -284,17 +288,18 @@ impl Workspace {
             if files.is_empty() {
                 continue;
             }
-            let report = files
-                .into_iter()
-                .map(|(path, candidate)| match self.buffers.get(&path) {
-                    Some(buffer) => Input::Buffer(candidate, buffer.file.clone()),
-                    None => Input::Disk(candidate),
-                })
-                .collect();
-            let work = Workset {
-                report,
-                context: Vec::new(),
-            };
+            let (mut report, mut context) = (Vec::new(), Vec::new());
+            for (path, candidate) in files {
+                match self.buffers.get(&path) {
+                    Some(buffer) => report.push(Input::Buffer(candidate, buffer.file.clone())),
+                    None if open_only => context.push(Input::Disk(candidate)),
+                    None => report.push(Input::Disk(candidate)),
+                }
+            }
+            if report.is_empty() {
+                continue;
+            }
+            let work = Workset { report, context };
             let outcome = checker.run(&work, project.cache.as_ref(), &Budget::default());
             diagnostics.extend(outcome.diagnostics);
             stats.files += outcome.stats.files;

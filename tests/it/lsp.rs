@@ -492,7 +492,18 @@ fn cross_file_findings_appear_in_the_other_file_and_go_when_fixed_and_hover_expl
     server.change(CONFIG, 3, &config);
     assert_eq!(server.diagnostics(CONFIG, Some(3)), Vec::<Value>::new());
     assert_eq!(server.diagnostics(PLAN, None), Vec::<Value>::new());
-    assert_eq!(server.shutdown().code, Some(0));
+    let ended = server.shutdown();
+    assert_eq!(ended.code, Some(0));
+    // Each edit was answered by a check of the open buffer (the rest of the
+    // workspace as context), and the plan's findings came with the check of
+    // the whole workspace once the edits paused.
+    let log = String::from_utf8_lossy(&ended.stderr);
+    let quick = log.matches("(the open ones, the rest as context)").count();
+    let whole = log
+        .lines()
+        .filter(|l| l.contains("checked") && !l.contains("the open ones"))
+        .count();
+    assert!(quick >= 2 && whole >= 3, "{log}");
 }
 
 #[test]
