@@ -737,13 +737,16 @@ fn an_edit_re_evaluates_only_the_edited_file() {
     server.change(PLAN, 2, &edited);
     assert_eq!(server.diagnostics(PLAN, Some(2)), Vec::<Value>::new());
     // The first check evaluates every file; opening the plan with the text
-    // it has on disk, none; the edit, that one.
+    // it has on disk, none; the edit, that one (checked as an open file, the
+    // rest of the workspace as context).
     let logs = check_logs(&server, 3);
     assert!(logs[1].contains("re-evaluated 0;"), "{logs:#?}");
     let last = logs.last().expect("a check was logged");
     assert_eq!(
         last,
-        &format!("planguard lsp: checked {files} files, re-evaluated 1; cross-file rules ran"),
+        &format!(
+            "planguard lsp: checked {files} files (the open ones, the rest as context), re-evaluated 1; cross-file rules ran"
+        ),
         "{logs:#?}"
     );
     assert!(
