@@ -37,8 +37,6 @@ deny contains finding if {
 	}
 }
 
-deployed(workspace, env, digest) if digest in digests[workspace][env]
-
 # The digests each environment's plans deployed, by workspace, computed once
 # (not by comparing each plan with every plan of the previous environment).
 digests[plan.workspace][plan.environment] contains digest if {

@@ -38,16 +38,29 @@ fn is(entry: &Value, kind: &str) -> bool {
     entry["kind"] == kind
 }
 
-/// A build number as `numeric` and `to_number` in lib/project.rego read it:
-/// digits only; None for anything else, or too long to compare exactly.
-fn build_number(entry: &Value) -> Option<u128> {
-    let build = entry["build"].as_str()?;
+/// A plan's build as `numeric` and `to_number` in lib/project.rego read it.
+enum Build {
+    /// Digits: a build number.
+    Number(u128),
+    /// Digits, but too many to compare exactly (beyond 15, a Rego number
+    /// is no longer exact).
+    TooLong,
+    /// Anything else: never the newest.
+    Other,
+}
+
+fn build_of(entry: &Value) -> Build {
+    let Some(build) = entry["build"].as_str() else {
+        return Build::Other;
+    };
     if build.is_empty() || !build.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+        return Build::Other;
     }
-    // Beyond 15 digits a Rego number is no longer exact.
     let digits = build.trim_start_matches('0');
-    (digits.len() <= 15).then(|| digits.parse().unwrap_or(0))
+    if digits.len() > 15 {
+        return Build::TooLong;
+    }
+    Build::Number(digits.parse().unwrap_or(0))
 }
 
 /// What of a file's facts tells whether a check of other files needs them:
@@ -97,32 +110,28 @@ pub fn needed(
         .flatten()
         .filter(|e| e["contents"].is_object())
         .collect();
-    // Each plan group's newest build, or None when a plan of it has a
-    // build number that cannot be compared (the group is then kept whole).
+    // Each plan group's newest build: None while it has no build number,
+    // or once one of them is too long to compare (it is then kept whole).
     let mut newest: HashMap<Group, Option<u128>> = HashMap::new();
+    let mut too_long: HashSet<Group> = HashSet::new();
     let mut configured: HashSet<Group> = HashSet::new();
     for entry in entries.iter().copied() {
         if is(entry, "config") {
             configured.insert(group_of(entry));
         } else if is(entry, "plan") {
-            let slot = newest.entry(group_of(entry)).or_insert(Some(0));
-            let numeric = entry["build"]
-                .as_str()
-                .is_some_and(|b| !b.is_empty() && b.bytes().all(|c| c.is_ascii_digit()));
-            match (build_number(entry), numeric) {
-                (Some(n), _) => *slot = slot.map(|m| m.max(n)),
-                // Digits, but too many to compare exactly.
-                (None, true) => *slot = None,
-                // Not a build number: never the newest.
-                (None, false) => {}
+            let slot = newest.entry(group_of(entry)).or_default();
+            match build_of(entry) {
+                Build::Number(n) => *slot = Some(slot.map_or(n, |m| m.max(n))),
+                Build::TooLong => {
+                    too_long.insert(group_of(entry));
+                }
+                Build::Other => {}
             }
         }
     }
-    let has_numeric: HashSet<Group> = entries
-        .iter()
-        .filter(|e| is(e, "plan") && build_number(e).is_some())
-        .map(|e| group_of(e))
-        .collect();
+    for group in too_long {
+        newest.insert(group, None);
+    }
 
     // What the reported plans need besides the newest plans.
     let mut whole: HashSet<Group> = HashSet::new();
@@ -148,7 +157,7 @@ pub fn needed(
             .insert(pipeline_of(entry));
     }
     for (group, newest_build) in &newest {
-        if newest_build.is_none() || !has_numeric.contains(group) || !configured.contains(group) {
+        if newest_build.is_none() || !configured.contains(group) {
             whole.insert(group.clone());
         }
     }
@@ -170,8 +179,8 @@ pub fn needed(
                 .as_str()
                 .is_some_and(|path| reported.contains(path))
                 || whole.contains(&group)
-                || (build_number(entry).is_some()
-                    && newest.get(&group).copied().flatten() == build_number(entry))
+                || matches!(build_of(entry), Build::Number(n)
+                    if newest.get(&group).copied().flatten() == Some(n))
                 || schedules.get(&schedule_of(entry)).is_some_and(|pipelines| {
                     // Another pipeline's plan with a reported plan's id.
                     let mine = pipeline_of(entry);
