@@ -3045,6 +3045,52 @@ fn a_named_plan_sees_the_older_builds_its_findings_depend_on() {
     }
 }
 
+/// A check of named files reads only the facts their findings need; its
+/// cross-file verdict is about those files only, so it is not kept, and a
+/// second such check with nothing changed writes nothing to the cache.
+#[test]
+fn a_check_of_named_files_leaves_the_cache_index_alone_when_nothing_changed() {
+    let workspace = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = workspace.dir.path();
+    let check = || {
+        run(planguard().current_dir(dir).args([
+            "check",
+            "--isolated",
+            "--format",
+            "json",
+            "orchestration_plans/dev/12.json",
+        ]))
+    };
+    let first = check();
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let index = || -> Vec<(std::path::PathBuf, std::time::SystemTime)> {
+        let mut found: Vec<_> = std::fs::read_dir(dir.join(".planguard/cache"))
+            .expect("a cache")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("index-"))
+            .map(|e| {
+                (
+                    e.path(),
+                    e.metadata().and_then(|m| m.modified()).expect("mtime"),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let before = index();
+    assert_eq!(before.len(), 1, "{before:?}");
+    let index_text = std::fs::read_to_string(&before[0].0).expect("index");
+    assert!(
+        index_text.contains("\"summary\""),
+        "facts summaries are kept: {index_text}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let second = check();
+    assert_eq!((second.code, &second.stdout), (first.code, &first.stdout));
+    assert_eq!(index(), before, "the index was written again");
+}
+
 /// The rules and severities of a check of the example with `args`, and its exit status.
 fn selected(args: &[&str]) -> (i32, Vec<String>) {
     let out = run(planguard()
