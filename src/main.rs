@@ -5,6 +5,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+
+/// The allocator (see Cargo.toml): a check is mostly small values made and
+/// dropped, where mimalloc is a fifth faster than the system's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use planguard::cli::{self, Cli, CliError, EXIT_FAILURE};
 use planguard::diagnostic::Report;
 use planguard::log::{self, Fields, Level, LogFormat};
@@ -34,7 +39,24 @@ fn fatal_event(subcommand: &str, message: &str, causes: Vec<String>, error: Opti
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
+/// Library backtraces off unless asked for by name. regorus's evaluator
+/// builds (and drops) an error for every reference it cannot resolve
+/// statically, and with `RUST_BACKTRACE` set each of those captures a
+/// backtrace: a quarter of a check's time, for backtraces planguard never
+/// shows. A panic's backtrace still follows `RUST_BACKTRACE`.
+fn no_library_backtraces() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: called first thing in main, before any other thread exists
+        // that could read the environment.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var("RUST_LIB_BACKTRACE", "0");
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    no_library_backtraces();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -20,6 +20,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
@@ -93,7 +94,9 @@ pub struct ProjectEntry {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Index {
     pub format: u32,
-    pub files: HashMap<String, FileEntry>,
+    /// Shared, so that a long-lived cache hands its entries out without
+    /// copying them.
+    pub files: HashMap<String, Arc<FileEntry>>,
     pub project: Option<ProjectEntry>,
 }
 
@@ -115,7 +118,7 @@ enum Store {
 
 #[derive(Default)]
 struct Memory {
-    index: Index,
+    index: Arc<Index>,
     facts: HashMap<String, serde_json::Value>,
 }
 
@@ -162,13 +165,15 @@ impl Cache {
     }
 
     /// The stored index; empty when absent, unreadable or from another format.
-    pub fn load(&self) -> Index {
+    pub fn load(&self) -> Arc<Index> {
         match &self.store {
-            Store::Disk(dir) => std::fs::read(self.index_path(dir))
-                .ok()
-                .and_then(|bytes| serde_json::from_slice::<Index>(&bytes).ok())
-                .filter(|index| index.format == FORMAT)
-                .unwrap_or_default(),
+            Store::Disk(dir) => Arc::new(
+                std::fs::read(self.index_path(dir))
+                    .ok()
+                    .and_then(|bytes| serde_json::from_slice::<Index>(&bytes).ok())
+                    .filter(|index| index.format == FORMAT)
+                    .unwrap_or_default(),
+            ),
             Store::Memory(memory) => memory.lock().map(|m| m.index.clone()).unwrap_or_default(),
         }
     }
@@ -191,7 +196,7 @@ impl Cache {
                         .filter_map(|f| f.facts.as_ref())
                         .collect();
                     memory.facts.retain(|key, _| used.contains(key));
-                    memory.index = index;
+                    memory.index = Arc::new(index);
                 }
             }
         }

@@ -15,7 +15,7 @@ pub mod suppress;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -200,7 +200,7 @@ struct Checked {
     /// The hash of its facts for the cross-file rules, when it loaded.
     loaded: Option<String>,
     /// What the cache holds for it now; None when its result cannot be stored.
-    stored: Option<cache::FileEntry>,
+    stored: Option<Arc<cache::FileEntry>>,
     /// Its per-document rules ran.
     evaluated: bool,
     /// Reused without reading the file.
@@ -225,7 +225,7 @@ impl Checked {
     }
 
     /// A stored verdict reused as it is (`hit`: without reading the file).
-    fn reused(entry: cache::FileEntry, diagnostics: Vec<Diagnostic>, hit: bool) -> Self {
+    fn reused(entry: Arc<cache::FileEntry>, diagnostics: Vec<Diagnostic>, hit: bool) -> Self {
         Self {
             diagnostics,
             entry: None,
@@ -330,7 +330,7 @@ impl Checker {
             .par_iter()
             .enumerate()
             .map(|(i, input)| {
-                let cache = cache.map(|c| (c, &index));
+                let cache = cache.map(|c| (c, &*index));
                 if i < work.report.len() {
                     self.check_input(input, cache, now_ns, budget)
                 } else {
@@ -409,15 +409,30 @@ impl Checker {
                     Some(named) => {
                         // What tells whether a file's facts are needed: the
                         // summary its cache entry keeps, else its facts.
-                        let summaries: Vec<Option<Value>> = inputs
+                        let known = |file: &Checked| {
+                            file.entry.is_none()
+                                && file.stored.as_ref().is_some_and(|s| s.summary.is_some())
+                        };
+                        // Made only for the files the cache has none for.
+                        let made: Vec<Option<Value>> = inputs
                             .par_iter()
                             .zip(&per_file)
                             .map(|(input, file)| {
-                                let known =
-                                    file.entry.as_ref().map(relevant::summary).or_else(|| {
-                                        file.stored.as_ref().and_then(|s| s.summary.clone())
-                                    });
-                                known.or_else(|| load(input, file).as_ref().map(relevant::summary))
+                                if known(file) {
+                                    return None;
+                                }
+                                match &file.entry {
+                                    Some(entry) => Some(relevant::summary(entry)),
+                                    None => load(input, file).as_ref().map(relevant::summary),
+                                }
+                            })
+                            .collect();
+                        let summaries: Vec<Option<&Value>> = per_file
+                            .iter()
+                            .zip(&made)
+                            .map(|(file, made)| match known(file) {
+                                true => file.stored.as_ref().and_then(|s| s.summary.as_ref()),
+                                false => made.as_ref(),
                             })
                             .collect();
                         let needed = self.policies.needed_facts(&summaries, named);
@@ -465,7 +480,7 @@ impl Checker {
             .context
             .par_iter()
             .filter(|input| shown.contains(&input.shown()))
-            .map(|input| self.check_input(input, cache.map(|c| (c, &index)), now_ns, budget))
+            .map(|input| self.check_input(input, cache.map(|c| (c, &*index)), now_ns, budget))
             .collect();
         for file in shown_context {
             stats.evaluated += usize::from(file.evaluated);
@@ -631,7 +646,7 @@ impl Checker {
                     .and_then(|file| cache::restore(&previous.diagnostics, only(shown, &file)))
             };
             if let Some(diagnostics) = restored {
-                return Checked::reused(previous.clone(), diagnostics, true);
+                return Checked::reused(Arc::clone(previous), diagnostics, true);
             }
         }
         let file = match budget.time(READ, || input.read(max_size)) {
@@ -643,9 +658,9 @@ impl Checker {
         if let Some(previous) = previous.filter(|p| p.key == key)
             && let Some(diagnostics) = cache::restore(&previous.diagnostics, only(shown, &file))
         {
-            let mut stored = previous.clone();
+            let mut stored = cache::FileEntry::clone(previous);
             (stored.len, stored.modified) = (len, modified);
-            return Checked::reused(stored, diagnostics, false);
+            return Checked::reused(Arc::new(stored), diagnostics, false);
         }
         let (document, mut diagnostics) =
             budget.time(PARSE, || load::parse(file.clone(), candidate));
@@ -666,16 +681,18 @@ impl Checker {
             (None, _) => None,
         };
         let evaluated = entry.is_some();
-        let stored = stored.map(|stored| cache::FileEntry {
-            key,
-            len,
-            modified,
-            diagnostics: stored,
-            facts: loaded.clone(),
-            day: reads.dated().then_some(today),
-            facts_only: false,
-            summary: entry.as_ref().map(relevant::summary),
-            reads,
+        let stored = stored.map(|stored| {
+            Arc::new(cache::FileEntry {
+                key,
+                len,
+                modified,
+                diagnostics: stored,
+                facts: loaded.clone(),
+                day: reads.dated().then_some(today),
+                facts_only: false,
+                summary: entry.as_ref().map(relevant::summary),
+                reads,
+            })
         });
         Checked {
             diagnostics,
@@ -715,7 +732,7 @@ impl Checker {
             && previous.len == len
             && previous.modified == modified
         {
-            return Checked::reused(previous.clone(), Vec::new(), true);
+            return Checked::reused(Arc::clone(previous), Vec::new(), true);
         }
         let file = match budget.time(READ, || input.read(max_size)) {
             Ok(file) => file,
@@ -726,9 +743,9 @@ impl Checker {
         });
         let (len, modified) = stamp.unwrap_or_default();
         if let Some(previous) = previous.filter(|p| key.as_ref() == Some(&p.key)) {
-            let mut stored = previous.clone();
+            let mut stored = cache::FileEntry::clone(previous);
             (stored.len, stored.modified) = (len, modified);
-            return Checked::reused(stored, Vec::new(), false);
+            return Checked::reused(Arc::new(stored), Vec::new(), false);
         }
         let (document, diagnostics) = budget.time(PARSE, || load::parse(file, candidate));
         let Some(document) = document else {
@@ -745,9 +762,8 @@ impl Checker {
             Some((cache, _)) if secrets.is_empty() => cache.save_facts(&entry),
             _ => None,
         };
-        let stored = key
-            .filter(|_| loaded.is_some())
-            .map(|key| cache::FileEntry {
+        let stored = key.filter(|_| loaded.is_some()).map(|key| {
+            Arc::new(cache::FileEntry {
                 key,
                 len,
                 modified,
@@ -757,7 +773,8 @@ impl Checker {
                 day: None,
                 facts_only: true,
                 summary: Some(relevant::summary(&entry)),
-            });
+            })
+        });
         Checked {
             diagnostics,
             loaded: loaded.or_else(|| cache.and_then(|_| facts_hash(&entry))),

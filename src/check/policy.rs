@@ -499,7 +499,7 @@ impl Policies {
     /// (`relevant::summary`; a file without one is needed).
     pub fn needed_facts(
         &self,
-        summaries: &[Option<Value>],
+        summaries: &[Option<&Value>],
         reported: &std::collections::HashSet<String>,
     ) -> Vec<bool> {
         match &self.promotion {

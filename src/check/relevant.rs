@@ -100,7 +100,7 @@ pub fn summary(entry: &Value) -> Value {
 /// about the files in `reported`; `promotion` is the environments'
 /// promotion order.
 pub fn needed(
-    summaries: &[Option<Value>],
+    summaries: &[Option<&Value>],
     reported: &HashSet<String>,
     promotion: &[String],
 ) -> Vec<bool> {
@@ -108,6 +108,7 @@ pub fn needed(
     let entries: Vec<&Value> = summaries
         .iter()
         .flatten()
+        .copied()
         .filter(|e| e["contents"].is_object())
         .collect();
     // Each plan group's newest build: None while it has no build number,
@@ -198,6 +199,7 @@ fn for_reported(
     promotion: &[String],
 ) -> Vec<Value> {
     let summaries: Vec<Option<Value>> = entries.iter().map(|e| Some(summary(e))).collect();
+    let summaries: Vec<Option<&Value>> = summaries.iter().map(Option::as_ref).collect();
     let keep = needed(&summaries, reported, promotion);
     entries
         .into_iter()
