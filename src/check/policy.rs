@@ -124,6 +124,19 @@ pub struct Policies {
     /// reused. The built-in policies read the clock only through PG119,
     /// which the cache knows about (see `Reads::dated`).
     pub volatile: bool,
+    /// `[policy] timeout`: the time limit of one evaluation.
+    timeout: std::time::Duration,
+}
+
+/// The cross-file rules compare every file with the others, so their time
+/// limit is the policy timeout once per this many files (at least once): a
+/// large repository is not a runaway rule.
+pub const FILES_PER_TIME_LIMIT: usize = 5_000;
+
+/// The time limit of the cross-file rules over `files` files.
+fn project_time_limit(timeout: std::time::Duration, files: usize) -> std::time::Duration {
+    let times = files.div_ceil(FILES_PER_TIME_LIMIT).max(1);
+    timeout.saturating_mul(u32::try_from(times).unwrap_or(u32::MAX))
 }
 
 /// Built-ins whose result is not a function of their arguments.
@@ -324,6 +337,7 @@ impl Policies {
                     _ => settings.root.clone(),
                 }),
             volatile,
+            timeout: settings.policy.timeout,
             sources: usable
                 .into_iter()
                 .map(|(s, _)| (s.file.display_path(), s.file))
@@ -547,6 +561,10 @@ impl Policies {
             return Vec::new();
         }
         let first = entries[0]["path"].as_str().unwrap_or_default().to_string();
+        engine.set_execution_timer_config(ExecutionTimerConfig {
+            limit: project_time_limit(self.timeout, entries.len()),
+            check_interval: NonZeroU32::new(256).expect("not zero"),
+        });
         engine.set_input(regorus::Value::from(Value::Array(entries)));
         let sources: std::cell::RefCell<HashMap<String, Option<SourceFile>>> = Default::default();
         let source_of = |path: &str| {
@@ -662,25 +680,43 @@ impl Policies {
             } else {
                 Severity::Warning
             };
-            if results.len() > MAX_RESULTS {
+            // At most MAX_RESULTS findings per file: a cross-file rule over
+            // a large repository may rightly find more in all.
+            let mut per_file: HashMap<String, usize> = HashMap::new();
+            for result in &results {
+                let Some(finding) =
+                    Self::finding(&package.name, rule, severity, result, subject, &locate)
+                else {
+                    continue;
+                };
+                let file = finding
+                    .location
+                    .as_ref()
+                    .map_or_else(|| subject.display_path(), |l| l.file.display_path());
+                let seen = per_file.entry(file).or_default();
+                *seen += 1;
+                if *seen <= MAX_RESULTS {
+                    diagnostics.push(finding);
+                }
+            }
+            let mut crowded: Vec<(String, usize)> = per_file
+                .into_iter()
+                .filter(|(_, n)| *n > MAX_RESULTS)
+                .collect();
+            crowded.sort();
+            for (file, n) in crowded {
+                let place = if file == subject.display_path() {
+                    String::new()
+                } else {
+                    format!(" in {file}")
+                };
                 diagnostics.push(self.evaluation_error(
                     subject,
                     &package.name,
                     rule,
                     &unlocated(&format!(
-                        "it returned {} results; only the first {MAX_RESULTS} are reported (a rule with this many findings is usually missing a condition)",
-                        results.len()
+                        "it returned {n} results{place}; only the first {MAX_RESULTS} are reported (a rule with this many findings in one file is usually missing a condition)"
                     )),
-                ));
-            }
-            for result in results.into_iter().take(MAX_RESULTS) {
-                diagnostics.extend(Self::finding(
-                    &package.name,
-                    rule,
-                    severity,
-                    &result,
-                    subject,
-                    &locate,
                 ));
             }
         }
@@ -1148,6 +1184,19 @@ pub fn coalesce_failures(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cross_file_time_limit_grows_with_the_files_compared() {
+        let second = std::time::Duration::from_secs(1);
+        assert_eq!(project_time_limit(second, 0), second);
+        assert_eq!(project_time_limit(second, FILES_PER_TIME_LIMIT), second);
+        assert_eq!(
+            project_time_limit(second, FILES_PER_TIME_LIMIT + 1),
+            2 * second
+        );
+        assert_eq!(project_time_limit(second, 62_500), 13 * second);
+        assert_eq!(project_time_limit(second, usize::MAX), second * u32::MAX);
+    }
 
     /// The cache keeps a built-in verdict judged by the date for that day,
     /// knowing that PG119 reads the clock only about certificates it read

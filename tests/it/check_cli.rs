@@ -3537,3 +3537,54 @@ fn naming_some_folders_keeps_the_rest_of_the_workspace_as_context() {
     let (code, out) = check(&["orchestration_plans/dev"]);
     assert_eq!((code, out.as_str()), (0, ""));
 }
+
+/// A rule's findings are capped at 100 per file, with a PG021 that says how
+/// many there were: a document rule with 150 findings on one file is cut;
+/// a cross-file rule with 60 findings in each of three files is not (a large
+/// repository rightly has more than 100 in all).
+#[test]
+fn a_rule_s_findings_are_capped_per_file_not_per_rule() {
+    let workspace = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = workspace.dir.path();
+    write_file(
+        dir,
+        "planguard.toml",
+        "[policy]\npaths = [\"policy\"]\nproject-namespaces = [\"crosscheck\"]\n",
+    );
+    write_file(
+        dir,
+        "policy/many.rego",
+        "package main\n\nimport rego.v1\n\n\
+         warn contains sprintf(\"finding %d\", [i]) if {\n\
+         \tdata.planguard.file.kind == \"config\"\n\tdata.planguard.file.environment == \"dev\"\n\
+         \tsome i in numbers.range(1, 150)\n}\n",
+    );
+    write_file(
+        dir,
+        "policy/cross.rego",
+        "package crosscheck\n\nimport rego.v1\n\n\
+         warn contains {\"msg\": sprintf(\"cross %d\", [i]), \"file\": doc.path} if {\n\
+         \tsome doc in input\n\tdoc.kind == \"plan\"\n\tdoc.environment == \"dev\"\n\
+         \tsome i in numbers.range(1, 60)\n}\n",
+    );
+    let (code, report) = check_json(&["--no-cache", dir.to_str().expect("UTF-8")]);
+    assert_eq!(code, 1, "{report:#}");
+    let diagnostics = report["diagnostics"].as_array().expect("diagnostics");
+    let count = |rule: &str| diagnostics.iter().filter(|d| d["rule"] == rule).count();
+    assert_eq!(count("main.warn"), 100, "{report:#}");
+    let dev_plans = std::fs::read_dir(dir.join("orchestration_plans/dev"))
+        .expect("dev plans")
+        .count();
+    assert!(dev_plans >= 2, "the fixture has {dev_plans} dev plans");
+    assert_eq!(count("crosscheck.warn"), 60 * dev_plans, "{report:#}");
+    let errors: Vec<&str> = diagnostics
+        .iter()
+        .filter(|d| d["rule"] == "PG021")
+        .filter_map(|d| d["message"].as_str())
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].contains("data.main.warn") && errors[0].contains("returned 150 results"),
+        "{errors:#?}"
+    );
+}
