@@ -326,7 +326,7 @@ impl Checker {
         let index = cache.map(Cache::load).unwrap_or_default();
         let max_size = self.settings.max_file_size;
         let now_ns = self.now_ns();
-        let per_file: Vec<Checked> = inputs
+        let mut per_file: Vec<Checked> = inputs
             .par_iter()
             .enumerate()
             .map(|(i, input)| {
@@ -440,12 +440,16 @@ impl Checker {
                         needed
                     }
                 };
+                // Moved, not copied: at 60,000 files one more copy of every
+                // file's facts is a tenth of the check's memory.
                 let entries: Vec<Value> = inputs
                     .par_iter()
-                    .zip(&per_file)
+                    .zip(per_file.par_iter_mut())
                     .zip(&needed)
                     .filter(|(_, needed)| **needed)
-                    .filter_map(|((input, file), _)| load(input, file))
+                    .filter_map(|((input, file), _)| {
+                        file.entry.take().or_else(|| load(input, file))
+                    })
                     .collect();
                 let (found, reads) = self.policies.check_project(entries, source, now_ns, budget);
                 project_reads = reads;
