@@ -93,3 +93,18 @@ test_no_stores_still_checks_the_scope if {
 	some f in fs
 	f.location == ["ref"]
 }
+
+# The names of other environments are first looked for in all references at
+# once; the finding is still on the reference that has one as a segment.
+test_a_leak_is_reported_on_its_own_reference if {
+	fs := secret_scope.deny with input as {"secrets": [
+		{"name": "orders-db", "ref": "vault://vault.prod/kv/ingestion-prod/orders"},
+		{"name": "events", "ref": "vault://vault.prod/kv/uat/events"},
+	]}
+		with data.planguard.file as {"kind": "plan", "environment": "prod"}
+		with data.planguard.environments as environments
+	count(fs) == 1
+	some f in fs
+	f.location == ["secrets", 1, "ref"]
+	contains(f.msg, "names the uat environment's scope")
+}
