@@ -89,8 +89,8 @@ prod plan needs every plan of the environment before it, so it costs more
 than a dev plan. The editor answers an edit the same way, the open files
 named and the rest as context, from a cache in memory whose entries are
 shared rather than copied on every edit; once the edits pause for 300 ms it
-checks the whole workspace again (an edit made during that check waits for
-it).
+checks the whole workspace again, and an edit made during that check stops
+it between files (the check runs again at the next pause).
 """
 
 

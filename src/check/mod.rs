@@ -15,6 +15,7 @@ pub mod suppress;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -126,9 +127,28 @@ pub struct Budget {
     timed_out: Mutex<BTreeSet<String>>,
     /// Where the time goes, when asked (`check --profile`).
     profile: Option<profile::Profile>,
+    /// Nonzero when the result is no longer wanted (the editor has newer
+    /// edits queued): the run stops between files and says so.
+    cancel: Option<Arc<AtomicUsize>>,
 }
 
 impl Budget {
+    /// A budget whose run stops, and reports itself interrupted, while
+    /// `cancel` is nonzero (a count of what makes the result stale).
+    pub fn cancellable(cancel: Arc<AtomicUsize>) -> Self {
+        Self {
+            cancel: Some(cancel),
+            ..Self::default()
+        }
+    }
+
+    /// The run's result is no longer wanted.
+    pub fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Acquire) > 0)
+    }
+
     /// A budget that also measures every stage and rule.
     pub fn profiling() -> Self {
         Self {
@@ -174,6 +194,9 @@ pub struct Outcome {
     pub stats: Stats,
     /// What the baseline hid, when the checker has one.
     pub baseline: Option<baseline::Applied>,
+    /// The budget was cancelled: the run stopped early, its findings are
+    /// incomplete and nothing was cached.
+    pub interrupted: bool,
 }
 
 /// How much of a check was done again, and how much came from the cache.
@@ -330,6 +353,9 @@ impl Checker {
             .par_iter()
             .enumerate()
             .map(|(i, input)| {
+                if budget.cancelled() {
+                    return Checked::failed_quietly();
+                }
                 let cache = cache.map(|c| (c, &*index));
                 if i < work.report.len() {
                     self.check_input(input, cache, now_ns, budget)
@@ -348,6 +374,16 @@ impl Checker {
             evaluated: per_file.iter().filter(|f| f.evaluated).count(),
             cross_file: false,
         };
+        // Checked again at the last point before the cross-file rules; what
+        // was done is not cached, since the skipped files are not in it.
+        if budget.cancelled() {
+            return Outcome {
+                diagnostics: Vec::new(),
+                stats,
+                baseline: None,
+                interrupted: true,
+            };
+        }
         let mut reported = self.policies.diagnostics.clone();
         let mut background = Vec::new();
         let mut changed = false;
@@ -533,6 +569,7 @@ impl Checker {
             diagnostics,
             stats,
             baseline,
+            interrupted: false,
         }
     }
 
@@ -1235,5 +1272,84 @@ mod tests {
         );
         let edit = checker.run(&work, Some(&cache), &Budget::default());
         assert_eq!(edit.stats.evaluated, 1, "{:?}", edit.stats);
+    }
+
+    /// The cross-file rules get the policy timeout once per
+    /// `FILES_PER_TIME_LIMIT` files they compare. With that made one file, a
+    /// cross-file rule slower than the timeout runs to its end over twenty
+    /// files; with the real value it times out.
+    #[test]
+    fn the_cross_file_time_limit_is_the_timeout_per_so_many_files() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let policy = dir.path().join("policy");
+        std::fs::create_dir_all(&policy).expect("mkdir");
+        std::fs::write(
+            policy.join("cross.rego"),
+            format!(
+                "package crosscheck\n\nimport rego.v1\n\n\
+                 deny contains \"compared\" if count({{i | some i in numbers.range(1, 1000); some j in numbers.range(1, {SLOW_CROSS_FILE_RANGE}); i > j}}) > 0\n"
+            ),
+        )
+        .expect("write policy");
+        let settings = Settings::from_text(
+            dir.path().to_path_buf(),
+            "planguard.toml",
+            format!(
+                "[policy]\nbuiltin = false\ntimeout = \"200ms\"\npaths = [{:?}]\n\
+                 project-namespaces = [\"crosscheck\"]\n",
+                policy.display().to_string()
+            ),
+        )
+        .expect("valid settings");
+        let mut checker = Checker::new(settings).expect("policies load");
+        let files = || Workset {
+            report: (0..20)
+                .map(|i| config(dir.path(), &format!("env{i}.json"), false))
+                .collect(),
+            context: Vec::new(),
+        };
+        let said = messages(&checker.run(&files(), None, &Budget::default()));
+        assert!(
+            said.iter()
+                .any(|m| m.contains("crosscheck.deny")
+                    && m.contains("exceeded the policy time limit")),
+            "{said:?}"
+        );
+        checker.policies.set_files_per_time_limit(1);
+        let said = messages(&checker.run(&files(), None, &Budget::default()));
+        assert_eq!(said, ["crosscheck.deny: compared"]);
+    }
+
+    /// How long the cross-file rule above loops: well over its 200 ms
+    /// timeout, well under twenty times that.
+    const SLOW_CROSS_FILE_RANGE: u32 = 1_000;
+
+    /// A cancelled run (the editor has a newer edit) stops between files,
+    /// says it was interrupted, reports nothing and caches nothing: the
+    /// next run evaluates every file as if the cancelled one never ran.
+    #[test]
+    fn a_cancelled_run_stops_and_keeps_nothing() {
+        let (dir, checker) = slow_policy_workspace();
+        let files = || Workset {
+            report: ["a.json", "b.json"]
+                .into_iter()
+                .map(|name| config(dir.path(), name, false))
+                .collect(),
+            context: Vec::new(),
+        };
+        let cache = Cache::in_memory(checker.cache_key());
+        let cancel = Arc::new(AtomicUsize::new(1));
+        let stopped = checker.run(&files(), Some(&cache), &Budget::cancellable(cancel.clone()));
+        assert!(stopped.interrupted);
+        assert_eq!(stopped.stats.evaluated, 0, "{:?}", stopped.stats);
+        assert!(!stopped.stats.cross_file);
+        assert!(stopped.diagnostics.is_empty(), "{:?}", stopped.diagnostics);
+        // Not yet cancelled: a run like any other.
+        cancel.store(0, std::sync::atomic::Ordering::Release);
+        let whole = checker.run(&files(), Some(&cache), &Budget::cancellable(cancel));
+        assert!(!whole.interrupted);
+        assert_eq!(whole.stats.evaluated, 2, "{:?}", whole.stats);
+        assert!(whole.stats.cross_file);
+        assert_eq!(messages(&whole), ["main.deny: named", "main.deny: named"]);
     }
 }

@@ -126,6 +126,9 @@ pub struct Policies {
     pub volatile: bool,
     /// `[policy] timeout`: the time limit of one evaluation.
     timeout: std::time::Duration,
+    /// [`FILES_PER_TIME_LIMIT`], smaller in tests that show the cross-file
+    /// rules get a longer time limit without comparing 5,000 files.
+    files_per_time_limit: usize,
 }
 
 /// The cross-file rules compare every file with the others, so their time
@@ -133,9 +136,14 @@ pub struct Policies {
 /// large repository is not a runaway rule.
 pub const FILES_PER_TIME_LIMIT: usize = 5_000;
 
-/// The time limit of the cross-file rules over `files` files.
-fn project_time_limit(timeout: std::time::Duration, files: usize) -> std::time::Duration {
-    let times = files.div_ceil(FILES_PER_TIME_LIMIT).max(1);
+/// The time limit of the cross-file rules over `files` files, allowing
+/// `timeout` per `per` files.
+fn project_time_limit(
+    timeout: std::time::Duration,
+    files: usize,
+    per: usize,
+) -> std::time::Duration {
+    let times = files.div_ceil(per.max(1)).max(1);
     timeout.saturating_mul(u32::try_from(times).unwrap_or(u32::MAX))
 }
 
@@ -338,6 +346,7 @@ impl Policies {
                 }),
             volatile,
             timeout: settings.policy.timeout,
+            files_per_time_limit: FILES_PER_TIME_LIMIT,
             sources: usable
                 .into_iter()
                 .map(|(s, _)| (s.file.display_path(), s.file))
@@ -377,6 +386,13 @@ impl Policies {
     /// document's sandbox; what the file functions returned comes back too.
     /// A rule that exceeds the time limit is not run again in this run
     /// (`budget`).
+    /// Allow the policy timeout once per `files` files compared by the
+    /// cross-file rules, instead of once per [`FILES_PER_TIME_LIMIT`].
+    #[cfg(test)]
+    pub(super) fn set_files_per_time_limit(&mut self, files: usize) {
+        self.files_per_time_limit = files;
+    }
+
     pub fn check_document(
         &self,
         document: &Document,
@@ -562,7 +578,7 @@ impl Policies {
         }
         let first = entries[0]["path"].as_str().unwrap_or_default().to_string();
         engine.set_execution_timer_config(ExecutionTimerConfig {
-            limit: project_time_limit(self.timeout, entries.len()),
+            limit: project_time_limit(self.timeout, entries.len(), self.files_per_time_limit),
             check_interval: NonZeroU32::new(256).expect("not zero"),
         });
         engine.set_input(regorus::Value::from(Value::Array(entries)));
@@ -1188,14 +1204,12 @@ mod tests {
     #[test]
     fn the_cross_file_time_limit_grows_with_the_files_compared() {
         let second = std::time::Duration::from_secs(1);
-        assert_eq!(project_time_limit(second, 0), second);
-        assert_eq!(project_time_limit(second, FILES_PER_TIME_LIMIT), second);
-        assert_eq!(
-            project_time_limit(second, FILES_PER_TIME_LIMIT + 1),
-            2 * second
-        );
-        assert_eq!(project_time_limit(second, 62_500), 13 * second);
-        assert_eq!(project_time_limit(second, usize::MAX), second * u32::MAX);
+        let limit = |files| project_time_limit(second, files, FILES_PER_TIME_LIMIT);
+        assert_eq!(limit(0), second);
+        assert_eq!(limit(FILES_PER_TIME_LIMIT), second);
+        assert_eq!(limit(FILES_PER_TIME_LIMIT + 1), 2 * second);
+        assert_eq!(limit(62_500), 13 * second);
+        assert_eq!(limit(usize::MAX), second * u32::MAX);
     }
 
     /// The cache keeps a built-in verdict judged by the date for that day,

@@ -12,6 +12,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
@@ -44,9 +46,10 @@ use workspace::{Buffer, Checked, Workspace};
 /// exit status the protocol asks for: 0 after a `shutdown`, 1 otherwise.
 /// Fails only when the output cannot be written (the client is gone).
 pub fn run(input: impl Read + Send + 'static, output: &mut dyn Write) -> io::Result<u8> {
-    let incoming = transport::spawn_reader(input)?;
+    let stale = Arc::new(AtomicUsize::new(0));
+    let incoming = transport::spawn_reader(input, Arc::clone(&stale))?;
     let mut out = Writer::new(output);
-    let Some((id, params)) = handshake(&incoming, &mut out)? else {
+    let Some((id, params)) = handshake(&incoming, &stale, &mut out)? else {
         return Ok(1);
     };
     let encoding = Encoding::negotiate(&params.capabilities);
@@ -82,6 +85,7 @@ pub fn run(input: impl Read + Send + 'static, output: &mut dyn Write) -> io::Res
         dirty: true,
         edits_only: false,
         settle_owed: false,
+        stale,
         shutdown: false,
     };
     for problem in problems {
@@ -96,9 +100,13 @@ pub fn run(input: impl Read + Send + 'static, output: &mut dyn Write) -> io::Res
 /// Wait for `initialize`, answering anything else as the protocol says.
 fn handshake(
     incoming: &Receiver<Incoming>,
+    stale: &AtomicUsize,
     out: &mut Writer<'_>,
 ) -> io::Result<Option<(RequestId, InitializeParams)>> {
     while let Ok(message) = incoming.recv() {
+        if transport::supersedes(&message) {
+            stale.fetch_sub(1, Ordering::AcqRel);
+        }
         match message {
             Incoming::Invalid { id, code, message } => out.error(id, code, &message)?,
             Incoming::Message(Message::Request(request)) if request.method == "initialize" => {
@@ -179,6 +187,10 @@ struct Server<'a> {
     edits_only: bool,
     /// The last check covered the open buffers only.
     settle_owed: bool,
+    /// How many edits (or other messages that make a check's result stale)
+    /// are queued, counted by the reader; a check of the whole workspace
+    /// stops while there are any, so that the edit is answered at once.
+    stale: Arc<AtomicUsize>,
     shutdown: bool,
 }
 
@@ -198,7 +210,8 @@ impl Server<'_> {
             if self.dirty {
                 self.refresh()?;
             }
-            let first = if self.settle_owed {
+            // After `shutdown`, nothing is checked again.
+            let first = if self.settle_owed && !self.shutdown {
                 match incoming.recv_timeout(SETTLE) {
                     Ok(message) => Ok(message),
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
@@ -220,6 +233,9 @@ impl Server<'_> {
             // the next one, so a burst of edits costs one check, on the
             // latest text.
             for message in std::iter::once(first).chain(incoming.try_iter()) {
+                if transport::supersedes(&message) {
+                    self.stale.fetch_sub(1, Ordering::AcqRel);
+                }
                 if let Flow::Exit(code) = self.handle(message)? {
                     return Ok(code);
                 }
@@ -443,7 +459,11 @@ impl Server<'_> {
         self.dirty = false;
         let open_only = std::mem::take(&mut self.edits_only);
         self.settle_owed = open_only;
-        let checked = match guarded(|| self.workspace.check(open_only)) {
+        // A check of the edited buffers answers the edit and is quick; one
+        // of the whole workspace can take seconds in a large repository, and
+        // gives way to a newer edit.
+        let cancel = (!open_only).then_some(&self.stale);
+        let checked = match guarded(|| self.workspace.check(open_only, cancel)) {
             Ok(checked) => checked,
             Err(why) => {
                 // Keep the last diagnostics; the next edit tries again. Say
@@ -458,10 +478,17 @@ impl Server<'_> {
                 return Ok(());
             }
         };
+        if checked.interrupted {
+            // Tried again once the edits pause; the diagnostics shown stay.
+            log("stopped checking the whole workspace for a newer edit");
+            self.settle_owed = true;
+            return Ok(());
+        }
         let Checked {
             diagnostics,
             files,
             stats,
+            interrupted: _,
         } = checked;
         log(&format!(
             "checked {} files{}, re-evaluated {}; cross-file rules {}",

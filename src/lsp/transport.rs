@@ -4,6 +4,8 @@
 //! stream goes on.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, channel};
 
 use lsp_server::{ErrorCode, Message, RequestId};
@@ -31,9 +33,14 @@ pub enum Incoming {
 }
 
 /// Read messages on a thread of their own, so that the server can see what
-/// is queued (and skip superseded edits) while it checks. The channel closes
-/// at the end of the input.
-pub fn spawn_reader(input: impl Read + Send + 'static) -> io::Result<Receiver<Incoming>> {
+/// is queued (and skip superseded edits) while it checks. Each message that
+/// makes a running check's result stale is counted in `stale` before it is
+/// queued; the server takes it off the count when it handles it. The channel
+/// closes at the end of the input.
+pub fn spawn_reader(
+    input: impl Read + Send + 'static,
+    stale: Arc<AtomicUsize>,
+) -> io::Result<Receiver<Incoming>> {
     let (sender, receiver) = channel();
     std::thread::Builder::new()
         .name("planguard-lsp-reader".to_string())
@@ -49,12 +56,31 @@ pub fn spawn_reader(input: impl Read + Send + 'static) -> io::Result<Receiver<In
                     },
                     Ok(None) | Err(_) => return,
                 };
+                if supersedes(&incoming) {
+                    stale.fetch_add(1, Ordering::AcqRel);
+                }
                 if sender.send(incoming).is_err() {
                     return;
                 }
             }
         })?;
     Ok(receiver)
+}
+
+/// Whether `incoming` changes what a check would find (a document opened,
+/// edited, saved or closed, files changed on disk) or ends the session.
+/// Other requests (hovers, code actions) wait for the check: a client that
+/// sends them steadily must not keep the workspace from being checked.
+pub fn supersedes(incoming: &Incoming) -> bool {
+    match incoming {
+        Incoming::Message(Message::Notification(n)) => {
+            n.method.starts_with("textDocument/did")
+                || n.method == "workspace/didChangeWatchedFiles"
+                || n.method == "exit"
+        }
+        Incoming::Message(Message::Request(r)) => r.method == "shutdown",
+        _ => false,
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]

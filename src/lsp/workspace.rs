@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 
 use lsp_types::Uri;
 
@@ -30,6 +32,9 @@ pub struct Checked {
     /// The text of every file a finding is in, unredacted, for positions.
     pub files: HashMap<PathBuf, SourceFile>,
     pub stats: Stats,
+    /// `cancel` was set during the check: it stopped early and holds
+    /// nothing.
+    pub interrupted: bool,
 }
 
 /// The files one planguard.toml governs (or, with None, the files no
@@ -263,7 +268,9 @@ impl Workspace {
     /// their projects as context (what a pre-commit hook does with named
     /// files: the cross-file rules then read only the facts those buffers'
     /// findings depend on).
-    pub fn check(&mut self, open_only: bool) -> Checked {
+    /// With `cancel`, the check stops once it is nonzero (see
+    /// [`Budget::cancellable`]) and comes back `interrupted`.
+    pub fn check(&mut self, open_only: bool, cancel: Option<&Arc<AtomicUsize>>) -> Checked {
         // Open buffers that are configs or plans, with their projects.
         let open: Vec<(PathBuf, Candidate)> = {
             let paths: Vec<PathBuf> = self.buffers.keys().cloned().collect();
@@ -300,7 +307,19 @@ impl Workspace {
                 continue;
             }
             let work = Workset { report, context };
-            let outcome = checker.run(&work, project.cache.as_ref(), &Budget::default());
+            let budget = match cancel {
+                Some(cancel) => Budget::cancellable(Arc::clone(cancel)),
+                None => Budget::default(),
+            };
+            let outcome = checker.run(&work, project.cache.as_ref(), &budget);
+            if outcome.interrupted {
+                return Checked {
+                    diagnostics: Vec::new(),
+                    files: HashMap::new(),
+                    stats,
+                    interrupted: true,
+                };
+            }
             diagnostics.extend(outcome.diagnostics);
             stats.files += outcome.stats.files;
             stats.evaluated += outcome.stats.evaluated;
@@ -331,6 +350,7 @@ impl Workspace {
             diagnostics,
             files,
             stats,
+            interrupted: false,
         }
     }
 }

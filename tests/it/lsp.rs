@@ -729,6 +729,8 @@ fn an_edit_re_evaluates_only_the_edited_file() {
     }
     let files = 3 + 3 * (3 + builds);
     let (mut server, _) = Server::initialized(workspace.dir.path(), json!({}));
+    // The first check ends before the plan is opened (an open would stop it).
+    check_logs(&server, 1);
     let plan = text(&workspace, PLAN);
     server.open(PLAN, &plan);
     server.diagnostics(PLAN, Some(1));
@@ -960,3 +962,95 @@ fn code_actions_offer_each_fix_and_an_ignore_over_json_rpc() {
     assert_eq!(response["result"], json!([]));
     assert_eq!(server.shutdown().code, Some(0));
 }
+
+/// A check of the whole workspace (here after a policy changed on disk,
+/// which re-evaluates every file) gives way to an edit: it stops between
+/// files, the edit is answered by a check of the open plan, and the whole
+/// workspace is checked to the end once the edits pause.
+#[test]
+fn an_edit_stops_a_check_of_the_whole_workspace() {
+    let workspace = clean();
+    // Forty files, and a policy that takes a while on each of them.
+    let plan = text(&workspace, PLAN);
+    for env in ["dev", "uat", "prod"] {
+        for build in 100..110 {
+            let other = plan.replacen("\"build\": \"12\"", &format!("\"build\": \"{build}\""), 1);
+            workspace.write(&format!("orchestration_plans/{env}/{build}.json"), &other);
+        }
+    }
+    std::fs::create_dir_all(workspace.dir.path().join("policy")).expect("mkdir");
+    let slow = |below: i32| {
+        format!(
+            "package main\n\nimport rego.v1\n\n\
+             deny contains \"never\" if count([i | some i in numbers.range(1, {SLOW_RANGE})]) < {below}\n"
+        )
+    };
+    workspace.write("policy/slow.rego", &slow(0));
+    workspace.write("planguard.toml", "[policy]\npaths = [\"policy\"]\n");
+    let (mut server, _) = Server::initialized(workspace.dir.path(), json!({}));
+    check_logs(&server, 1);
+    server.open(PLAN, &plan);
+    assert_eq!(server.diagnostics(PLAN, Some(1)), Vec::<Value>::new());
+    // The policy changes on disk: every file is evaluated again.
+    workspace.write("policy/slow.rego", &slow(-1));
+    server.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": uri(&workspace.dir.path().join("policy/slow.rego")), "type": 2}]}),
+    );
+    std::thread::sleep(UNDER_WAY);
+    let edited = plan.replacen("\"jitter\": \"5m\"", "\"jitter\": \"7m\"", 1);
+    server.change(PLAN, 2, &edited);
+    assert_eq!(server.diagnostics(PLAN, Some(2)), Vec::<Value>::new());
+    let checks = |server: &Server| -> Vec<String> {
+        String::from_utf8_lossy(&server.stderr.lock().expect("lock"))
+            .lines()
+            .filter(|l| l.contains("re-evaluated") || l.contains("stopped checking"))
+            .map(|l| match l {
+                _ if l.contains("stopped") => "stopped".to_string(),
+                _ if l.contains("the open ones") => format!("buffer {}", evaluated(l)),
+                _ => format!("whole {}", evaluated(l)),
+            })
+            .collect()
+    };
+    // After the edit pauses, the whole workspace is checked to the end:
+    // every file but the one the edit's check evaluated.
+    let deadline = Instant::now() + TIMEOUT;
+    while !checks(&server)
+        .last()
+        .is_some_and(|l| l.starts_with("whole"))
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let said = checks(&server);
+    let files = 3 + 3 * (3 + 10);
+    assert_eq!(
+        said,
+        [
+            format!("whole {files}"),
+            "whole 0".to_string(),
+            "stopped".to_string(),
+            "buffer 1".to_string(),
+            format!("whole {}", files - 1),
+        ],
+        "{}",
+        String::from_utf8_lossy(&server.stderr.lock().expect("lock"))
+    );
+    assert_eq!(server.shutdown().code, Some(0));
+}
+
+/// The count in a check's log line: "re-evaluated N".
+fn evaluated(log: &str) -> usize {
+    log.split("re-evaluated ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {log:?}"))
+}
+
+/// How long the policy of `an_edit_stops_a_check_of_the_whole_workspace`
+/// loops on each document: long enough that its forty files take seconds.
+const SLOW_RANGE: u32 = 200_000;
+
+/// A margin for the check after a policy change to be under way.
+const UNDER_WAY: Duration = Duration::from_millis(500);
