@@ -265,6 +265,40 @@ mod tests {
         assert_eq!(found[4], Frame::Body(b"[1] ".to_vec()));
     }
 
+    /// Edits, opens, saves, closes, file changes and shutdown are counted
+    /// before they are queued (so a check that sees none queued sees a zero
+    /// count); hovers and code actions are not, and wait for the check.
+    #[test]
+    fn the_reader_counts_what_makes_a_check_stale_before_queueing_it() {
+        let framed = |body: &str| format!("Content-Length: {}\r\n\r\n{body}", body.len());
+        let bodies = [
+            r#"{"jsonrpc": "2.0", "method": "textDocument/didChange", "params": {}}"#,
+            r#"{"jsonrpc": "2.0", "id": 1, "method": "textDocument/hover", "params": {}}"#,
+            r#"{"jsonrpc": "2.0", "method": "workspace/didChangeWatchedFiles", "params": {}}"#,
+            r#"{"jsonrpc": "2.0", "id": 2, "method": "textDocument/codeAction", "params": {}}"#,
+            r#"{"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 1}}"#,
+            r#"{"jsonrpc": "2.0", "id": 3, "method": "shutdown"}"#,
+        ];
+        let input: String = bodies.iter().map(|b| framed(b)).collect();
+        let stale = Arc::new(AtomicUsize::new(0));
+        let incoming = spawn_reader(std::io::Cursor::new(input.into_bytes()), Arc::clone(&stale))
+            .expect("reader");
+        let mut counted = Vec::new();
+        for message in incoming.iter() {
+            // Every message counted is counted by the time it is received.
+            let queued = stale.load(Ordering::Acquire);
+            if supersedes(&message) {
+                assert!(queued > 0, "{message:?} was queued before it was counted");
+                stale.fetch_sub(1, Ordering::AcqRel);
+                counted.push(true);
+            } else {
+                counted.push(false);
+            }
+        }
+        assert_eq!(counted, [true, false, true, false, false, true]);
+        assert_eq!(stale.load(Ordering::Acquire), 0);
+    }
+
     #[test]
     fn an_over_long_header_line_is_skipped_not_buffered() {
         let mut input = vec![b'x'; 100_000];
