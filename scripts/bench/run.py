@@ -90,7 +90,8 @@ than a dev plan. The editor answers an edit the same way, the open files
 named and the rest as context, from a cache in memory whose entries are
 shared rather than copied on every edit; once the edits pause for 300 ms it
 checks the whole workspace again, and an edit made during that check stops
-it between files (the check runs again at the next pause).
+it between files (the check runs again at the next pause, keeping the files
+it had done).
 """
 
 

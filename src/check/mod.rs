@@ -194,8 +194,8 @@ pub struct Outcome {
     pub stats: Stats,
     /// What the baseline hid, when the checker has one.
     pub baseline: Option<baseline::Applied>,
-    /// The budget was cancelled: the run stopped early, its findings are
-    /// incomplete and nothing was cached.
+    /// The budget was cancelled: the run stopped early and reports nothing;
+    /// the verdicts of the files it evaluated are cached.
     pub interrupted: bool,
 }
 
@@ -374,9 +374,30 @@ impl Checker {
             evaluated: per_file.iter().filter(|f| f.evaluated).count(),
             cross_file: false,
         };
-        // Checked again at the last point before the cross-file rules; what
-        // was done is not cached, since the skipped files are not in it.
+        // Checked again at the last point before the cross-file rules. The
+        // files evaluated before the stop keep their new verdicts, the files
+        // skipped their old ones, so that the next run does not evaluate
+        // them again; the cross-file verdict is left as it was.
         if budget.cancelled() {
+            if let Some(cache) = cache.filter(|_| per_file.iter().any(|f| f.evaluated)) {
+                let files = inputs
+                    .iter()
+                    .zip(&per_file)
+                    .filter_map(|(input, file)| {
+                        let shown = input.shown();
+                        let entry = file
+                            .stored
+                            .clone()
+                            .or_else(|| index.files.get(&shown).cloned())?;
+                        Some((shown, entry))
+                    })
+                    .collect();
+                cache.save(cache::Index {
+                    files,
+                    project: index.project.clone(),
+                    ..Default::default()
+                });
+            }
             return Outcome {
                 diagnostics: Vec::new(),
                 stats,
@@ -1324,9 +1345,11 @@ mod tests {
     /// timeout, well under twenty times that.
     const SLOW_CROSS_FILE_RANGE: u32 = 1_000;
 
-    /// A cancelled run (the editor has a newer edit) stops between files,
+    /// A run cancelled before its first file (the editor has a newer edit)
     /// says it was interrupted, reports nothing and caches nothing: the
     /// next run evaluates every file as if the cancelled one never ran.
+    /// (What a run cancelled midway keeps is shown over JSON-RPC, in
+    /// `lsp::an_edit_stops_a_check_of_the_whole_workspace`.)
     #[test]
     fn a_cancelled_run_stops_and_keeps_nothing() {
         let (dir, checker) = slow_policy_workspace();

@@ -376,6 +376,13 @@ impl Policies {
         }
     }
 
+    /// Allow the policy timeout once per `files` files compared by the
+    /// cross-file rules, instead of once per [`FILES_PER_TIME_LIMIT`].
+    #[cfg(test)]
+    pub(super) fn set_files_per_time_limit(&mut self, files: usize) {
+        self.files_per_time_limit = files;
+    }
+
     /// Run the per-document packages on one document: every package in one
     /// evaluation, so that what rules share (the walk of the document, the
     /// environment's settings) is computed once. Should that evaluation fail,
@@ -386,13 +393,6 @@ impl Policies {
     /// document's sandbox; what the file functions returned comes back too.
     /// A rule that exceeds the time limit is not run again in this run
     /// (`budget`).
-    /// Allow the policy timeout once per `files` files compared by the
-    /// cross-file rules, instead of once per [`FILES_PER_TIME_LIMIT`].
-    #[cfg(test)]
-    pub(super) fn set_files_per_time_limit(&mut self, files: usize) {
-        self.files_per_time_limit = files;
-    }
-
     pub fn check_document(
         &self,
         document: &Document,
