@@ -22,7 +22,7 @@ limits := object.union({"warn_days": 30, "error_days": 7, "rotation_days": 90}, 
 # [key under auth, the file as named] of each named certificate file.
 named_files contains [key, relative] if {
 	data.planguard.file.kind == "config"
-	auth := fields.value(input, "config", "auth")
+	auth := fields.values.auth
 	some key in ["client_cert_file", "ca_file"]
 	relative := auth[key]
 	is_string(relative)

@@ -15,7 +15,7 @@ repository_path(uri) := trim_prefix(uri, "file://") if {
 
 deny contains finding if {
 	file := data.planguard.file
-	ref := fields.value(input, file.kind, "config_ref")
+	ref := fields.values.config_ref
 	is_string(ref.sha256)
 	relative := repository_path(ref.uri)
 	files.problem(relative) == ""
@@ -48,7 +48,7 @@ checksum_message(path, actual) := sprintf("the checksum does not match %s (its s
 
 deny contains finding if {
 	file := data.planguard.file
-	ref := fields.value(input, file.kind, "config_ref")
+	ref := fields.values.config_ref
 	is_string(ref.sha256)
 	problem := files.problem(repository_path(ref.uri))
 	problem != ""

@@ -9,7 +9,7 @@ import rego.v1
 deny contains finding if {
 	file := data.planguard.file
 	fields.environment.require_digest
-	ref := fields.value(input, file.kind, "image")
+	ref := fields.values.image
 	is_string(ref)
 	not regex.match(`@sha256:[a-f0-9]{64}$`, ref)
 	finding := {

@@ -13,7 +13,7 @@ deny contains finding if {
 	file := data.planguard.file
 	allowed := fields.environment.registries
 	count(allowed) > 0
-	ref := fields.value(input, file.kind, "image")
+	ref := fields.values.image
 	is_string(ref)
 	not strings.any_prefix_match(ref, allowed)
 	finding := {
@@ -29,7 +29,7 @@ deny contains finding if {
 	count(fields.environment.registries) == 0
 	pattern := object.get(fields.environment, "registry_pattern", "")
 	pattern != ""
-	ref := fields.value(input, file.kind, "image")
+	ref := fields.values.image
 	is_string(ref)
 	not regex.match(pattern, name(ref))
 	finding := {

@@ -6,17 +6,19 @@ import rego.v1
 
 temporal := ["runtime", "orchestration", "temporal"]
 
+# Written out rather than built on `temporal`: every rule that reads a field
+# evaluates this module once per document.
 paths := {
 	"config": {
-		"namespace": array.concat(temporal, ["namespace"]),
-		"task_queue": array.concat(temporal, ["task_queue"]),
-		"workflow_type": array.concat(temporal, ["workflow_type"]),
-		"schedule": array.concat(temporal, ["schedule"]),
-		"catchup_window": array.concat(temporal, ["schedule", "catchup_window"]),
-		"overlap": array.concat(temporal, ["schedule", "overlap_policy"]),
-		"retry_policy": array.concat(temporal, ["retry_policy"]),
-		"timeouts": array.concat(temporal, ["timeouts"]),
-		"auth": array.concat(temporal, ["auth"]),
+		"namespace": ["runtime", "orchestration", "temporal", "namespace"],
+		"task_queue": ["runtime", "orchestration", "temporal", "task_queue"],
+		"workflow_type": ["runtime", "orchestration", "temporal", "workflow_type"],
+		"schedule": ["runtime", "orchestration", "temporal", "schedule"],
+		"catchup_window": ["runtime", "orchestration", "temporal", "schedule", "catchup_window"],
+		"overlap": ["runtime", "orchestration", "temporal", "schedule", "overlap_policy"],
+		"retry_policy": ["runtime", "orchestration", "temporal", "retry_policy"],
+		"timeouts": ["runtime", "orchestration", "temporal", "timeouts"],
+		"auth": ["runtime", "orchestration", "temporal", "auth"],
 		"image": ["spark", "image"],
 		"config_ref": ["spark", "config_ref"],
 		"environment": ["environment"],
@@ -42,14 +44,18 @@ paths := {
 	},
 }
 
-# The path of `field` in a document of `kind`.
-path(kind, field) := paths[kind][field]
-
-# The value of `field` in `doc` (of `kind`), undefined when absent.
-value(doc, kind, field) := v if {
-	v := object.get(doc, paths[kind][field], null)
+# Each field's value in the document being checked (`input`, of the kind in
+# data.planguard.file), absent when unset: `values.schedule`. A rule rather
+# than a function, so that each field is looked up once per document, not
+# at every use.
+values[field] := v if {
+	some field, at in paths[data.planguard.file.kind]
+	v := object.get(input, at, null)
 	v != null
 }
+
+# The path of `field` in a document of `kind`.
+path(kind, field) := paths[kind][field]
 
 # Secret references name their store by scheme.
 secret_ref_pattern := `^(vault|aws-sm|gcp-sm|azure-kv)://`

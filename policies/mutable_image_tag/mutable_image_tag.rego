@@ -7,15 +7,6 @@ package planguard.rules.mutable_image_tag
 import data.planguard.lib.fields
 import rego.v1
 
-# The last path component of an image reference, where its tag lives
-# (a registry host may carry a port: registry:5000/app).
-last_component(ref) := parts[count(parts) - 1] if parts := split(ref, "/")
-
-problem(ref) := "is tagged `latest`" if {
-	not contains(ref, "@")
-	endswith(last_component(ref), ":latest")
-}
-
 # Tags that name a branch, a channel or an environment rather than a build.
 moving_tags := {
 	"stable", "main", "master", "trunk", "dev", "develop", "development", "edge",
@@ -23,36 +14,34 @@ moving_tags := {
 	"prod", "production", "staging", "uat", "qa", "test",
 }
 
-tag(ref) := t if {
-	parts := split(last_component(ref), ":")
-	count(parts) == 2
-	t := parts[1]
+# What is wrong with the last path component of an image reference without a
+# digest (`last`, where the tag lives: a registry host may carry a port, as in
+# registry:5000/app), split at its colons (`pieces`).
+problem(last, _) := "is tagged `latest`" if endswith(last, ":latest")
+
+problem(_, pieces) := sprintf("is tagged `%v`, a name that moves", [pieces[1]]) if {
+	count(pieces) == 2
+	lower(pieces[1]) in moving_tags
 }
 
-problem(ref) := sprintf("is tagged `%v`, a name that moves", [tag(ref)]) if {
-	not contains(ref, "@")
-	lower(tag(ref)) in moving_tags
+problem(_, pieces) := sprintf("is tagged `%v`, a version that moves to each release under it", [pieces[1]]) if {
+	count(pieces) == 2
+	regex.match(`^[vV]?[0-9]+(\.[0-9]+)?$`, pieces[1])
 }
 
-problem(ref) := sprintf("is tagged `%v`, a version that moves to each release under it", [tag(ref)]) if {
-	not contains(ref, "@")
-	regex.match(`^[vV]?[0-9]+(\.[0-9]+)?$`, tag(ref))
-}
-
-problem(ref) := "has no tag or digest" if {
-	not contains(ref, "@")
-	not contains(last_component(ref), ":")
-}
+problem(_, pieces) := "has no tag or digest" if count(pieces) == 1
 
 deny contains finding if {
-	file := data.planguard.file
-	ref := fields.value(input, file.kind, "image")
+	ref := fields.values.image
 	is_string(ref)
-	reason := problem(ref)
+	not contains(ref, "@")
+	parts := split(ref, "/")
+	last := parts[count(parts) - 1]
+	reason := problem(last, split(last, ":"))
 	finding := {
 		"rule": "PG103",
 		"msg": sprintf("image \"%v\" %s, so what runs can change without a new plan", [ref, reason]),
-		"location": fields.path(file.kind, "image"),
+		"location": fields.path(data.planguard.file.kind, "image"),
 		"help": "use a full version tag (ingestion:1.8.2) or, better, a digest (ingestion@sha256:…)",
 	}
 }

@@ -7,8 +7,8 @@ import rego.v1
 
 deny contains finding if {
 	file := data.planguard.file
-	env := data.planguard.environments[file.environment]
-	namespace := fields.value(input, file.kind, "namespace")
+	env := fields.environment
+	namespace := fields.values.namespace
 	namespace != env.namespace
 	finding := {
 		"rule": "PG101",

@@ -7,17 +7,18 @@ package planguard.rules.retry_policy
 import data.planguard.lib.fields
 import rego.v1
 
-kind := data.planguard.file.kind
+retry := fields.values.retry_policy
 
-retry := fields.value(input, kind, "retry_policy")
+at(key) := array.concat(fields.path(data.planguard.file.kind, "retry_policy"), [key])
 
-at(key) := array.concat(fields.path(kind, "retry_policy"), [key])
-
-deny contains {"rule": "PG116", "msg": sprintf("initial interval \"%v\" is longer than the maximum interval \"%v\"", [retry.initial_interval, retry.maximum_interval]), "location": at("initial_interval")} if {
-	initial := fields.duration(retry.initial_interval)
-	maximum := fields.duration(retry.maximum_interval)
-	maximum > 0
-	initial > maximum
+deny contains {"rule": "PG116", "msg": sprintf("initial interval \"%v\" is longer than the maximum interval \"%v\"", [initial, maximum]), "location": at("initial_interval")} if {
+	initial := retry.initial_interval
+	maximum := retry.maximum_interval
+	is_string(initial)
+	is_string(maximum)
+	maximum_ns := planguard.duration_ns(maximum)
+	maximum_ns > 0
+	planguard.duration_ns(initial) > maximum_ns
 }
 
 deny contains finding if {
@@ -34,7 +35,7 @@ deny contains finding if {
 
 location_of_attempts := at("maximum_attempts") if retry.maximum_attempts
 
-location_of_attempts := fields.path(kind, "retry_policy") if not retry.maximum_attempts
+location_of_attempts := fields.path(data.planguard.file.kind, "retry_policy") if not retry.maximum_attempts
 
 deny contains finding if {
 	retry

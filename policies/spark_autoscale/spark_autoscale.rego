@@ -11,8 +11,8 @@ import rego.v1
 deny contains finding if {
 	file := data.planguard.file
 	fields.environment.require_autoscale
-	is_object(fields.value(input, file.kind, "spark"))
-	not has_bounds(file.kind)
+	is_object(fields.values.spark)
+	not has_bounds
 	path := fields.path(file.kind, "autoscale")
 	finding := {
 		"rule": "PG121",
@@ -24,7 +24,7 @@ deny contains finding if {
 
 deny contains finding if {
 	file := data.planguard.file
-	bounds := fields.value(input, file.kind, "autoscale")
+	bounds := fields.values.autoscale
 	is_number(bounds.min_executors)
 	is_number(bounds.max_executors)
 	bounds.min_executors > bounds.max_executors
@@ -36,6 +36,6 @@ deny contains finding if {
 	}
 }
 
-# A helper, so that `not` applies to a defined rule: OPA and regorus differ
-# on `not f(x)` when x is undefined.
-has_bounds(kind) if is_object(fields.value(input, kind, "autoscale"))
+# A rule of its own, so that `not` applies to a defined rule: OPA and regorus
+# differ on `not f(x)` when x is undefined.
+has_bounds if is_object(fields.values.autoscale)

@@ -9,8 +9,8 @@ import rego.v1
 
 deny contains finding if {
 	file := data.planguard.file
-	env := data.planguard.environments[file.environment]
-	queue := fields.value(input, file.kind, "task_queue")
+	env := fields.environment
+	queue := fields.values.task_queue
 	not queue in env.task_queues
 	not queue in object.get(env, "failover_task_queues", [])
 	finding := object.union(

@@ -16,7 +16,7 @@ required_refs := {
 deny contains finding if {
 	data.planguard.file.kind == "config"
 	fields.environment.require_auth
-	not fields.value(input, "config", "auth")
+	not fields.values.auth
 	finding := {
 		"rule": "PG112",
 		"msg": sprintf("no Temporal authentication is configured, which %s requires", [data.planguard.file.environment]),
@@ -28,7 +28,7 @@ deny contains finding if {
 deny contains finding if {
 	data.planguard.file.kind == "config"
 	fields.environment.require_auth
-	auth := fields.value(input, "config", "auth")
+	auth := fields.values.auth
 	not required_refs[auth.mode]
 	finding := {
 		"rule": "PG112",
@@ -39,7 +39,7 @@ deny contains finding if {
 
 deny contains finding if {
 	data.planguard.file.kind == "config"
-	auth := fields.value(input, "config", "auth")
+	auth := fields.values.auth
 	some key in required_refs[auth.mode]
 	not fields.is_secret_ref(object.get(auth, key, null))
 	finding := {

@@ -7,21 +7,21 @@ import rego.v1
 
 kind := data.planguard.file.kind
 
-timeouts := fields.value(input, kind, "timeouts")
-
-pairs := [["run", "execution"], ["task", "run"]]
-
 deny contains finding if {
-	some pair in pairs
+	timeouts := fields.values.timeouts
+	some pair in [["run", "execution"], ["task", "run"]]
 	inner := pair[0]
 	outer := pair[1]
-	a := fields.duration(timeouts[inner])
-	b := fields.duration(timeouts[outer])
-	b > 0
-	a > b
+	a := timeouts[inner]
+	b := timeouts[outer]
+	is_string(a)
+	is_string(b)
+	outer_ns := planguard.duration_ns(b)
+	outer_ns > 0
+	planguard.duration_ns(a) > outer_ns
 	finding := {
 		"rule": "PG117",
-		"msg": sprintf("the %s timeout \"%v\" is longer than the %s timeout \"%v\"", [inner, timeouts[inner], outer, timeouts[outer]]),
+		"msg": sprintf("the %s timeout \"%v\" is longer than the %s timeout \"%v\"", [inner, a, outer, b]),
 		"location": array.concat(fields.path(kind, "timeouts"), [inner]),
 		"help": sprintf("the %s timeout bounds every %s; make it the longer one", [outer, inner]),
 	}

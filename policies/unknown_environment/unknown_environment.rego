@@ -8,7 +8,7 @@ import rego.v1
 deny contains finding if {
 	file := data.planguard.file
 	is_string(file.environment)
-	not data.planguard.environments[file.environment]
+	not fields.environment
 	known := [name | some name, _ in data.planguard.environments]
 	finding := {
 		"rule": "PG104",
