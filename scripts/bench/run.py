@@ -76,6 +76,18 @@ reference captured a backtrace (a quarter of a check; planguard now turns
 library backtraces off), and glibc's allocator (mimalloc is a fifth faster
 on the interpreter's many small values).
 
+Counted in instructions with callgrind (they do not drift as wall time does
+on a shared machine), regorus charges about five built-in calls for each
+call of a function written in Rego (it builds the function's path as a
+string, resolves it through the imports and switches module), about two for
+each rule before its body runs, and about five for each read of a plain
+`data` document, which walks every loaded module. The pack reads each field
+of the document once (`fields.values`, a rule, rather than a function called
+at every use) and tests its conditions before it builds a finding's
+location: 11 % fewer instructions per check than the round before. Reading
+every built-in rule through one `data.planguard.rules` reference took 5 %
+more, and was left out.
+
 The cross-file rules run as one query over every file's facts (each query
 starts from nothing, so one per rule computed the plans grouped by
 environment and the newest build of each eight times), and see only the
