@@ -48,7 +48,10 @@ NOTES = """## What each side does
   does; the cross-file packages run once on the same facts. Timed: the
   evaluations, including the JSON hand-over to Go; not timed: finding and
   parsing the files in Python. planguard's functions are Python callbacks
-  there (their share is printed). One thread.
+  there (their share is printed). One thread. The OPA target compares
+  planguard's whole check with one thread against OPA's evaluations less
+  that share: the pure-Rego part the target is about. With the callbacks
+  counted, Python's slowness would be credited to planguard.
 - **check-jsonschema**: the same two schemas, in batches of 5000 files.
 - **floor**: `benches/floor.rs`, the same discovery, `fs::read`,
   `serde_json` and the same compiled validators collecting every error.
@@ -77,7 +80,7 @@ library backtraces off), and glibc's allocator (mimalloc is a fifth faster
 on the interpreter's many small values).
 
 Counted in instructions with callgrind (they do not drift as wall time does
-on a shared machine), regorus charges about five built-in calls for each
+on a shared machine), regorus charges three to five built-in calls for each
 call of a function written in Rego (it builds the function's path as a
 string, resolves it through the imports and switches module), about two for
 each rule before its body runs, and about five for each read of a plain
@@ -432,8 +435,12 @@ def targets(rows, pipelines):
     if with_opa:
         r = with_opa[-1]
         o = r["opa"]["seconds"]
-        ratio = rate(r["documents"], r["planguard_1"][0]) / rate(r["documents"], o["documents"] + o["project"])
-    add("planguard (1 thread) ÷ OPA's engine, same Rego, largest size run with OPA: ≥ 5×", over(ratio, 5, "×", higher_is_better=True))
+        # OPA's time less its Python callbacks (planguard's functions, native
+        # in planguard): the pure-Rego comparison the target is about.
+        # planguard's side stays its whole check, functions, reading,
+        # parsing and schema included, so the ratio errs against planguard.
+        ratio = rate(r["documents"], r["planguard_1"][0]) / rate(r["documents"], o["documents"] + o["project"] - o["callbacks"])
+    add("planguard (1 thread, whole check) ÷ OPA's engine on the same Rego less its Python callbacks, largest size run with OPA: ≥ 5×", over(ratio, 5, "×", higher_is_better=True))
     big = by_size.get(10000)
     add(f"cold 10k-plan check, {NPROC} threads ÷ floor: ≤ 10×", over(big and big["planguard_n"][0] / big["floor_n"][0], 10, "×"))
     huge = by_size.get(50000)
@@ -571,6 +578,7 @@ def ratios(row):
         out["planguard (1 thread) ÷ OPA, documents/s"] = rate(docs, row["planguard_1"][0]) / opa_rate
         no_callbacks = o["documents"] + o["project"] - o["callbacks"]
         out[f"planguard ({NPROC} threads) ÷ OPA without its Python callbacks"] = rate(docs, row["planguard_n"][0]) / rate(docs, no_callbacks)
+        out["planguard (1 thread) ÷ OPA without its Python callbacks"] = rate(docs, row["planguard_1"][0]) / rate(docs, no_callbacks)
     return out
 
 
