@@ -6,8 +6,8 @@ import rego.v1
 
 temporal := ["runtime", "orchestration", "temporal"]
 
-# Written out rather than built on `temporal`: every rule that reads a field
-# evaluates this module once per document.
+# Written out, not built from `temporal` with array.concat: regorus evaluates
+# this whole module for every document whose rules read a field.
 paths := {
 	"config": {
 		"namespace": ["runtime", "orchestration", "temporal", "namespace"],
