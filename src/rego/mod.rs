@@ -197,6 +197,37 @@ pub fn load<E>(
     }
 }
 
+/// The code of a Rego source without its comments and the contents of its
+/// strings, for tests of what the code names.
+pub fn code_only(text: &str) -> String {
+    let mut code = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '#' => {
+                // A comment runs to the end of the line.
+                if chars.by_ref().any(|c| c == '\n') {
+                    code.push('\n');
+                }
+            }
+            '"' | '`' => {
+                code.push(c);
+                while let Some(inner) = chars.next() {
+                    if inner == c {
+                        code.push(c);
+                        break;
+                    }
+                    if c == '"' && inner == '\\' {
+                        chars.next();
+                    }
+                }
+            }
+            _ => code.push(c),
+        }
+    }
+    code
+}
+
 /// The `.rego` files at `path` (a file, or a folder walked in name order);
 /// `_test.rego` files only when `tests`. An unreadable path is the error,
 /// with the path that failed.
