@@ -14,18 +14,15 @@ per_environment := {"namespace", "task_queue", "auth"}
 
 # Settings of the temporal surface, by path below it: objects are walked,
 # arrays and scalars compared whole; credential references may differ.
+# Team extensions (x-…) are not part of the surface. planguard.leaves is
+# what `walk` gives for values that are not objects, in one native pass:
+# `walk` and its filters were half of the cross-file rules' time.
 settings(config) := {path: value |
 	surface := object.get(config.contents, fields.temporal, {})
-	some path, value
-	walk(surface, [path, value])
-	count(path) > 0
-	not is_object(value)
-	every p in path {
-		is_string(p)
-	}
-	not path[0] in per_environment
+	is_object(surface)
+	some [path, value] in planguard.leaves(object.remove(surface, per_environment))
 	not endswith(path[count(path) - 1], "_ref")
-	not extension(path)
+	not strings.any_prefix_match(path, "x-")
 }
 
 # Each config's settings, computed once.
@@ -37,6 +34,8 @@ deny contains finding if {
 	other.environment != config.environment
 	mine := settings_of[config.path]
 	theirs := settings_of[other.path]
+	# Most environments agree: one comparison spares comparing each setting.
+	mine != theirs
 	some path, value in mine
 	object.get(theirs, [path], null) != value
 	finding := {
@@ -55,8 +54,11 @@ deny contains finding if {
 	some other in project.configs_by[config.workspace]
 	other.environment != config.environment
 	mine := settings_of[config.path]
-	some path, _ in settings_of[other.path]
-	not path in object.keys(mine)
+	theirs := settings_of[other.path]
+	mine != theirs
+	keys := object.keys(mine)
+	some path, _ in theirs
+	not path in keys
 	finding := {
 		"rule": "PG203",
 		"msg": sprintf("`%s` is set in %s but not here", [concat(".", path), other.environment]),
@@ -66,11 +68,6 @@ deny contains finding if {
 	}
 }
 
-# Team extensions (x-…) are not part of the surface.
-extension(path) if {
-	some key in path
-	startswith(key, "x-")
-}
 
 # Values are not printed: engines format numbers differently, and the related
 # snippet shows the other file's value.

@@ -88,3 +88,19 @@ test_plans_are_not_compared if {
 	plan := {"kind": "plan", "path": "orchestration_plans/prod/1.json", "workspace": "", "environment": "prod", "build": "1", "contents": {"runtime": {"orchestration": {"temporal": {"workflow_type": "Other"}}}}}
 	count(environment_parity.deny) == 0 with input as [config("dev", {}), config("prod", {}), plan]
 }
+
+test_nested_team_extensions_may_differ if {
+	dev := config("dev", {"schedule": {"id": "customer-orders", "cron": ["0 2 * * *", "0 14 * * *"], "jitter": "5m", "x-notes": {"owner": "dev"}}})
+	count(environment_parity.deny) == 0 with input as [dev, config("prod", {})]
+}
+
+# A surface that is not an object (a schema error) has no settings: each
+# setting of the other environment is missing there, and nothing fails.
+test_a_surface_that_is_not_an_object_has_no_settings if {
+	broken := object.union(config("dev", {}), {"contents": {"runtime": {"orchestration": {"temporal": "none"}}}})
+	findings := environment_parity.deny with input as [broken, config("prod", {})]
+	count(findings) > 0
+	files(findings) == {"conf/dev.json", "conf/prod.json"}
+	{f.msg | some f in findings; f.file == "conf/dev.json"; not contains(f.msg, "is set in prod but not here")} == set()
+	{f.msg | some f in findings; f.file == "conf/prod.json"; not contains(f.msg, "is not set in dev")} == set()
+}

@@ -48,6 +48,7 @@ pub const FUNCTIONS: &[FunctionDoc] = &[
     SECRETS,
     PATH_ERROR,
     PREFIXED_STRINGS,
+    LEAVES,
 ];
 
 const CRON_ERROR: FunctionDoc = FunctionDoc {
@@ -131,6 +132,16 @@ pub const PREFIXED_STRINGS: FunctionDoc = FunctionDoc {
     description: "Every string value in doc (not object keys) that starts with one of prefixes,                   as [path, value] with path as walk gives it (keys, and indices as numbers),                   in document order: what `walk` and a prefix test find, in one native pass.",
 };
 
+pub const LEAVES: FunctionDoc = FunctionDoc {
+    name: "planguard.leaves",
+    arity: 1,
+    signature: "planguard.leaves(doc: any) -> array",
+    description: "Every value below the objects of doc that is not an object (arrays are \
+                  leaves, whole), as [path, value] with path the keys that lead to it, in \
+                  document order: what walk gives for such values on paths of keys alone, \
+                  in one native pass; [] when doc is not an object.",
+};
+
 /// Registers the `planguard.*` functions that read nothing but their
 /// arguments; the file functions come per evaluation ([`register_files`]).
 pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
@@ -176,7 +187,39 @@ pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
             }),
         )
         .with_context(|| format!("cannot register the Rego function {name}"))?;
+    let name = LEAVES.name;
+    engine
+        .add_extension(
+            name.to_string(),
+            LEAVES.arity,
+            Box::new(move |params: Vec<Value>| match params.as_slice() {
+                [doc] => Ok(leaves(doc)),
+                _ => bail!("{name} expects 1 argument, got {}", params.len()),
+            }),
+        )
+        .with_context(|| format!("cannot register the Rego function {name}"))?;
     Ok(())
+}
+
+/// `planguard.leaves`: every value below the objects of `doc` that is not
+/// an object, with the keys that lead to it, in document order.
+pub fn leaves(doc: &Value) -> Value {
+    fn visit(value: &Value, path: &mut Vec<Value>, found: &mut Vec<Value>) {
+        let Value::Object(members) = value else {
+            return;
+        };
+        for (key, member) in members.iter() {
+            path.push(key.clone());
+            match member {
+                Value::Object(_) => visit(member, path, found),
+                _ => found.push(Value::from(vec![Value::from(path.clone()), member.clone()])),
+            }
+            path.pop();
+        }
+    }
+    let mut found = Vec::new();
+    visit(doc, &mut Vec::new(), &mut found);
+    Value::from(found)
 }
 
 /// `planguard.prefixed_strings`: every string value below `doc` that starts
@@ -799,6 +842,36 @@ import rego.v1
     }
 
     #[test]
+    fn leaves_are_what_walk_gives_for_values_that_are_not_objects() {
+        let doc = Value::from(serde_json::json!({
+            "a": {"b": 1, "c": {"d": [1, {"e": 2}]}, "f": {}},
+            "g": null,
+            "h": "x",
+        }));
+        assert_eq!(
+            serde_json::to_value(leaves(&doc)).expect("JSON"),
+            serde_json::json!([
+                [["a", "b"], 1],
+                [["a", "c", "d"], [1, {"e": 2}]],
+                [["g"], null],
+                [["h"], "x"],
+            ])
+        );
+        assert_eq!(leaves(&Value::from("x")), Value::from(Vec::<Value>::new()));
+        let mut engine = engine_with(
+            "package t
+import rego.v1
+             walked contains [p, v] if { walk(input, [p, v]); count(p) > 0; not is_object(v); every k in p { is_string(k) } }\n\
+             native contains [p, v] if { some [p, v] in planguard.leaves(input) }\n",
+        );
+        engine.set_input(doc);
+        assert_eq!(
+            eval(&mut engine, "data.t.walked").expect("walks"),
+            eval(&mut engine, "data.t.native").expect("runs")
+        );
+    }
+
+    #[test]
     fn docs_cover_every_function() {
         let names: Vec<&str> = FUNCTIONS.iter().map(|f| f.name).collect();
         assert_eq!(
@@ -813,6 +886,7 @@ import rego.v1
                 "planguard.secrets",
                 "planguard.path_error",
                 "planguard.prefixed_strings",
+                "planguard.leaves",
             ]
         );
         for doc in FUNCTIONS {

@@ -720,6 +720,7 @@ def functions(root=None):
         "planguard.path_error": lambda path: path_error(path, root),
         "planguard.secrets": secrets,
         "planguard.prefixed_strings": prefixed_strings,
+        "planguard.leaves": leaves,
     }
 
 
@@ -748,6 +749,25 @@ def prefixed_strings(doc, prefixes):
                 walk(value[k], path + [k])
 
     walk(doc, [])
+    return found
+
+
+def leaves(doc):
+    """Every value below the objects of doc that is not an object (arrays
+    whole), as [path, value] with the keys that lead to it, keys sorted as
+    Rego's objects are; [] when doc is not an object."""
+    found = []
+
+    def visit(value, path):
+        for k in sorted(value, key=str):
+            member = value[k]
+            if isinstance(member, dict):
+                visit(member, path + [k])
+            else:
+                found.append([path + [k], member])
+
+    if isinstance(doc, dict):
+        visit(doc, [])
     return found
 
 
