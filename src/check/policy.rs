@@ -9,6 +9,7 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
+use rayon::prelude::*;
 use regex::Regex;
 use regorus::Engine;
 use regorus::utils::limits::ExecutionTimerConfig;
@@ -558,7 +559,7 @@ impl Policies {
     pub fn check_project(
         &self,
         entries: Vec<Value>,
-        source: impl Fn(&str) -> Option<SourceFile>,
+        source: impl Fn(&str) -> Option<SourceFile> + Sync,
         now_ns: i64,
         budget: &Budget,
     ) -> (Vec<Diagnostic>, Reads) {
@@ -573,12 +574,11 @@ impl Policies {
     fn evaluate_project(
         &self,
         entries: Vec<Value>,
-        source: impl Fn(&str) -> Option<SourceFile>,
+        source: impl Fn(&str) -> Option<SourceFile> + Sync,
         now_ns: i64,
         budget: &Budget,
         sandbox: &Arc<Sandbox>,
     ) -> Vec<Diagnostic> {
-        let mut engine = Self::engine(&self.engine, sandbox);
         // Only objects: a config or plan whose top level is anything else is a
         // schema error, and has no fields to compare across files.
         let entries: Vec<Value> = entries
@@ -589,11 +589,56 @@ impl Policies {
             return Vec::new();
         }
         let first = entries[0]["path"].as_str().unwrap_or_default().to_string();
-        engine.set_execution_timer_config(ExecutionTimerConfig {
-            limit: project_time_limit(self.timeout, entries.len(), self.files_per_time_limit),
-            check_interval: NonZeroU32::new(256).expect("not zero"),
-        });
-        engine.set_input(regorus::Value::from(Value::Array(entries)));
+        let limit = project_time_limit(self.timeout, entries.len(), self.files_per_time_limit);
+        let input = regorus::Value::from(Value::Array(entries));
+        let anchor = source(&first).unwrap_or_else(|| SourceFile::new(&first, String::new()));
+        // The packages in as many groups as there are threads, each group
+        // one evaluation: the cross-file rules run after every document's,
+        // so they would otherwise leave all threads but one idle. What the
+        // rules of a group share (the plans grouped by environment, the
+        // newest build of each) is computed once per group.
+        let groups = rayon::current_num_threads().clamp(1, self.project_packages.len().max(1));
+        let mut found: Vec<(usize, Vec<Diagnostic>)> = (0..groups)
+            .into_par_iter()
+            .flat_map_iter(|group| {
+                let packages: Vec<(usize, &Package)> = self
+                    .project_packages
+                    .iter()
+                    .enumerate()
+                    .skip(group)
+                    .step_by(groups)
+                    .collect();
+                let mut engine = Self::engine(&self.engine, sandbox);
+                engine.set_execution_timer_config(ExecutionTimerConfig {
+                    limit,
+                    check_interval: NonZeroU32::new(256).expect("not zero"),
+                });
+                engine.set_input(input.clone());
+                self.evaluate_project_group(
+                    &mut engine,
+                    &packages,
+                    &anchor,
+                    &source,
+                    now_ns,
+                    budget,
+                )
+            })
+            .collect();
+        found.sort_by_key(|(index, _)| *index);
+        found.into_iter().flat_map(|(_, found)| found).collect()
+    }
+
+    /// The findings of `packages` (each with its index) over the input set
+    /// on `engine`, by package.
+    fn evaluate_project_group(
+        &self,
+        engine: &mut Engine,
+        packages: &[(usize, &Package)],
+        anchor: &SourceFile,
+        source: &(impl Fn(&str) -> Option<SourceFile> + Sync),
+        now_ns: i64,
+        budget: &Budget,
+    ) -> Vec<(usize, Vec<Diagnostic>)> {
         let sources: std::cell::RefCell<HashMap<String, Option<SourceFile>>> = Default::default();
         let source_of = |path: &str| {
             sources
@@ -602,44 +647,54 @@ impl Policies {
                 .or_insert_with(|| source(path))
                 .clone()
         };
-        let anchor = source_of(&first).unwrap_or_else(|| SourceFile::new(&first, String::new()));
-        let mut diagnostics = Vec::new();
         let locate = |finding: &Value| {
             let file = finding.get("file").and_then(Value::as_str)?;
             locate_in(&source_of(&display_path(Path::new(file)))?, finding)
         };
-        // Every rule in one query, so that what the rules share (the plans
-        // grouped by environment, the newest build of each) is computed once
-        // rather than once per rule: each query starts from nothing. Should
-        // that query fail (one rule's error fails it), or a rule have timed
-        // out, or the rules be profiled, each rule runs alone.
+        // Every rule of the group in one query, so that what the rules share
+        // is computed once rather than once per rule: each query starts from
+        // nothing. Should that query fail (one rule's error fails it), or a
+        // rule have timed out, or the rules be profiled, each rule runs alone.
         let clock = format!("with time.now_ns as {now_ns}");
+        let members: Vec<Package> = packages.iter().map(|(_, p)| (*p).clone()).collect();
         if !budget.any_timed_out()
             && budget.profile().is_none()
             && let Ok(results) = engine.eval_query(
-                format!("x := {} {clock}", document_members(&self.project_packages)),
+                format!("x := {} {clock}", document_members(&members)),
                 false,
             )
         {
             let tree = binding(&results);
             if tree != regorus::Value::Undefined {
-                for (i, package) in self.project_packages.iter().enumerate() {
-                    let values = &tree[&regorus::Value::from(i.to_string())];
-                    self.evaluate(package, &anchor, &mut diagnostics, budget, locate, |rule| {
-                        Ok(values[&regorus::Value::from(rule)][&regorus::Value::from(0)].clone())
-                    });
-                }
-                return diagnostics;
+                return packages
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (index, package))| {
+                        let values = &tree[&regorus::Value::from(i.to_string())];
+                        let mut diagnostics = Vec::new();
+                        self.evaluate(package, anchor, &mut diagnostics, budget, locate, |rule| {
+                            Ok(
+                                values[&regorus::Value::from(rule)][&regorus::Value::from(0)]
+                                    .clone(),
+                            )
+                        });
+                        (*index, diagnostics)
+                    })
+                    .collect();
             }
         }
-        for package in &self.project_packages {
-            self.evaluate(package, &anchor, &mut diagnostics, budget, locate, |rule| {
-                let results = engine
-                    .eval_query(format!("x := data.{}.{rule} {clock}", package.name), false)?;
-                Ok(binding(&results))
-            });
-        }
-        diagnostics
+        packages
+            .iter()
+            .map(|(index, package)| {
+                let mut diagnostics = Vec::new();
+                self.evaluate(package, anchor, &mut diagnostics, budget, locate, |rule| {
+                    let results = engine
+                        .eval_query(format!("x := data.{}.{rule} {clock}", package.name), false)?;
+                    Ok(binding(&results))
+                });
+                (*index, diagnostics)
+            })
+            .collect()
     }
 
     /// Evaluate one package's rules the way conftest does, turning each result
