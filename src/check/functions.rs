@@ -149,17 +149,8 @@ pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
     add(engine, &TIMEZONE_VALID, |s| Value::from(timezone_valid(s)))?;
     add(engine, &ENTROPY, |s| Value::from(entropy(s)))?;
     add(engine, &DURATION_NS, |s| Value::from(duration_ns(s)))?;
-    let name = SECRETS.name;
-    engine
-        .add_extension(
-            name.to_string(),
-            SECRETS.arity,
-            Box::new(move |params: Vec<Value>| match params.as_slice() {
-                [doc] => Ok(super::secrets::secrets(doc)),
-                _ => bail!("{name} expects 1 argument, got {}", params.len()),
-            }),
-        )
-        .with_context(|| format!("cannot register the Rego function {name}"))?;
+    add_on_values(engine, &SECRETS, super::secrets::secrets)?;
+    add_on_values(engine, &LEAVES, leaves)?;
     let name = PREFIXED_STRINGS.name;
     engine
         .add_extension(
@@ -184,17 +175,6 @@ pub fn register(engine: &mut Engine) -> anyhow::Result<()> {
                     type_name(other)
                 ),
                 _ => bail!("{name} expects 2 arguments, got {}", params.len()),
-            }),
-        )
-        .with_context(|| format!("cannot register the Rego function {name}"))?;
-    let name = LEAVES.name;
-    engine
-        .add_extension(
-            name.to_string(),
-            LEAVES.arity,
-            Box::new(move |params: Vec<Value>| match params.as_slice() {
-                [doc] => Ok(leaves(doc)),
-                _ => bail!("{name} expects 1 argument, got {}", params.len()),
             }),
         )
         .with_context(|| format!("cannot register the Rego function {name}"))?;
@@ -297,6 +277,25 @@ fn add(engine: &mut Engine, doc: &FunctionDoc, function: fn(&str) -> Value) -> a
             Box::new(move |params: Vec<Value>| match params.as_slice() {
                 [Value::String(text)] => Ok(function(text)),
                 [other] => bail!("{name} expects a string argument, got {}", type_name(other)),
+                _ => bail!("{name} expects 1 argument, got {}", params.len()),
+            }),
+        )
+        .with_context(|| format!("cannot register the Rego function {name}"))
+}
+
+/// A function of one value of any type (a document, or part of one).
+fn add_on_values(
+    engine: &mut Engine,
+    doc: &FunctionDoc,
+    function: fn(&Value) -> Value,
+) -> anyhow::Result<()> {
+    let name = doc.name;
+    engine
+        .add_extension(
+            name.to_string(),
+            doc.arity,
+            Box::new(move |params: Vec<Value>| match params.as_slice() {
+                [value] => Ok(function(value)),
                 _ => bail!("{name} expects 1 argument, got {}", params.len()),
             }),
         )

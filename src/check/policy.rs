@@ -656,11 +656,13 @@ impl Policies {
         // nothing. Should that query fail (one rule's error fails it), or a
         // rule have timed out, or the rules be profiled, each rule runs alone.
         let clock = format!("with time.now_ns as {now_ns}");
-        let members: Vec<Package> = packages.iter().map(|(_, p)| (*p).clone()).collect();
         if !budget.any_timed_out()
             && budget.profile().is_none()
             && let Ok(results) = engine.eval_query(
-                format!("x := {} {clock}", document_members(&members)),
+                format!(
+                    "x := {} {clock}",
+                    document_members(packages.iter().map(|(_, p)| *p))
+                ),
                 false,
             )
         {
@@ -1010,10 +1012,10 @@ fn document_module(packages: &[Package]) -> String {
 /// `{"<index>": {"<rule>": [values], …}, …}` for every rule of `packages`,
 /// one rule per line: regorus refuses policy lines over 1,024 columns,
 /// which a pack of many rules on one line would exceed.
-fn document_members(packages: &[Package]) -> String {
+fn document_members<'a>(packages: impl IntoIterator<Item = &'a Package>) -> String {
     let space = "\n\t\t";
     let members: Vec<String> = packages
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(i, package)| {
             let rules: Vec<String> = package
