@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::functions::Reads;
+use super::policy::Facts;
 use crate::diagnostic::{Diagnostic, Location, Related, Severity};
 use crate::source::SourceFile;
 
@@ -119,7 +120,7 @@ enum Store {
 #[derive(Default)]
 struct Memory {
     index: Arc<Index>,
-    facts: HashMap<String, serde_json::Value>,
+    facts: HashMap<String, Facts>,
 }
 
 impl Cache {
@@ -217,25 +218,26 @@ impl Cache {
         dir.join("facts").join(format!("{key}.json"))
     }
 
-    pub fn load_facts(&self, key: &str) -> Option<serde_json::Value> {
+    pub fn load_facts(&self, key: &str) -> Option<Facts> {
         match &self.store {
             Store::Disk(dir) => {
-                let bytes = std::fs::read(Self::facts_path(dir, key)).ok()?;
-                serde_json::from_slice(&bytes).ok()
+                let json = std::fs::read_to_string(Self::facts_path(dir, key)).ok()?;
+                // Only as it was written (its hash names it): all the files'
+                // facts are read by the cross-file rules in one parse.
+                (crate::digest::sha256_hex(json.as_bytes()) == key).then(|| Facts::from_json(json))
             }
             Store::Memory(memory) => memory.lock().ok()?.facts.get(key).cloned(),
         }
     }
 
     /// Store an entry under the hash of its content; returns that hash.
-    pub fn save_facts(&self, entry: &serde_json::Value) -> Option<String> {
-        let bytes = serde_json::to_vec(entry).ok()?;
-        let key = hex(&Sha256::digest(&bytes));
+    pub fn save_facts(&self, entry: &Facts) -> Option<String> {
+        let key = entry.hash();
         match &self.store {
             Store::Disk(dir) => {
                 let path = Self::facts_path(dir, &key);
                 if !path.exists() {
-                    write_atomically(&path, &bytes);
+                    write_atomically(&path, entry.as_str().as_bytes());
                 }
             }
             Store::Memory(memory) => {
@@ -352,6 +354,25 @@ pub use crate::digest::hex;
 mod tests {
     use super::*;
     use crate::diagnostic::{Applicability, Fix};
+
+    /// Facts are handed to the cross-file rules as the text stored, all
+    /// files' in one parse: a file changed on disk (cut short, edited) is a
+    /// miss, never text that would fail that parse.
+    #[test]
+    fn facts_read_back_only_as_they_were_written() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cache = Cache::new(dir.path(), "0".repeat(64));
+        let facts = Facts::of(&serde_json::json!({"path": "a.json", "contents": {"x": [1, 2]}}));
+        let key = cache.save_facts(&facts).expect("saved");
+        assert_eq!(key, facts.hash());
+        let read = cache.load_facts(&key).expect("read back");
+        assert_eq!(read.as_str(), facts.as_str());
+        let path = Cache::facts_path(&dir.path().join(".planguard").join("cache"), &key);
+        for changed in ["{\"path\": \"a.json\", \"contents\": {\"x\": [1,", "{}"] {
+            std::fs::write(&path, changed).expect("write");
+            assert!(cache.load_facts(&key).is_none(), "{changed}");
+        }
+    }
 
     #[test]
     fn a_fix_survives_the_round_trip_through_the_cache() {

@@ -219,7 +219,7 @@ fn only<'a>(shown: &'a str, file: &'a SourceFile) -> impl Fn(&str) -> Option<Sou
 struct Checked {
     diagnostics: Vec<Diagnostic>,
     /// Its entry for the cross-file rules, when it was checked this time.
-    entry: Option<Value>,
+    entry: Option<policy::Facts>,
     /// The hash of its facts for the cross-file rules, when it loaded.
     loaded: Option<String>,
     /// What the cache holds for it now; None when its result cannot be stored.
@@ -451,13 +451,13 @@ impl Checker {
                 let named: Option<std::collections::HashSet<String>> = (!work.context.is_empty()
                     && self.policies.can_leave_out_facts())
                 .then(|| work.report.iter().map(Input::shown).collect());
-                let load = |input: &Input, file: &Checked| -> Option<Value> {
+                let load = |input: &Input, file: &Checked| -> Option<policy::Facts> {
                     file.entry.clone().or_else(|| {
                         let loaded = file.loaded.as_ref()?;
                         cache.and_then(|c| c.load_facts(loaded)).or_else(|| {
                             let file = input.read(max_size).ok()?;
                             let (document, _) = load::parse(file, input.candidate()?);
-                            Some(self.policies.project_entry(&document?))
+                            Some(self.policies.project_facts(&document?))
                         })
                     })
                 };
@@ -467,8 +467,7 @@ impl Checker {
                         // What tells whether a file's facts are needed: the
                         // summary its cache entry keeps, else its facts.
                         let known = |file: &Checked| {
-                            file.entry.is_none()
-                                && file.stored.as_ref().is_some_and(|s| s.summary.is_some())
+                            file.stored.as_ref().is_some_and(|s| s.summary.is_some())
                         };
                         // Made only for the files the cache has none for.
                         let made: Vec<Option<Value>> = inputs
@@ -478,10 +477,8 @@ impl Checker {
                                 if known(file) {
                                     return None;
                                 }
-                                match &file.entry {
-                                    Some(entry) => Some(relevant::summary(entry)),
-                                    None => load(input, file).as_ref().map(relevant::summary),
-                                }
+                                let entry = load(input, file)?.value()?;
+                                Some(relevant::summary(&entry))
                             })
                             .collect();
                         let summaries: Vec<Option<&Value>> = per_file
@@ -499,7 +496,7 @@ impl Checker {
                 };
                 // Moved, not copied: at 60,000 files one more copy of every
                 // file's facts is a tenth of the check's memory.
-                let entries: Vec<Value> = inputs
+                let entries: Vec<policy::Facts> = inputs
                     .par_iter()
                     .zip(per_file.par_iter_mut())
                     .zip(&needed)
@@ -644,11 +641,10 @@ impl Checker {
             Input::Disk(candidate) | Input::Buffer(candidate, _) => candidate,
             Input::Loaded(document) => {
                 let (diagnostics, _) = self.check_document(document, now_ns, budget);
-                let entry = self.policies.project_entry(document);
                 return Checked {
                     diagnostics,
                     loaded: None,
-                    entry: Some(entry),
+                    entry: Some(self.policies.project_facts(document)),
                     stored: None,
                     evaluated: true,
                     hit: false,
@@ -666,7 +662,7 @@ impl Checker {
             };
             let entry = document.map(|document| {
                 diagnostics.extend(self.check_document(&document, now_ns, budget).0);
-                self.policies.project_entry(&document)
+                self.policies.project_facts(&document)
             });
             return Checked {
                 diagnostics,
@@ -737,9 +733,10 @@ impl Checker {
         // about a secret, nor one of a policy that reads the clock at will);
         // their hash keys the cross-file rules either way.
         let stored = cache::store(&diagnostics, |p| p == shown).filter(|_| !self.policies.volatile);
-        let loaded = match (&entry, &stored) {
-            (Some(entry), Some(_)) => cache.save_facts(entry),
-            (Some(entry), None) => facts_hash(entry),
+        let facts = entry.as_ref().map(policy::Facts::of);
+        let loaded = match (&facts, &stored) {
+            (Some(facts), Some(_)) => cache.save_facts(facts),
+            (Some(facts), None) => Some(facts.hash()),
             (None, _) => None,
         };
         let evaluated = entry.is_some();
@@ -758,7 +755,7 @@ impl Checker {
         });
         Checked {
             diagnostics,
-            entry,
+            entry: facts,
             loaded,
             stored,
             evaluated,
@@ -820,8 +817,9 @@ impl Checker {
             self.policies.project_entry(&document)
         });
         let secrets = budget.time("secrets in context files", || secret_texts(&document));
+        let facts = policy::Facts::of(&entry);
         let loaded = match cache {
-            Some((cache, _)) if secrets.is_empty() => cache.save_facts(&entry),
+            Some((cache, _)) if secrets.is_empty() => cache.save_facts(&facts),
             _ => None,
         };
         let stored = key.filter(|_| loaded.is_some()).map(|key| {
@@ -839,8 +837,8 @@ impl Checker {
         });
         Checked {
             diagnostics,
-            loaded: loaded.or_else(|| cache.and_then(|_| facts_hash(&entry))),
-            entry: Some(entry),
+            loaded: loaded.or_else(|| cache.map(|_| facts.hash())),
+            entry: Some(facts),
             stored,
             evaluated: false,
             hit: false,
@@ -1003,12 +1001,6 @@ const READ: &str = "read";
 const PARSE: &str = "parse";
 
 /// The hash that stands for a file's facts in the cross-file rules' key.
-fn facts_hash(entry: &Value) -> Option<String> {
-    serde_json::to_vec(entry)
-        .ok()
-        .map(|bytes| cache::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
-}
-
 /// Replace each file that holds a located secret with a copy where every such
 /// secret is masked, in every diagnostic and related location, so that no
 /// renderer can show one (a snippet of another finding on the same line

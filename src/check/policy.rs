@@ -531,6 +531,11 @@ impl Policies {
         entry
     }
 
+    /// `project_entry` as the text the cross-file rules are given.
+    pub fn project_facts(&self, document: &Document) -> Facts {
+        Facts::of(&self.project_entry(document))
+    }
+
     /// Whether the cross-file rules are only the built-in ones, whose needs
     /// `relevant` knows: then a check of a few files may leave out facts.
     pub fn can_leave_out_facts(&self) -> bool {
@@ -558,7 +563,7 @@ impl Policies {
     /// functions returned comes back too.
     pub fn check_project(
         &self,
-        entries: Vec<Value>,
+        entries: Vec<Facts>,
         source: impl Fn(&str) -> Option<SourceFile> + Sync,
         now_ns: i64,
         budget: &Budget,
@@ -573,24 +578,69 @@ impl Policies {
 
     fn evaluate_project(
         &self,
-        entries: Vec<Value>,
+        entries: Vec<Facts>,
         source: impl Fn(&str) -> Option<SourceFile> + Sync,
         now_ns: i64,
         budget: &Budget,
         sandbox: &Arc<Sandbox>,
     ) -> Vec<Diagnostic> {
+        // One parse of every entry's text, straight into the engine's values
+        // (which share the keys the entries have in common).
+        let mut json =
+            String::with_capacity(entries.iter().map(|e| e.0.len() + 1).sum::<usize>() + 1);
+        json.push('[');
+        for (i, entry) in entries.into_iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(&entry.0);
+        }
+        json.push(']');
+        // regorus shares the keys the entries have in common; it stops at
+        // serde_json's 128 levels, and the entries of documents that nest
+        // up to 128 (`load`) are one or two deeper.
+        let parsed = regorus::Value::from_json_str(&json).or_else(|_| {
+            let mut parser = serde_json::Deserializer::from_str(&json);
+            parser.disable_recursion_limit();
+            <regorus::Value as serde::Deserialize>::deserialize(&mut parser)
+        });
+        drop(json);
         // Only objects: a config or plan whose top level is anything else is a
         // schema error, and has no fields to compare across files.
-        let entries: Vec<Value> = entries
-            .into_iter()
-            .filter(|e| e["contents"].is_object())
-            .collect();
-        if entries.is_empty() {
+        let parsed = match parsed {
+            Ok(parsed) => parsed,
+            // Each text is serde_json's or read back by its hash: a bug.
+            Err(e) => {
+                let subject = SourceFile::new("(the files' facts)", String::new());
+                let error = unlocated(&format!("the files' facts could not be read back: {e}"));
+                return self
+                    .project_packages
+                    .iter()
+                    .flat_map(|p| p.rules.iter().map(move |rule| (p, rule)))
+                    .map(|(p, rule)| self.evaluation_error(&subject, &p.name, rule, &error))
+                    .collect();
+            }
+        };
+        let entries: Vec<regorus::Value> = parsed
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| matches!(e["contents"], regorus::Value::Object(_)))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let Some(first) = entries.first() else {
             return Vec::new();
-        }
-        let first = entries[0]["path"].as_str().unwrap_or_default().to_string();
+        };
+        let first = first["path"]
+            .as_string()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
         let limit = project_time_limit(self.timeout, entries.len(), self.files_per_time_limit);
-        let input = regorus::Value::from(Value::Array(entries));
+        let input = regorus::Value::from(entries);
+        drop(parsed);
         let anchor = source(&first).unwrap_or_else(|| SourceFile::new(&first, String::new()));
         // The packages in as many groups as there are threads, each group
         // one evaluation: the cross-file rules run after every document's,
@@ -1313,6 +1363,37 @@ pub fn coalesce_failures(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     out
 }
 
+/// A file's entry for the cross-file rules (`Policies::project_entry`) as
+/// compact JSON: every file's entry is held until those rules run, and as
+/// text it takes a fraction of the memory of the value (a tenth for a plan).
+#[derive(Debug, Clone)]
+pub struct Facts(Box<str>);
+
+impl Facts {
+    pub fn of(entry: &Value) -> Self {
+        Self(entry.to_string().into_boxed_str())
+    }
+
+    /// Text stored by `Facts::as_str` (the cache's), taken as it is.
+    pub fn from_json(json: String) -> Self {
+        Self(json.into_boxed_str())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The entry as a value again.
+    pub fn value(&self) -> Option<Value> {
+        serde_json::from_str(&self.0).ok()
+    }
+
+    /// The hash that names it in the cache, and keys the cross-file verdict.
+    pub fn hash(&self) -> String {
+        crate::digest::sha256_hex(self.0.as_bytes())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1395,6 +1476,41 @@ mod tests {
         ] {
             assert!(document.iter().any(|p| p == kept), "{kept} in {document:?}");
         }
+    }
+
+    /// Every file's facts reach the cross-file rules in one parse, and an
+    /// entry deeper than serde_json's 128 levels (a document nested as deep
+    /// as planguard reads, inside its entry and the list) is read all the
+    /// same: were it not, the whole list would be lost.
+    #[test]
+    fn deeply_nested_facts_reach_the_cross_file_rules() {
+        let (_dir, policies) = loaded(
+            "project-namespaces = [\"team.combined\"]\n",
+            &[(
+                "combined.rego",
+                "package team.combined\n\nimport rego.v1\n\n\
+                 deny contains sprintf(\"%d files\", [count(input)]) if count(input) > 0\n",
+            )],
+        );
+        let nested = |depth| (0..depth).fold(json!(1), |v, _| json!({ "k": v }));
+        let entry =
+            |path: &str, depth| json!({"path": path, "kind": "plan", "contents": nested(depth)});
+        let found = |entries: Vec<Value>| {
+            let facts = entries.iter().map(Facts::of).collect();
+            let (found, _) = policies.check_project(facts, |_| None, 0, &Budget::default());
+            found.into_iter().map(|d| d.message).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            found(vec![entry("a.json", 3), entry("b.json", 4)]),
+            ["2 files"]
+        );
+        assert_eq!(
+            found(vec![entry("a.json", 3), entry("b.json", 128)]),
+            ["2 files"]
+        );
+        // Documents that are not objects give the rules nothing.
+        let scalar = json!({"path": "c.json", "kind": "plan", "contents": 7});
+        assert_eq!(found(vec![entry("a.json", 3), scalar]), ["1 files"]);
     }
 
     /// A policy that could read a cross-file module (by name, through an
