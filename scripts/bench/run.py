@@ -103,7 +103,10 @@ all threads but one idle. PG203 takes each config's settings from
 `planguard.leaves` (one native pass, where `walk` and a Rego filter on every
 node were half of the cross-file time) and compares two environments'
 settings whole before it compares each one. At 10k plans with 2 threads the
-cross-file phase went from 2.9 s to 1.4 s. When files are named
+cross-file phase went from 2.9 s to 1.4 s. Until they run, each file's facts are
+held as their JSON text, then parsed once into regorus's values, which share
+the keys the files have in common: a check of 50k plans that fills the cache
+peaked at 1068 MiB with the facts held as values, 700 MiB as text. When files are named
 one by one (a pre-commit hook), they read only the facts the named files'
 findings can depend on (`src/check/relevant.rs`: the newest plan of each
 group, the configs, the previous environment's plans, other pipelines' plans
@@ -452,7 +455,9 @@ def targets(rows, pipelines):
     add(f"cold 10k-plan check, {NPROC} threads ÷ floor: ≤ 10×", over(big and big["planguard_n"][0] / big["floor_n"][0], 10, "×"))
     huge = by_size.get(50000)
     add(f"50k plans, {NPROC} threads: < 60 s", over(huge and huge["planguard_n"][0], 60, " s"))
-    add(f"50k plans, {NPROC} threads: < 1 GiB peak RSS", over(huge and huge["planguard_n"][1] and huge["planguard_n"][1] / 1024, 1024, " MiB", "{:.0f}"))
+    # A check fills the cache unless told not to: the higher of the two.
+    peak = huge and max(huge["planguard_n"][1] or 0, huge["cache_cold"][1] or 0)
+    add(f"50k plans, {NPROC} threads: < 1 GiB peak RSS (the higher of `--no-cache` and a check that fills the cache)", over(peak and peak / 1024, 1024, " MiB", "{:.0f}"))
     add("pre-commit, edited plan named, 1,000 builds per environment: < 300 ms", over(pipe and pipe["named_edited"] * 1000, 300, " ms", "{:.0f}"))
     ten = by_builds.get(10000)
     add("pre-commit, edited plan named, 10,000 builds per environment: < 1 s", over(ten and ten["named_edited"], 1, " s"))
