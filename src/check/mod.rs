@@ -1000,7 +1000,6 @@ fn secret_texts(document: &Document) -> Vec<String> {
 const READ: &str = "read";
 const PARSE: &str = "parse";
 
-/// The hash that stands for a file's facts in the cross-file rules' key.
 /// Replace each file that holds a located secret with a copy where every such
 /// secret is masked, in every diagnostic and related location, so that no
 /// renderer can show one (a snippet of another finding on the same line
