@@ -13,8 +13,11 @@ use std::time::{Duration, Instant};
 use common::{root, workspace::Workspace};
 use serde_json::{Value, json};
 
-/// Generous for a debug build on a loaded 2-core machine; a hang is far longer.
-const LIMIT: Duration = Duration::from_secs(90);
+/// What tells a hang from a slow run, not a measure of speed (that is the
+/// benchmark's): the test build evaluating a policy's 1.2 million results
+/// (policy-huge-results) took over 90 s on a slow hour of a shared 2-core
+/// machine, and about 10 s as a release build.
+const LIMIT: Duration = Duration::from_secs(300);
 
 struct Outcome {
     code: i32,
