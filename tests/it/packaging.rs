@@ -27,11 +27,12 @@ pub fn wheel() -> &'static Path {
         let mut build = Command::new(root().join("scripts/build-wheel"));
         // Not what `cargo test` sets for the tests (CARGO_PKG_*, the
         // library path, …): build scripts that watch such variables would
-        // make the build that scripts/test ran stale.
+        // make the build that scripts/test ran stale. The workspace wrapper
+        // scripts/test sets (clippy-driver) is part of that build: it stays.
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy();
             if (key.starts_with("CARGO") && key != "CARGO_HOME")
-                || key.starts_with("RUSTC")
+                || (key.starts_with("RUSTC") && key != "RUSTC_WORKSPACE_WRAPPER")
                 || key == "LD_LIBRARY_PATH"
                 || key == "OUT_DIR"
             {
