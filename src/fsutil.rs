@@ -23,6 +23,16 @@ pub enum Durability {
 /// part. The folder is created when missing. On failure nothing is left
 /// behind: the temporary file is removed with it.
 pub fn write_atomically(path: &Path, bytes: &[u8], durability: Durability) -> std::io::Result<()> {
+    write_atomically_with(path, durability, |file| file.write_all(bytes))
+}
+
+/// [`write_atomically`], the content written by `write` (buffered): for
+/// content too large to assemble in memory first.
+pub fn write_atomically_with(
+    path: &Path,
+    durability: Durability,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -42,7 +52,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8], durability: Durability) -> st
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let mut temporary = builder.tempfile_in(folder)?;
-    temporary.write_all(bytes)?;
+    {
+        let mut buffered = std::io::BufWriter::new(temporary.as_file_mut());
+        write(&mut buffered)?;
+        buffered.flush()?;
+    }
     if durability == Durability::Synced {
         temporary.as_file().sync_all()?;
     }

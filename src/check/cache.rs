@@ -6,9 +6,14 @@
 //! the file) under `.planguard/cache/` at the project root: for each file
 //! its content key, size and modification time (unchanged size and time skip
 //! reading it), and its diagnostics without their text (spans and pointers,
-//! the text is the file's own); beside it `facts/<hash>.json`, each file's
-//! entry for the cross-file rules, read only when those rules must run
-//! again. A file's entry also holds what the policies' file functions
+//! the text is the file's own); beside it, in `facts/`, each file's entry
+//! for the cross-file rules, read only when those rules must run again. The
+//! facts new in a run are written as one pack (`<config>-<hash>.pack`, the
+//! texts one after the other, each file's place kept in its entry): one file per
+//! run rather than one per checked file, which at thousands of files cost a
+//! check that fills the cache more system time than its rules took. Packs
+//! the index no longer names are removed, and many small ones (a hook's
+//! runs, one edit each) are merged into one. A file's entry also holds what the policies' file functions
 //! returned (checksums, certificates, refusals) and, when its verdict was
 //! judged by the date (a certificate's expiry), that day: it is reused only
 //! while every function returns the same and on that day. Results that
@@ -18,9 +23,9 @@
 //! renamed into place, so concurrent runs never see half a file; an entry
 //! that cannot be read is a miss.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
@@ -32,7 +37,10 @@ use crate::diagnostic::{Diagnostic, Location, Related, Severity};
 use crate::source::SourceFile;
 
 /// Bump when what is stored changes meaning.
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
+
+/// More packs than this for one configuration are merged into one.
+const MAX_PACKS: usize = 8;
 
 /// A location without its text: the file's path as shown, the span and pointer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,12 +74,17 @@ pub struct FileEntry {
     pub modified: u128,
     pub diagnostics: Vec<StoredDiagnostic>,
     /// When the file loaded: the hash of its entry for the cross-file
-    /// rules, stored as facts/<hash>.json.
+    /// rules, which `at` places in a pack.
     pub facts: Option<String>,
+    /// Where those facts lie (set by `Cache::save`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Packed>,
     /// What the policies' file functions returned while checking it.
+    #[serde(default, skip_serializing_if = "Reads::is_empty")]
     pub reads: Reads,
     /// The day (UTC, days since the epoch) its verdict was judged on, when
     /// it depends on the date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub day: Option<i64>,
     /// Only its facts are known: it was context for the cross-file rules,
     /// and its own rules did not run.
@@ -101,6 +114,11 @@ pub struct Index {
     pub project: Option<ProjectEntry>,
 }
 
+/// The place of one file's facts: a pack in `facts/` (the hash that ends
+/// its name), and a byte range of it. Stored as `[pack, offset, length]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Packed(String, u64, u64);
+
 /// The cache of one configuration (planguard version, policies, settings).
 pub struct Cache {
     store: Store,
@@ -111,7 +129,7 @@ pub struct Cache {
 /// Where a cache keeps what it knows.
 enum Store {
     /// `.planguard/cache/` at the project root: runs of the command line.
-    Disk(PathBuf),
+    Disk(PathBuf, Mutex<Packs>),
     /// The memory of a long-lived process (the language server), which
     /// leaves no files in the user's folder.
     Memory(std::sync::Mutex<Memory>),
@@ -123,10 +141,22 @@ struct Memory {
     facts: HashMap<String, Facts>,
 }
 
+/// The facts of a cache on disk: where the packs hold them, and those of
+/// this run, held until the index is saved.
+#[derive(Default)]
+struct Packs {
+    /// As the index read last placed them.
+    placed: HashMap<String, Packed>,
+    /// Saved this run, not in a pack yet.
+    pending: HashMap<String, Facts>,
+    /// Packs opened this run, read by position.
+    open: HashMap<String, Arc<std::fs::File>>,
+}
+
 impl Cache {
     pub fn new(root: &Path, config_key: String) -> Self {
         Self {
-            store: Store::Disk(root.join(".planguard").join("cache")),
+            store: Store::Disk(root.join(".planguard").join("cache"), Mutex::default()),
             config_key,
         }
     }
@@ -168,13 +198,25 @@ impl Cache {
     /// The stored index; empty when absent, unreadable or from another format.
     pub fn load(&self) -> Arc<Index> {
         match &self.store {
-            Store::Disk(dir) => Arc::new(
-                std::fs::read(self.index_path(dir))
+            Store::Disk(dir, packs) => {
+                let index: Index = std::fs::read(self.index_path(dir))
                     .ok()
                     .and_then(|bytes| serde_json::from_slice::<Index>(&bytes).ok())
                     .filter(|index| index.format == FORMAT)
-                    .unwrap_or_default(),
-            ),
+                    .unwrap_or_default();
+                let placed = index
+                    .files
+                    .values()
+                    .filter_map(|f| Some((f.facts.clone()?, f.at.clone()?)))
+                    .collect();
+                if let Ok(mut packs) = packs.lock() {
+                    *packs = Packs {
+                        placed,
+                        ..Packs::default()
+                    };
+                }
+                Arc::new(index)
+            }
             Store::Memory(memory) => memory.lock().map(|m| m.index.clone()).unwrap_or_default(),
         }
     }
@@ -182,8 +224,17 @@ impl Cache {
     pub fn save(&self, mut index: Index) {
         index.format = FORMAT;
         match &self.store {
-            Store::Disk(dir) => {
+            Store::Disk(dir, packs) => {
                 Self::mark(dir);
+                if let Ok(mut packs) = packs.lock() {
+                    let placed = self.pack(dir, &mut packs, &index);
+                    for entry in index.files.values_mut() {
+                        let at = entry.facts.as_ref().and_then(|h| placed.get(h));
+                        if entry.at.as_ref() != at {
+                            Arc::make_mut(entry).at = at.cloned();
+                        }
+                    }
+                }
                 if let Ok(bytes) = serde_json::to_vec(&index) {
                     write_atomically(&self.index_path(dir), &bytes);
                 }
@@ -214,30 +265,35 @@ impl Cache {
         hex(&hasher.finalize())
     }
 
-    fn facts_path(dir: &Path, key: &str) -> PathBuf {
-        dir.join("facts").join(format!("{key}.json"))
-    }
-
+    /// The facts stored under `key`; None when they are not, or not as
+    /// they were written.
     pub fn load_facts(&self, key: &str) -> Option<Facts> {
         match &self.store {
-            Store::Disk(dir) => {
-                let json = std::fs::read_to_string(Self::facts_path(dir, key)).ok()?;
-                // Only as it was written (its hash names it): all the files'
-                // facts are read by the cross-file rules in one parse.
-                (crate::digest::sha256_hex(json.as_bytes()) == key).then(|| Facts::from_json(json))
+            Store::Disk(dir, packs) => {
+                // Read outside the lock: the files' facts are read in parallel.
+                let (file, place) = {
+                    let mut packs = packs.lock().ok()?;
+                    if let Some(facts) = packs.pending.get(key) {
+                        return Some(facts.clone());
+                    }
+                    let place = packs.placed.get(key)?.clone();
+                    (self.pack_file(dir, &mut packs, &place.0)?, place)
+                };
+                read_facts(&file, &place, key)
             }
             Store::Memory(memory) => memory.lock().ok()?.facts.get(key).cloned(),
         }
     }
 
-    /// Store an entry under the hash of its content; returns that hash.
+    /// Store an entry under the hash of its content; returns that hash. On
+    /// disk it is written with the index, in this run's pack.
     pub fn save_facts(&self, entry: &Facts) -> Option<String> {
         let key = entry.hash();
         match &self.store {
-            Store::Disk(dir) => {
-                let path = Self::facts_path(dir, &key);
-                if !path.exists() {
-                    write_atomically(&path, entry.as_str().as_bytes());
+            Store::Disk(_, packs) => {
+                let mut packs = packs.lock().ok()?;
+                if !packs.placed.contains_key(&key) {
+                    packs.pending.insert(key.clone(), entry.clone());
                 }
             }
             Store::Memory(memory) => {
@@ -246,6 +302,170 @@ impl Cache {
         }
         Some(key)
     }
+
+    fn pack_path(&self, dir: &Path, pack: &str) -> PathBuf {
+        dir.join("facts")
+            .join(format!("{}-{pack}.pack", &self.config_key[..16]))
+    }
+
+    /// The pack `name` (the 16 hex digits an index names it by, nothing
+    /// else), opened once per run.
+    fn pack_file(&self, dir: &Path, packs: &mut Packs, name: &str) -> Option<Arc<std::fs::File>> {
+        if let Some(file) = packs.open.get(name) {
+            return Some(file.clone());
+        }
+        if name.len() != 16 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let file = Arc::new(std::fs::File::open(self.pack_path(dir, name)).ok()?);
+        packs.open.insert(name.to_string(), file.clone());
+        Some(file)
+    }
+
+    /// Write the facts `index` names that no pack holds yet as one new pack
+    /// (all of them into one, when this configuration would have more than
+    /// [`MAX_PACKS`]), remove the packs of this configuration it no longer
+    /// names, and return where each of its facts lies.
+    fn pack(&self, dir: &Path, packs: &mut Packs, index: &Index) -> HashMap<String, Packed> {
+        let named: HashSet<&String> = index
+            .files
+            .values()
+            .filter_map(|f| f.facts.as_ref())
+            .collect();
+        let mut placed: HashMap<String, Packed> = packs
+            .placed
+            .iter()
+            .filter(|(key, _)| named.contains(key))
+            .map(|(key, place)| (key.clone(), place.clone()))
+            .collect();
+        let mut fresh: Vec<(String, Facts)> = packs
+            .pending
+            .iter()
+            .filter(|(key, _)| named.contains(key) && !placed.contains_key(*key))
+            .map(|(key, facts)| (key.clone(), facts.clone()))
+            .collect();
+        let prefix = format!("{}-", &self.config_key[..16]);
+        let mut sizes: HashMap<&str, usize> = HashMap::new();
+        for place in placed.values() {
+            *sizes.entry(&place.0).or_default() += 1;
+        }
+        if !fresh.is_empty() && sizes.len() >= MAX_PACKS {
+            // The facts of every pack but the largest go into the new one,
+            // read back (and checked) before any pack is removed; what
+            // cannot be read is left out, a miss.
+            let largest = sizes
+                .iter()
+                .max_by_key(|(pack, n)| (**n, *pack))
+                .map(|(pack, _)| pack.to_string());
+            let moved: Vec<String> = placed
+                .iter()
+                .filter(|(_, place)| Some(&place.0) != largest.as_ref())
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in moved {
+                let Some(place) = placed.remove(&key) else {
+                    continue;
+                };
+                let facts = self
+                    .pack_file(dir, packs, &place.0)
+                    .and_then(|file| read_facts(&file, &place, &key));
+                if let Some(facts) = facts {
+                    fresh.push((key, facts));
+                }
+            }
+        }
+        if !fresh.is_empty() {
+            fresh.sort_by(|a, b| a.0.cmp(&b.0));
+            // Named by the hashes of what it holds, in order: the same
+            // facts make the same pack. Written as it is assembled.
+            let mut name = Sha256::new();
+            let mut places = Vec::with_capacity(fresh.len());
+            let mut offset = 0;
+            for (key, facts) in &fresh {
+                name.update(key.as_bytes());
+                let len = facts.as_str().len() as u64;
+                places.push((key.clone(), offset, len));
+                offset += len + 1;
+            }
+            let pack = hex(&name.finalize())[..16].to_string();
+            let path = self.pack_path(dir, &pack);
+            let written = path.exists()
+                || crate::fsutil::write_atomically_with(
+                    &path,
+                    crate::fsutil::Durability::Unsynced,
+                    |out| {
+                        for (_, facts) in &fresh {
+                            out.write_all(facts.as_str().as_bytes())?;
+                            out.write_all(b"\n")?;
+                        }
+                        Ok(())
+                    },
+                )
+                .is_ok();
+            if written {
+                for (key, offset, len) in places {
+                    let pack = pack.clone();
+                    placed.insert(key, Packed(pack, offset, len));
+                }
+            }
+        }
+        // The packs of this configuration none of its facts lie in any
+        // more, and the facts files of the layout before packs.
+        let live: HashSet<String> = placed
+            .values()
+            .map(|p| p.0.as_str())
+            .collect::<HashSet<&str>>()
+            .into_iter()
+            .map(|id| format!("{prefix}{id}.pack"))
+            .collect();
+        if let Ok(entries) = std::fs::read_dir(dir.join("facts")) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else { continue };
+                let stale =
+                    (name.starts_with(&prefix) && name.ends_with(".pack") && !live.contains(name))
+                        || name.ends_with(".json");
+                if stale {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        *packs = Packs {
+            placed: placed.clone(),
+            ..Packs::default()
+        };
+        placed
+    }
+}
+
+/// The facts at `place` in `file`, if they are still those stored under
+/// `key`: all the files' facts are read by the cross-file rules in one
+/// parse, so text changed on disk must be a miss, never a part of it.
+fn read_facts(file: &std::fs::File, place: &Packed, key: &str) -> Option<Facts> {
+    let json = read_at(file, place.1, place.2)?;
+    (crate::digest::sha256_hex(json.as_bytes()) == key).then(|| Facts::from_json(json))
+}
+
+/// `len` bytes at `offset` of `file`, as text.
+fn read_at(file: &std::fs::File, offset: u64, len: u64) -> Option<String> {
+    let mut bytes = vec![0; usize::try_from(len).ok()?];
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        file.read_exact_at(&mut bytes, offset).ok()?;
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::FileExt;
+        let mut done = 0;
+        while done < bytes.len() {
+            match file.seek_read(&mut bytes[done..], offset + done as u64) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => done += n,
+            }
+        }
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// Size and modification time (ns since the epoch) of a file.
@@ -343,9 +563,9 @@ pub fn restore(
 
 /// Write to a temporary file beside `path`, then rename it into place. A
 /// cache that cannot be written is only a slower next run.
-fn write_atomically(path: &Path, bytes: &[u8]) {
+fn write_atomically(path: &Path, bytes: &[u8]) -> bool {
     use crate::fsutil::Durability;
-    let _ = crate::fsutil::write_atomically(path, bytes, Durability::Unsynced);
+    crate::fsutil::write_atomically(path, bytes, Durability::Unsynced).is_ok()
 }
 
 pub use crate::digest::hex;
@@ -355,23 +575,167 @@ mod tests {
     use super::*;
     use crate::diagnostic::{Applicability, Fix};
 
+    /// An index whose files name these facts.
+    fn naming(facts: &[(&str, &str)]) -> Index {
+        let files = facts
+            .iter()
+            .map(|(file, key)| {
+                let entry = FileEntry {
+                    key: format!("k-{file}"),
+                    len: 0,
+                    modified: 0,
+                    diagnostics: Vec::new(),
+                    facts: Some((*key).to_string()),
+                    at: None,
+                    reads: Reads::default(),
+                    day: None,
+                    facts_only: false,
+                    summary: None,
+                };
+                ((*file).to_string(), Arc::new(entry))
+            })
+            .collect();
+        Index {
+            files,
+            ..Index::default()
+        }
+    }
+
+    fn packs(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join(".planguard/cache/facts"))
+            .expect("facts folder")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Facts are handed to the cross-file rules as the text stored, all
-    /// files' in one parse: a file changed on disk (cut short, edited) is a
+    /// files' in one parse: a pack changed on disk (cut short, edited) is a
     /// miss, never text that would fail that parse.
     #[test]
     fn facts_read_back_only_as_they_were_written() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let cache = Cache::new(dir.path(), "0".repeat(64));
+        let config = "0".repeat(64);
+        let cache = Cache::new(dir.path(), config.clone());
+        cache.load();
         let facts = Facts::of(&serde_json::json!({"path": "a.json", "contents": {"x": [1, 2]}}));
         let key = cache.save_facts(&facts).expect("saved");
         assert_eq!(key, facts.hash());
-        let read = cache.load_facts(&key).expect("read back");
-        assert_eq!(read.as_str(), facts.as_str());
-        let path = Cache::facts_path(&dir.path().join(".planguard").join("cache"), &key);
-        for changed in ["{\"path\": \"a.json\", \"contents\": {\"x\": [1,", "{}"] {
-            std::fs::write(&path, changed).expect("write");
-            assert!(cache.load_facts(&key).is_none(), "{changed}");
+        // Before the index is saved, from this run's memory.
+        assert_eq!(
+            cache.load_facts(&key).expect("held").as_str(),
+            facts.as_str()
+        );
+        cache.save(naming(&[("a.json", &key)]));
+
+        let cache = Cache::new(dir.path(), config.clone());
+        let index = cache.load();
+        assert_eq!(
+            cache.load_facts(&key).expect("read back").as_str(),
+            facts.as_str()
+        );
+        let at = index.files["a.json"].at.as_ref().expect("placed");
+        let pack = cache.pack_path(&dir.path().join(".planguard/cache"), &at.0);
+        let written = std::fs::read(&pack).expect("pack");
+        let mut edited = written.clone();
+        edited[5] ^= 1;
+        for changed in [&written[..written.len() / 2], &edited[..], b"{}"] {
+            std::fs::write(&pack, changed).expect("write");
+            let cache = Cache::new(dir.path(), config.clone());
+            cache.load();
+            assert!(
+                cache.load_facts(&key).is_none(),
+                "{}",
+                String::from_utf8_lossy(changed)
+            );
         }
+        std::fs::remove_file(&pack).expect("remove");
+        let cache = Cache::new(dir.path(), config);
+        cache.load();
+        assert!(cache.load_facts(&key).is_none());
+    }
+
+    /// One pack per run that finds new facts, never one file per checked
+    /// file; a hook's many one-file runs are merged once there are
+    /// MAX_PACKS packs, packs no file names any more are removed, and so are
+    /// the facts files of the layout before packs. Another configuration's
+    /// packs are left alone.
+    #[test]
+    fn facts_go_in_one_pack_per_run() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = "1".repeat(64);
+        let facts_dir = dir.path().join(".planguard/cache/facts");
+        std::fs::create_dir_all(&facts_dir).expect("facts folder");
+        std::fs::write(facts_dir.join(format!("{}.json", "a".repeat(64))), "{}")
+            .expect("old layout");
+        let other = format!("{}-0123456789abcdef.pack", "2".repeat(16));
+        std::fs::write(facts_dir.join(&other), "{}\n").expect("other configuration");
+        let fact = |i: usize| Facts::of(&serde_json::json!({"path": format!("{i}.json"), "n": i}));
+
+        // The first run: a thousand files, one pack.
+        let cache = Cache::new(dir.path(), config.clone());
+        cache.load();
+        let mut files: Vec<(String, String)> = (0..1000)
+            .map(|i| {
+                (
+                    format!("{i}.json"),
+                    cache.save_facts(&fact(i)).expect("saved"),
+                )
+            })
+            .collect();
+        let index = |files: &[(String, String)]| {
+            naming(
+                &files
+                    .iter()
+                    .map(|(f, k)| (f.as_str(), k.as_str()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        cache.save(index(&files));
+        assert_eq!(packs(dir.path()).len(), 2, "{:?}", packs(dir.path()));
+        assert!(packs(dir.path()).contains(&other));
+
+        // Then one edited file per run: a pack each, until there are
+        // MAX_PACKS; the next run merges all but the largest into its own.
+        let mut expected = 1;
+        for run in 1..=20 {
+            let cache = Cache::new(dir.path(), config.clone());
+            cache.load();
+            if run == 10 {
+                // Nothing new: no pack written.
+                cache.save(index(&files));
+            } else {
+                files[run].1 = cache.save_facts(&fact(10_000 + run)).expect("saved");
+                cache.save(index(&files));
+                expected = if expected == MAX_PACKS {
+                    2
+                } else {
+                    expected + 1
+                };
+            }
+            let mine = packs(dir.path()).len() - 1;
+            assert_eq!(mine, expected, "run {run}: {:?}", packs(dir.path()));
+            let cache = Cache::new(dir.path(), config.clone());
+            let stored = cache.load();
+            assert!(stored.files.values().all(|f| f.at.is_some()));
+            for (i, (_, key)) in files.iter().enumerate() {
+                let read = cache
+                    .load_facts(key)
+                    .unwrap_or_else(|| panic!("run {run}: file {i}"));
+                assert_eq!(&read.hash(), key);
+            }
+        }
+        assert!(!packs(dir.path()).iter().any(|p| p.ends_with(".json")));
+
+        // Files gone from the index take their packs with them.
+        let cache = Cache::new(dir.path(), config.clone());
+        cache.load();
+        cache.save(index(&files[..1]));
+        assert_eq!(packs(dir.path()).len(), 2, "{:?}", packs(dir.path()));
+        assert!(packs(dir.path()).contains(&other));
+        cache.save(index(&[]));
+        assert_eq!(packs(dir.path()), vec![other]);
     }
 
     #[test]

@@ -556,11 +556,12 @@ impl Checker {
                     key: project_key,
                     diagnostics,
                 });
-            // Each file's verdict, gathered only when it is written.
+            // Each file's verdict, gathered only when it is written; taken,
+            // so that the cache can place each one's facts without a copy.
             let files = inputs
                 .iter()
-                .zip(&per_file)
-                .filter_map(|(input, file)| Some((input.shown(), file.stored.clone()?)))
+                .zip(per_file.iter_mut())
+                .filter_map(|(input, file)| Some((input.shown(), file.stored.take()?)))
                 .collect();
             cache.save(cache::Index {
                 files,
@@ -747,6 +748,7 @@ impl Checker {
                 modified,
                 diagnostics: stored,
                 facts: loaded.clone(),
+                at: None,
                 day: reads.dated().then_some(today),
                 facts_only: false,
                 summary: entry.as_ref().map(relevant::summary),
@@ -829,6 +831,7 @@ impl Checker {
                 modified,
                 diagnostics: Vec::new(),
                 facts: loaded.clone(),
+                at: None,
                 reads: functions::Reads::default(),
                 day: None,
                 facts_only: true,

@@ -105,8 +105,10 @@ pub fn read(candidate: &Candidate, max_size: u64) -> Result<SourceFile, Box<Diag
     if metadata.len() > max_size {
         return Err(too_large());
     }
-    let mut bytes = Vec::new();
-    // The file may grow between the size check and the read.
+    // Room for the whole file and the byte that tells it ended: one read,
+    // rather than a buffer doubled read after read. The file may grow
+    // between the size check and the read.
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).map_or(0, |n| n + 1));
     file.take(max_size + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| unreadable(format!("cannot read the file: {}", io_reason(&e))))?;

@@ -15,14 +15,22 @@ use std::time::Instant;
 
 use common::{planguard, root, run};
 
-/// The wheel of this machine, built from the repository by
-/// scripts/build-wheel once per test run (scripts/test builds it in a phase
-/// of its own before, so that here it is up to date in seconds).
+/// The wheel of this machine, built from the repository: by scripts/test
+/// before the tests were built (PLANGUARD_TEST_WHEEL), else by
+/// scripts/build-wheel once per test run, in a target folder of its own.
 // The build's time is worth seeing under --nocapture.
 #[allow(clippy::print_stderr)]
 pub fn wheel() -> &'static Path {
     static WHEEL: OnceLock<PathBuf> = OnceLock::new();
     WHEEL.get_or_init(|| {
+        if let Some(wheel) = std::env::var_os("PLANGUARD_TEST_WHEEL").map(PathBuf::from) {
+            assert!(
+                wheel.is_file(),
+                "PLANGUARD_TEST_WHEEL: no wheel at {}",
+                wheel.display()
+            );
+            return wheel;
+        }
         let started = Instant::now();
         let mut build = Command::new(root().join("scripts/build-wheel"));
         // Not what `cargo test` sets for the tests (CARGO_PKG_*, the
