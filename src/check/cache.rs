@@ -227,13 +227,7 @@ impl Cache {
             Store::Disk(dir, packs) => {
                 Self::mark(dir);
                 if let Ok(mut packs) = packs.lock() {
-                    let placed = self.pack(dir, &mut packs, &index);
-                    for entry in index.files.values_mut() {
-                        let at = entry.facts.as_ref().and_then(|h| placed.get(h));
-                        if entry.at.as_ref() != at {
-                            Arc::make_mut(entry).at = at.cloned();
-                        }
-                    }
+                    self.pack(dir, &mut packs, &mut index);
                 }
                 if let Ok(bytes) = serde_json::to_vec(&index) {
                     write_atomically(&self.index_path(dir), &bytes);
@@ -322,33 +316,39 @@ impl Cache {
         Some(file)
     }
 
-    /// Write the facts `index` names that no pack holds yet as one new pack
-    /// (all of them into one, when this configuration would have more than
-    /// [`MAX_PACKS`]), remove the packs of this configuration it no longer
-    /// names, and return where each of its facts lies.
-    fn pack(&self, dir: &Path, packs: &mut Packs, index: &Index) -> HashMap<String, Packed> {
-        let named: HashSet<&String> = index
-            .files
-            .values()
-            .filter_map(|f| f.facts.as_ref())
-            .collect();
-        let mut placed: HashMap<String, Packed> = packs
-            .placed
-            .iter()
-            .filter(|(key, _)| named.contains(key))
-            .map(|(key, place)| (key.clone(), place.clone()))
-            .collect();
-        let mut fresh: Vec<(String, Facts)> = packs
-            .pending
-            .iter()
-            .filter(|(key, _)| named.contains(key) && !placed.contains_key(*key))
-            .map(|(key, facts)| (key.clone(), facts.clone()))
-            .collect();
-        let prefix = format!("{}-", &self.config_key[..16]);
-        let mut sizes: HashMap<&str, usize> = HashMap::new();
-        for place in placed.values() {
-            *sizes.entry(&place.0).or_default() += 1;
+    /// Give each file of `index` the place of its facts: the one it had,
+    /// else the one its facts already have, else a place in this run's new
+    /// pack (with the facts of every pack but the largest, when this
+    /// configuration would have more than [`MAX_PACKS`]). Then remove the
+    /// packs of this configuration no file names. One pass over the files
+    /// at most each: a one-file check of a large workspace saves the index
+    /// of all of them.
+    fn pack(&self, dir: &Path, packs: &mut Packs, index: &mut Index) {
+        let mut fresh: Vec<(String, Facts)> = Vec::new();
+        let mut taken: HashSet<String> = HashSet::new();
+        let mut sizes: HashMap<String, usize> = HashMap::new();
+        for entry in index.files.values_mut() {
+            let Some(hash) = &entry.facts else { continue };
+            if entry.at.is_none() {
+                if let Some(place) = packs.placed.get(hash) {
+                    Arc::make_mut(entry).at = Some(place.clone());
+                } else if let Some(facts) = packs.pending.get(hash) {
+                    if taken.insert(hash.clone()) {
+                        fresh.push((hash.clone(), facts.clone()));
+                    }
+                    continue;
+                }
+            }
+            if let Some(at) = &entry.at {
+                match sizes.get_mut(&at.0) {
+                    Some(n) => *n += 1,
+                    None => {
+                        sizes.insert(at.0.clone(), 1);
+                    }
+                }
+            }
         }
+        let mut live: HashSet<String> = sizes.keys().cloned().collect();
         if !fresh.is_empty() && sizes.len() >= MAX_PACKS {
             // The facts of every pack but the largest go into the new one,
             // read back (and checked) before any pack is removed; what
@@ -356,35 +356,38 @@ impl Cache {
             let largest = sizes
                 .iter()
                 .max_by_key(|(pack, n)| (**n, *pack))
-                .map(|(pack, _)| pack.to_string());
-            let moved: Vec<String> = placed
-                .iter()
-                .filter(|(_, place)| Some(&place.0) != largest.as_ref())
-                .map(|(key, _)| key.clone())
-                .collect();
-            for key in moved {
-                let Some(place) = placed.remove(&key) else {
+                .map(|(pack, _)| pack.clone());
+            for entry in index.files.values_mut() {
+                let (Some(hash), Some(at)) = (&entry.facts, &entry.at) else {
                     continue;
                 };
-                let facts = self
-                    .pack_file(dir, packs, &place.0)
-                    .and_then(|file| read_facts(&file, &place, &key));
-                if let Some(facts) = facts {
-                    fresh.push((key, facts));
+                if Some(&at.0) == largest.as_ref() {
+                    continue;
                 }
+                if !taken.contains(hash) {
+                    let facts = self
+                        .pack_file(dir, packs, &at.0)
+                        .and_then(|file| read_facts(&file, at, hash));
+                    if let Some(facts) = facts {
+                        taken.insert(hash.clone());
+                        fresh.push((hash.clone(), facts));
+                    }
+                }
+                Arc::make_mut(entry).at = None;
             }
+            live = largest.into_iter().collect();
         }
         if !fresh.is_empty() {
             fresh.sort_by(|a, b| a.0.cmp(&b.0));
             // Named by the hashes of what it holds, in order: the same
             // facts make the same pack. Written as it is assembled.
             let mut name = Sha256::new();
-            let mut places = Vec::with_capacity(fresh.len());
+            let mut places = HashMap::with_capacity(fresh.len());
             let mut offset = 0;
             for (key, facts) in &fresh {
                 name.update(key.as_bytes());
                 let len = facts.as_str().len() as u64;
-                places.push((key.clone(), offset, len));
+                places.insert(key.as_str(), (offset, len));
                 offset += len + 1;
             }
             let pack = hex(&name.finalize())[..16].to_string();
@@ -403,38 +406,36 @@ impl Cache {
                 )
                 .is_ok();
             if written {
-                for (key, offset, len) in places {
-                    let pack = pack.clone();
-                    placed.insert(key, Packed(pack, offset, len));
+                for entry in index.files.values_mut() {
+                    let Some(hash) = &entry.facts else { continue };
+                    if entry.at.is_none()
+                        && let Some((offset, len)) = places.get(hash.as_str())
+                    {
+                        Arc::make_mut(entry).at = Some(Packed(pack.clone(), *offset, *len));
+                    }
                 }
+                live.insert(pack);
             }
         }
-        // The packs of this configuration none of its facts lie in any
-        // more, and the facts files of the layout before packs.
-        let live: HashSet<String> = placed
-            .values()
-            .map(|p| p.0.as_str())
-            .collect::<HashSet<&str>>()
-            .into_iter()
-            .map(|id| format!("{prefix}{id}.pack"))
-            .collect();
+        // The packs of this configuration no file names any more, and the
+        // facts files of the layout before packs.
+        let prefix = format!("{}-", &self.config_key[..16]);
         if let Ok(entries) = std::fs::read_dir(dir.join("facts")) {
             for entry in entries.flatten() {
                 let name = entry.file_name();
                 let Some(name) = name.to_str() else { continue };
-                let stale =
-                    (name.starts_with(&prefix) && name.ends_with(".pack") && !live.contains(name))
-                        || name.ends_with(".json");
+                let stale = name
+                    .strip_prefix(&prefix)
+                    .and_then(|rest| rest.strip_suffix(".pack"))
+                    .is_some_and(|id| !live.contains(id))
+                    || name.ends_with(".json");
                 if stale {
                     let _ = std::fs::remove_file(entry.path());
                 }
             }
         }
-        *packs = Packs {
-            placed: placed.clone(),
-            ..Packs::default()
-        };
-        placed
+        packs.pending.clear();
+        packs.open.clear();
     }
 }
 
