@@ -145,8 +145,6 @@ struct Memory {
 /// this run, held until the index is saved.
 #[derive(Default)]
 struct Packs {
-    /// As the index read last placed them.
-    placed: HashMap<String, Packed>,
     /// Saved this run, not in a pack yet.
     pending: HashMap<String, Facts>,
     /// Packs opened this run, read by position.
@@ -204,16 +202,8 @@ impl Cache {
                     .and_then(|bytes| serde_json::from_slice::<Index>(&bytes).ok())
                     .filter(|index| index.format == FORMAT)
                     .unwrap_or_default();
-                let placed = index
-                    .files
-                    .values()
-                    .filter_map(|f| Some((f.facts.clone()?, f.at.clone()?)))
-                    .collect();
                 if let Ok(mut packs) = packs.lock() {
-                    *packs = Packs {
-                        placed,
-                        ..Packs::default()
-                    };
+                    *packs = Packs::default();
                 }
                 Arc::new(index)
             }
@@ -259,21 +249,21 @@ impl Cache {
         hex(&hasher.finalize())
     }
 
-    /// The facts stored under `key`; None when they are not, or not as
-    /// they were written.
-    pub fn load_facts(&self, key: &str) -> Option<Facts> {
+    /// The facts stored under `key`, at `at` on disk (the place the file's
+    /// index entry gives); None when they are not, or not as they were
+    /// written.
+    pub fn load_facts(&self, key: &str, at: Option<&Packed>) -> Option<Facts> {
         match &self.store {
             Store::Disk(dir, packs) => {
                 // Read outside the lock: the files' facts are read in parallel.
-                let (file, place) = {
+                let file = {
                     let mut packs = packs.lock().ok()?;
                     if let Some(facts) = packs.pending.get(key) {
                         return Some(facts.clone());
                     }
-                    let place = packs.placed.get(key)?.clone();
-                    (self.pack_file(dir, &mut packs, &place.0)?, place)
+                    self.pack_file(dir, &mut packs, &at?.0)?
                 };
-                read_facts(&file, &place, key)
+                read_facts(&file, at?, key)
             }
             Store::Memory(memory) => memory.lock().ok()?.facts.get(key).cloned(),
         }
@@ -286,9 +276,7 @@ impl Cache {
         match &self.store {
             Store::Disk(_, packs) => {
                 let mut packs = packs.lock().ok()?;
-                if !packs.placed.contains_key(&key) {
-                    packs.pending.insert(key.clone(), entry.clone());
-                }
+                packs.pending.insert(key.clone(), entry.clone());
             }
             Store::Memory(memory) => {
                 memory.lock().ok()?.facts.insert(key.clone(), entry.clone());
@@ -327,10 +315,22 @@ impl Cache {
         let mut fresh: Vec<(String, Facts)> = Vec::new();
         let mut taken: HashSet<String> = HashSet::new();
         let mut sizes: HashMap<String, usize> = HashMap::new();
+        // Facts of this run that a pack already holds (an edit that left
+        // them alone, two files alike): their place, not a second copy.
+        let mut placed: HashMap<&str, Packed> = HashMap::new();
+        if !packs.pending.is_empty() {
+            for entry in index.files.values() {
+                if let (Some(hash), Some(at)) = (&entry.facts, &entry.at)
+                    && let Some((hash, _)) = packs.pending.get_key_value(hash)
+                {
+                    placed.insert(hash, at.clone());
+                }
+            }
+        }
         for entry in index.files.values_mut() {
             let Some(hash) = &entry.facts else { continue };
             if entry.at.is_none() {
-                if let Some(place) = packs.placed.get(hash) {
+                if let Some(place) = placed.get(hash.as_str()) {
                     Arc::make_mut(entry).at = Some(place.clone());
                 } else if let Some(facts) = packs.pending.get(hash) {
                     if taken.insert(hash.clone()) {
@@ -578,9 +578,20 @@ mod tests {
 
     /// An index whose files name these facts.
     fn naming(facts: &[(&str, &str)]) -> Index {
+        naming_after(&Index::default(), facts)
+    }
+
+    /// The same, as a check builds it after `previous`: a file whose facts
+    /// are unchanged keeps its entry, and so the place of its facts.
+    fn naming_after(previous: &Index, facts: &[(&str, &str)]) -> Index {
         let files = facts
             .iter()
             .map(|(file, key)| {
+                if let Some(kept) = previous.files.get(*file)
+                    && kept.facts.as_deref() == Some(key)
+                {
+                    return ((*file).to_string(), kept.clone());
+                }
                 let entry = FileEntry {
                     key: format!("k-{file}"),
                     len: 0,
@@ -625,18 +636,23 @@ mod tests {
         assert_eq!(key, facts.hash());
         // Before the index is saved, from this run's memory.
         assert_eq!(
-            cache.load_facts(&key).expect("held").as_str(),
+            cache.load_facts(&key, None).expect("held").as_str(),
             facts.as_str()
         );
         cache.save(naming(&[("a.json", &key)]));
 
         let cache = Cache::new(dir.path(), config.clone());
         let index = cache.load();
+        let at = index.files["a.json"].at.as_ref().expect("placed");
         assert_eq!(
-            cache.load_facts(&key).expect("read back").as_str(),
+            cache
+                .load_facts(&key, Some(at))
+                .expect("read back")
+                .as_str(),
             facts.as_str()
         );
-        let at = index.files["a.json"].at.as_ref().expect("placed");
+        // Only where the entry places them.
+        assert!(cache.load_facts(&key, None).is_none());
         let pack = cache.pack_path(&dir.path().join(".planguard/cache"), &at.0);
         let written = std::fs::read(&pack).expect("pack");
         let mut edited = written.clone();
@@ -646,7 +662,7 @@ mod tests {
             let cache = Cache::new(dir.path(), config.clone());
             cache.load();
             assert!(
-                cache.load_facts(&key).is_none(),
+                cache.load_facts(&key, Some(at)).is_none(),
                 "{}",
                 String::from_utf8_lossy(changed)
             );
@@ -654,7 +670,7 @@ mod tests {
         std::fs::remove_file(&pack).expect("remove");
         let cache = Cache::new(dir.path(), config);
         cache.load();
-        assert!(cache.load_facts(&key).is_none());
+        assert!(cache.load_facts(&key, Some(at)).is_none());
     }
 
     /// One pack per run that finds new facts, never one file per checked
@@ -686,7 +702,9 @@ mod tests {
             })
             .collect();
         let index = |files: &[(String, String)]| {
-            naming(
+            let previous = Cache::new(dir.path(), config.clone()).load();
+            naming_after(
+                &previous,
                 &files
                     .iter()
                     .map(|(f, k)| (f.as_str(), k.as_str()))
@@ -720,9 +738,9 @@ mod tests {
             let cache = Cache::new(dir.path(), config.clone());
             let stored = cache.load();
             assert!(stored.files.values().all(|f| f.at.is_some()));
-            for (i, (_, key)) in files.iter().enumerate() {
+            for (i, (file, key)) in files.iter().enumerate() {
                 let read = cache
-                    .load_facts(key)
+                    .load_facts(key, stored.files[file].at.as_ref())
                     .unwrap_or_else(|| panic!("run {run}: file {i}"));
                 assert_eq!(&read.hash(), key);
             }

@@ -401,8 +401,13 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new(root: &Path) -> Self {
+        Self::resolved(root.canonicalize().ok())
+    }
+
+    /// A sandbox at `root`, already canonical.
+    pub fn resolved(root: Option<PathBuf>) -> Self {
         Self {
-            root: root.canonicalize().ok(),
+            root,
             reads: Mutex::default(),
         }
     }

@@ -14,7 +14,7 @@ pub mod secrets;
 pub mod suppress;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
@@ -130,6 +130,10 @@ pub struct Budget {
     /// Nonzero when the result is no longer wanted (the editor has newer
     /// edits queued): the run stops between files and says so.
     cancel: Option<Arc<AtomicUsize>>,
+    /// Each workspace's sandbox, resolved once per run: resolving a folder
+    /// is a system call per component, and every document asks. Per run,
+    /// not per checker, so that a long-lived editor sees folders move.
+    sandboxes: Mutex<HashMap<Option<String>, Option<PathBuf>>>,
 }
 
 impl Budget {
@@ -176,6 +180,29 @@ impl Budget {
     /// Whether `rule` (`package.rule`) exceeded the time limit in this run.
     pub fn timed_out(&self, rule: &str) -> bool {
         self.timed_out.lock().is_ok_and(|t| t.contains(rule))
+    }
+
+    /// The canonical sandbox folder of `workspace`, from `resolve` the
+    /// first time this run asks.
+    pub fn sandbox(
+        &self,
+        workspace: Option<&str>,
+        resolve: impl FnOnce() -> Option<PathBuf>,
+    ) -> Option<PathBuf> {
+        let key = workspace.map(str::to_string);
+        if let Some(found) = self
+            .sandboxes
+            .lock()
+            .ok()
+            .and_then(|s| s.get(&key).cloned())
+        {
+            return found;
+        }
+        let found = resolve();
+        if let Ok(mut sandboxes) = self.sandboxes.lock() {
+            sandboxes.insert(key, found.clone());
+        }
+        found
     }
 
     pub fn time_out(&self, rule: String) {
@@ -454,7 +481,8 @@ impl Checker {
                 let load = |input: &Input, file: &Checked| -> Option<policy::Facts> {
                     file.entry.clone().or_else(|| {
                         let loaded = file.loaded.as_ref()?;
-                        cache.and_then(|c| c.load_facts(loaded)).or_else(|| {
+                        let at = file.stored.as_ref().and_then(|s| s.at.as_ref());
+                        cache.and_then(|c| c.load_facts(loaded, at)).or_else(|| {
                             let file = input.read(max_size).ok()?;
                             let (document, _) = load::parse(file, input.candidate()?);
                             Some(self.policies.project_facts(&document?))
@@ -741,6 +769,12 @@ impl Checker {
             (None, _) => None,
         };
         let evaluated = entry.is_some();
+        // Facts an edit left alone stay where they were packed.
+        let at = index
+            .files
+            .get(shown)
+            .filter(|p| p.facts.is_some() && p.facts == loaded)
+            .and_then(|p| p.at.clone());
         let stored = stored.map(|stored| {
             Arc::new(cache::FileEntry {
                 key,
@@ -748,7 +782,7 @@ impl Checker {
                 modified,
                 diagnostics: stored,
                 facts: loaded.clone(),
-                at: None,
+                at,
                 day: reads.dated().then_some(today),
                 facts_only: false,
                 summary: entry.as_ref().map(relevant::summary),
@@ -824,6 +858,9 @@ impl Checker {
             Some((cache, _)) if secrets.is_empty() => cache.save_facts(&facts),
             _ => None,
         };
+        let at = previous
+            .filter(|p| loaded.is_some() && p.facts == loaded)
+            .and_then(|p| p.at.clone());
         let stored = key.filter(|_| loaded.is_some()).map(|key| {
             Arc::new(cache::FileEntry {
                 key,
@@ -831,7 +868,7 @@ impl Checker {
                 modified,
                 diagnostics: Vec::new(),
                 facts: loaded.clone(),
-                at: None,
+                at,
                 reads: functions::Reads::default(),
                 day: None,
                 facts_only: true,

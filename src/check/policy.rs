@@ -415,7 +415,9 @@ impl Policies {
         if self.document_packages.is_empty() {
             return (Vec::new(), Reads::default());
         }
-        let sandbox = Arc::new(Sandbox::new(&self.sandbox(document.workspace.as_deref())));
+        let workspace = document.workspace.as_deref();
+        let root = budget.sandbox(workspace, || self.sandbox(workspace).canonicalize().ok());
+        let sandbox = Arc::new(Sandbox::resolved(root));
         let found = self.evaluate_document(document, now_ns, budget, &sandbox);
         (found, sandbox.reads())
     }
@@ -471,17 +473,13 @@ impl Policies {
                 .filter(|v| *v != regorus::Value::Undefined)
         {
             for (i, package) in self.document_packages.iter().enumerate() {
-                let values = &tree[&regorus::Value::from(i.to_string())];
                 self.evaluate(
                     package,
                     &document.file,
                     &mut diagnostics,
                     budget,
                     locate,
-                    |rule| {
-                        // Zero or one value; none is an undefined rule.
-                        Ok(values[&regorus::Value::from(rule)][&regorus::Value::from(0)].clone())
-                    },
+                    |rule| Ok(document_rule_value(&tree, i, rule)),
                 );
             }
             return diagnostics;
@@ -722,13 +720,9 @@ impl Policies {
                     .iter()
                     .enumerate()
                     .map(|(i, (index, package))| {
-                        let values = &tree[&regorus::Value::from(i.to_string())];
                         let mut diagnostics = Vec::new();
                         self.evaluate(package, anchor, &mut diagnostics, budget, locate, |rule| {
-                            Ok(
-                                values[&regorus::Value::from(rule)][&regorus::Value::from(0)]
-                                    .clone(),
-                            )
+                            Ok(document_rule_value(&tree, i, rule))
                         });
                         (*index, diagnostics)
                     })
@@ -1079,6 +1073,14 @@ fn document_members<'a>(packages: impl IntoIterator<Item = &'a Package>) -> Stri
         })
         .collect();
     format!("{{{}}}", members.join(","))
+}
+
+/// The value of `rule` of the `i`th package in the result of
+/// `document_members`: zero or one value; none is an undefined rule.
+fn document_rule_value(tree: &regorus::Value, i: usize, rule: &str) -> regorus::Value {
+    tree[&regorus::Value::from(i.to_string())][&regorus::Value::from(rule)]
+        [&regorus::Value::from(0)]
+        .clone()
 }
 
 fn merge(into: &mut Value, from: Value) {

@@ -104,27 +104,37 @@ pub fn needed(
     reported: &HashSet<String>,
     promotion: &[String],
 ) -> Vec<bool> {
-    // Only objects reach the rules (see `Policies::check_project`).
-    let entries: Vec<&Value> = summaries
+    // Only objects reach the rules (see `Policies::check_project`). Each
+    // plan's and config's group, worked out once: with thousands of builds
+    // kept, this runs over every one of them on every hook run.
+    let groups: Vec<Option<Group>> = summaries
         .iter()
-        .flatten()
-        .copied()
-        .filter(|e| e["contents"].is_object())
+        .map(|summary| {
+            summary
+                .filter(|e| e["contents"].is_object() && (is(e, "plan") || is(e, "config")))
+                .map(group_of)
+        })
         .collect();
+    let entries = || {
+        summaries
+            .iter()
+            .zip(&groups)
+            .filter_map(|(summary, group)| Some(((*summary)?, group.as_ref()?)))
+    };
     // Each plan group's newest build: None while it has no build number,
     // or once one of them is too long to compare (it is then kept whole).
-    let mut newest: HashMap<Group, Option<u128>> = HashMap::new();
-    let mut too_long: HashSet<Group> = HashSet::new();
-    let mut configured: HashSet<Group> = HashSet::new();
-    for entry in entries.iter().copied() {
+    let mut newest: HashMap<&Group, Option<u128>> = HashMap::new();
+    let mut too_long: HashSet<&Group> = HashSet::new();
+    let mut configured: HashSet<&Group> = HashSet::new();
+    for (entry, group) in entries() {
         if is(entry, "config") {
-            configured.insert(group_of(entry));
-        } else if is(entry, "plan") {
-            let slot = newest.entry(group_of(entry)).or_default();
+            configured.insert(group);
+        } else {
+            let slot = newest.entry(group).or_default();
             match build_of(entry) {
                 Build::Number(n) => *slot = Some(slot.map_or(n, |m| m.max(n))),
                 Build::TooLong => {
-                    too_long.insert(group_of(entry));
+                    too_long.insert(group);
                 }
                 Build::Other => {}
             }
@@ -138,17 +148,19 @@ pub fn needed(
     let mut whole: HashSet<Group> = HashSet::new();
     // The pipelines of the reported plans, by namespace and schedule id.
     let mut schedules: HashMap<(String, String), HashSet<String>> = HashMap::new();
-    for entry in entries.iter().copied().filter(|e| is(e, "plan")) {
+    // Their schedule ids, to pass over the other plans without writing out
+    // theirs: equal text is an equal value.
+    let mut ids: HashSet<&Value> = HashSet::new();
+    for (entry, (workspace, environment)) in entries().filter(|(e, _)| is(e, "plan")) {
         let Some(path) = entry["path"].as_str() else {
             continue;
         };
         if !reported.contains(path) {
             continue;
         }
-        let (workspace, environment) = group_of(entry);
         let text = |name: &String| Value::from(name.as_str()).to_string();
         for (i, name) in promotion.iter().enumerate() {
-            if i > 0 && text(name) == environment {
+            if i > 0 && text(name) == *environment {
                 whole.insert((workspace.clone(), text(&promotion[i - 1])));
             }
         }
@@ -156,37 +168,39 @@ pub fn needed(
             .entry(schedule_of(entry))
             .or_default()
             .insert(pipeline_of(entry));
+        ids.insert(&entry["contents"]["schedule_id"]);
     }
     for (group, newest_build) in &newest {
         if newest_build.is_none() || !configured.contains(group) {
-            whole.insert(group.clone());
+            whole.insert((*group).clone());
         }
     }
 
     summaries
         .iter()
-        .map(|summary| {
+        .zip(&groups)
+        .map(|(summary, group)| {
             let Some(entry) = summary else {
                 return true;
             };
             if !entry["contents"].is_object() {
                 return false;
             }
-            if !is(entry, "plan") {
+            let Some(group) = group.as_ref().filter(|_| is(entry, "plan")) else {
                 return true;
-            }
-            let group = group_of(entry);
+            };
             entry["path"]
                 .as_str()
                 .is_some_and(|path| reported.contains(path))
-                || whole.contains(&group)
+                || whole.contains(group)
                 || matches!(build_of(entry), Build::Number(n)
-                    if newest.get(&group).copied().flatten() == Some(n))
-                || schedules.get(&schedule_of(entry)).is_some_and(|pipelines| {
-                    // Another pipeline's plan with a reported plan's id.
-                    let mine = pipeline_of(entry);
-                    pipelines.iter().any(|p| *p != mine)
-                })
+                    if newest.get(group).copied().flatten() == Some(n))
+                || (ids.contains(&entry["contents"]["schedule_id"])
+                    && schedules.get(&schedule_of(entry)).is_some_and(|pipelines| {
+                        // Another pipeline's plan with a reported plan's id.
+                        let mine = pipeline_of(entry);
+                        pipelines.iter().any(|p| *p != mine)
+                    }))
         })
         .collect()
 }
