@@ -119,6 +119,23 @@ shared rather than copied on every edit; once the edits pause for 300 ms it
 checks the whole workspace again, and an edit made during that check stops
 it between files (the check runs again at the next pause, keeping the files
 it had done).
+
+The facts of the files a check reads are written at the end of the run as one
+pack (`.planguard/cache/facts/<configuration>-<id>.pack`), the index giving
+each file's offset and length, rather than as a file each: at 10k plans, a
+check that fills the cache left 12,488 files (57 MB) before and leaves 4
+(20 MB) now, and takes about the time of `--no-cache`. With one plan named
+among 10,000 builds per environment (30,003 files), perf puts the time in
+the walk that finds the context files and tells which are excluded (21 %),
+reading and writing the cache index (34 %; 19 MB of JSON, half of it the
+facts summaries), choosing the facts the named plan needs (13 %) and a
+`stat` of every context file (11 %); the policies run on one plan. Per
+document, counted with a probe in regorus: each evaluation makes regorus
+look through every loaded module 25 times (21 for the built-in rules it
+reads, 3 for the environments' settings, which are plain `data`, 1 for the
+fields library), each time building every module's path anew. With the
+lookups of functions by their path and the switches between modules, that
+is the bookkeeping the per-document target is missing.
 """
 
 
