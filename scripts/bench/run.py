@@ -94,6 +94,19 @@ built-in cross-file modules, which no per-document rule reads: regorus walks
 every loaded module for each package a document's evaluation reads, and
 leaving those nine out saves 6 % of the instructions per document.
 
+Where the per-document target's distance lies, counted with callgrind in a
+one-pipeline workspace of 100 builds per environment (303 documents, 2.01 G
+instructions in all, 1 thread): evaluating the documents is 80 %, 5.3 M
+instructions per document. Of the whole, regorus's bookkeeping outside the
+rules takes about a fifth: 8 % in `ensure_module_evaluated` (22 calls per
+document, for every `data` reference not yet read, each walking the 21
+loaded modules and building each one's package path as strings), 7 % in
+`set_current_module` (177 module switches per document, each formatting the
+package path again) and 6 % in the paths of function calls. The allocator
+takes about 15 % and planguard's native secret scan 6 %. Fixing that
+bookkeeping in regorus would take about a fifth off, not the half the
+target asks: that needs the rules compiled, not interpreted.
+
 The cross-file rules see only the fields they read
 (`data.planguard.lib.project.facts`), and run as one query per thread, each
 over a share of the packages: a query starts from nothing, so one per rule

@@ -3091,6 +3091,79 @@ fn a_check_of_named_files_leaves_the_cache_index_alone_when_nothing_changed() {
     assert_eq!(index(), before, "the index was written again");
 }
 
+/// A file's cross-file facts are packed once: an edit outside them (the
+/// commit a plan was built from) keeps them where they are, so the hook's
+/// check writes no new pack; an edit to one of them (the schedule's
+/// jitter) writes the file's new facts into a pack of their own.
+#[test]
+fn an_edit_that_leaves_the_facts_alone_keeps_them_in_their_pack() {
+    let workspace = common::workspace::Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = workspace.dir.path();
+    let plan_path = "orchestration_plans/dev/12.json";
+    let check = |what: &str, code: i32| {
+        let out = run(planguard().current_dir(dir).args([
+            "check",
+            "--isolated",
+            "--format",
+            "json",
+            what,
+        ]));
+        assert_eq!(out.code, code, "{what}: {}{}", out.stdout, out.stderr);
+    };
+    let packs = || -> Vec<String> {
+        let mut found: Vec<String> = std::fs::read_dir(dir.join(".planguard/cache/facts"))
+            .expect("a facts folder")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".pack"))
+            .collect();
+        found.sort();
+        found
+    };
+    let place = || -> Value {
+        let index = std::fs::read_dir(dir.join(".planguard/cache"))
+            .expect("a cache")
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().starts_with("index-"))
+            .expect("an index");
+        let index: Value =
+            serde_json::from_str(&std::fs::read_to_string(index.path()).expect("index"))
+                .expect("index JSON");
+        index["files"][plan_path]["at"].clone()
+    };
+    let edit = |change: &dyn Fn(&mut Value)| {
+        let file = dir.join(plan_path);
+        let mut plan: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("plan")).expect("JSON");
+        change(&mut plan);
+        std::fs::write(&file, serde_json::to_string_pretty(&plan).expect("text")).expect("write");
+    };
+
+    check(".", 0);
+    let first = packs();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let packed = place();
+    assert!(packed.is_array(), "the plan's facts have a place: {packed}");
+
+    edit(&|plan| plan["git_sha"] = serde_json::json!("0123456789abcdef0123456789abcdef01234567"));
+    check(plan_path, 0);
+    assert_eq!(
+        packs(),
+        first,
+        "facts the edit left alone were packed again"
+    );
+    assert_eq!(place(), packed);
+
+    // The plan's jitter now differs from its config's (PG202).
+    edit(&|plan| plan["schedule"]["jitter"] = serde_json::json!("7m"));
+    check(plan_path, 1);
+    let now = packs();
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert!(now.contains(&first[0]), "{now:?}");
+    assert_ne!(place(), packed);
+    assert!(place().is_array(), "{}", place());
+}
+
 /// The rules and severities of a check of the example with `args`, and its exit status.
 fn selected(args: &[&str]) -> (i32, Vec<String>) {
     let out = run(planguard()
