@@ -13,7 +13,9 @@
 //! run rather than one per checked file, which at thousands of files cost a
 //! check that fills the cache more system time than its rules took. Packs
 //! the index no longer names are removed, and many small ones (a hook's
-//! runs, one edit each) are merged into one. A file's entry also holds what the policies' file functions
+//! runs, one edit each) are merged into one; other configurations' indexes
+//! and packs are removed but for the few written last. A file's entry also
+//! holds what the policies' file functions
 //! returned (checksums, certificates, refusals) and, when its verdict was
 //! judged by the date (a certificate's expiry), that day: it is reused only
 //! while every function returns the same and on that day. Results that
@@ -41,6 +43,12 @@ const FORMAT: u32 = 6;
 
 /// More packs than this for one configuration are merged into one.
 const MAX_PACKS: usize = 8;
+
+/// Other configurations whose index and packs are kept beside this one's:
+/// the most recently written, so that going back and forth between a few
+/// branches or settings keeps their results, while each edit of a policy
+/// or new build of planguard no longer leaves a cache behind for good.
+const KEEP_OTHERS: usize = 3;
 
 /// A location without its text: the file's path as shown, the span and pointer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -222,6 +230,7 @@ impl Cache {
                 if let Ok(bytes) = serde_json::to_vec(&index) {
                     write_atomically(&self.index_path(dir), &bytes);
                 }
+                self.remove_others(dir);
             }
             Store::Memory(memory) => {
                 if let Ok(mut memory) = memory.lock() {
@@ -283,6 +292,51 @@ impl Cache {
             }
         }
         Some(key)
+    }
+
+    /// Remove the index and packs of every other configuration but the
+    /// `KEEP_OTHERS` whose index was written last. Only configurations with
+    /// an index are candidates, so a concurrent first run of another
+    /// configuration, its pack written and its index not yet, keeps it.
+    fn remove_others(&self, dir: &Path) {
+        let own = &self.config_key[..16];
+        let mut others: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                let config = name.strip_prefix("index-")?.strip_suffix(".json")?;
+                let modified = entry.metadata().and_then(|m| m.modified()).ok()?;
+                (config != own).then(|| (modified, config.to_string()))
+            })
+            .collect();
+        if others.len() <= KEEP_OTHERS {
+            return;
+        }
+        others.sort_by(|a, b| b.cmp(a));
+        let gone: HashSet<&str> = others[KEEP_OTHERS..]
+            .iter()
+            .map(|(_, config)| config.as_str())
+            .collect();
+        for config in &gone {
+            let _ = std::fs::remove_file(dir.join(format!("index-{config}.json")));
+        }
+        for entry in std::fs::read_dir(dir.join("facts"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name();
+            let config = name
+                .to_str()
+                .filter(|name| name.ends_with(".pack"))
+                .and_then(|name| name.split_once('-'))
+                .map(|(config, _)| config);
+            if config.is_some_and(|config| gone.contains(config)) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     fn pack_path(&self, dir: &Path, pack: &str) -> PathBuf {
@@ -755,6 +809,65 @@ mod tests {
         assert!(packs(dir.path()).contains(&other));
         cache.save(index(&[]));
         assert_eq!(packs(dir.path()), vec![other]);
+    }
+
+    /// Each edit of a policy or new build of planguard makes another
+    /// configuration: a save removes the index and packs of all others but
+    /// the three written last, and nothing else.
+    #[test]
+    fn only_the_other_configurations_written_last_are_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cache_dir = dir.path().join(".planguard/cache");
+        std::fs::create_dir_all(cache_dir.join("facts")).expect("facts folder");
+        let now = std::time::SystemTime::now();
+        let pack = |config: &str| format!("facts/{config}-0123456789abcdef.pack");
+        // Configuration i was written 6 - i hours ago: 1 first, 5 last.
+        for i in 1..=5u64 {
+            let config = i.to_string().repeat(16);
+            for name in [format!("index-{config}.json"), pack(&config)] {
+                let path = cache_dir.join(name);
+                std::fs::write(&path, "{}").expect("write");
+                let written = now - std::time::Duration::from_secs(3600 * (6 - i));
+                std::fs::File::options()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|f| f.set_modified(written))
+                    .expect("set the time");
+            }
+        }
+        // A pack whose index is not written yet (another run's first).
+        std::fs::write(cache_dir.join(pack(&"7".repeat(16))), "{}").expect("write");
+        let files = || -> Vec<String> {
+            let mut found: Vec<String> = walkdir::WalkDir::new(&cache_dir)
+                .into_iter()
+                .flatten()
+                .filter(|e| e.file_type().is_file())
+                .map(|e| {
+                    let path = e.path().strip_prefix(&cache_dir).expect("inside");
+                    path.to_string_lossy().replace('\\', "/")
+                })
+                .collect();
+            found.sort();
+            found
+        };
+
+        let own = "9".repeat(64);
+        Cache::new(dir.path(), own.clone()).save(Index::default());
+        let mut expected: Vec<String> = [".gitignore", "CACHEDIR.TAG"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([pack(&"7".repeat(16)), format!("index-{}.json", &own[..16])])
+            .chain((3..=5).flat_map(|i| {
+                let config = i.to_string().repeat(16);
+                [format!("index-{config}.json"), pack(&config)]
+            }))
+            .collect();
+        expected.sort();
+        assert_eq!(files(), expected);
+
+        // Saved again, with three others: nothing more goes.
+        Cache::new(dir.path(), own).save(Index::default());
+        assert_eq!(files(), expected);
     }
 
     #[test]

@@ -3164,6 +3164,47 @@ fn an_edit_that_leaves_the_facts_alone_keeps_them_in_their_pack() {
     assert!(place().is_array(), "{}", place());
 }
 
+/// Each edit of the policies' data (as of a policy, or a new build of
+/// planguard) makes another configuration of the cache: the cache keeps the
+/// last few, index and facts, not every one it ever saw.
+#[test]
+fn the_cache_keeps_the_last_few_configurations_not_every_one() {
+    let workspace = Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = workspace.dir.path();
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let data = data_dir.path().join("data.json");
+    let configurations = || -> (usize, std::collections::BTreeSet<String>) {
+        let cache = dir.join(".planguard/cache");
+        let indexes = std::fs::read_dir(&cache)
+            .expect("a cache")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("index-"))
+            .count();
+        let packed = std::fs::read_dir(cache.join("facts"))
+            .expect("a facts folder")
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.ends_with(".pack")
+                    .then(|| name.split('-').next().unwrap_or_default().to_string())
+            })
+            .collect();
+        (indexes, packed)
+    };
+    for round in 0..6 {
+        std::fs::write(&data, format!("{{\"round\": {round}}}")).expect("data");
+        let out = run(planguard()
+            .current_dir(dir)
+            .args(["check", "--isolated", "--data"])
+            .arg(&data)
+            .args(["--format", "json", "."]));
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        let (indexes, packed) = configurations();
+        assert_eq!(indexes, (round + 1).min(4), "round {round}");
+        assert_eq!(packed.len(), indexes, "round {round}: {packed:?}");
+    }
+}
+
 /// The rules and severities of a check of the example with `args`, and its exit status.
 fn selected(args: &[&str]) -> (i32, Vec<String>) {
     let out = run(planguard()
