@@ -80,7 +80,22 @@ pub fn classify(path: &Path, settings: &Settings) -> Option<(Kind, Captures)> {
 /// What a path says about the file: a candidate when it is a config or plan
 /// by the settings' patterns (or whatever it is, when given explicitly).
 pub fn candidate(path: PathBuf, settings: &Settings, explicit: bool) -> Option<Candidate> {
-    match classify(&path, settings) {
+    // From inside the layout (`planguard check 12.json` in
+    // orchestration_plans/dev, or `.` there) the path as given says nothing
+    // of the environment or the build; its absolute form does, and is then
+    // the path the file is known by, as if it had been named so.
+    let (path, classified) = match classify(&path, settings) {
+        Some(found) => (path, Some(found)),
+        None => match std::path::absolute(&path)
+            .ok()
+            .filter(|absolute| *absolute != path)
+            .and_then(|absolute| Some((classify(&absolute, settings)?, absolute)))
+        {
+            Some((found, absolute)) => (absolute, Some(found)),
+            None => (path, None),
+        },
+    };
+    match classified {
         Some((kind, captures)) => Some(Candidate {
             path,
             kind: Some(kind),

@@ -40,8 +40,9 @@ configs_by[config.workspace] contains config if some config in configs
 
 # Digits only (a build number), without a regular expression: regorus
 # rebuilds a regex's matching state on every call, and this is asked of every
-# plan.
+# plan. A plan named outside the layout has no build (null): not a number.
 numeric(build) if {
+	is_string(build)
 	build != ""
 	trim_left(build, "0123456789") == ""
 }

@@ -6,6 +6,7 @@ use crate::common;
 use common::workspace::Workspace;
 use common::{check_json, planguard, read, root, run};
 use serde_json::Value;
+use std::path::Path;
 
 fn rules_at(report: &Value) -> Vec<(String, String, u64, u64)> {
     report["diagnostics"]
@@ -3203,6 +3204,149 @@ fn the_cache_keeps_the_last_few_configurations_not_every_one() {
         assert_eq!(indexes, (round + 1).min(4), "round {round}");
         assert_eq!(packed.len(), indexes, "round {round}: {packed:?}");
     }
+}
+
+/// The rules of a JSON report and the files they are about, sorted.
+fn rules_and_files(stdout: &str) -> Vec<(String, String)> {
+    let report: Value = serde_json::from_str(stdout).expect("a JSON report");
+    let mut found: Vec<(String, String)> = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| {
+            (
+                d["rule"].as_str().unwrap_or_default().to_string(),
+                d["file"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// From inside the layout (`cd orchestration_plans/dev`), a plan named by
+/// its bare name, or the folder `.`, is checked as from the workspace: its
+/// environment and build come from its absolute path, its config and the
+/// other builds are its context. Before, the bare name said nothing of them:
+/// every cross-file rule failed on the plan (PG021), and `.` was "nothing
+/// to check".
+#[test]
+fn a_plan_named_from_inside_the_layout_is_checked_as_from_the_workspace() {
+    let workspace = Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = workspace.dir.path();
+    let plans = dir.join("orchestration_plans/dev");
+    // The plan's jitter differs from its config's: PG202, a cross-file rule.
+    let plan = plans.join("12.json");
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    let mut edited: Value = serde_json::from_str(&text).expect("JSON");
+    edited["schedule"]["jitter"] = serde_json::json!("7m");
+    std::fs::write(&plan, serde_json::to_string_pretty(&edited).expect("text")).expect("write");
+    let check = |cwd: &Path, what: &str| {
+        let out = run(planguard().current_dir(cwd).args([
+            "check",
+            "--no-cache",
+            "--format",
+            "json",
+            what,
+        ]));
+        assert_eq!(
+            out.code, 1,
+            "{what} in {cwd:?}: {}{}",
+            out.stdout, out.stderr
+        );
+        let report: Value = serde_json::from_str(&out.stdout).expect("a JSON report");
+        (
+            rules_and_files(&out.stdout),
+            report["summary"]["files"].clone(),
+        )
+    };
+    let absolute = plan.canonicalize().expect("canonical");
+    let shown = |found: Vec<(String, String)>| -> Vec<(String, String)> {
+        found
+            .into_iter()
+            .map(|(rule, file)| {
+                let file = Path::new(&file).canonicalize().map_or(file, |f| {
+                    assert_eq!(f, absolute, "a finding about another file");
+                    "12.json".to_string()
+                });
+                (rule, file)
+            })
+            .collect()
+    };
+    let (from_root, files) = check(dir, "orchestration_plans/dev/12.json");
+    assert_eq!(
+        from_root,
+        vec![(
+            "PG202".to_string(),
+            "orchestration_plans/dev/12.json".to_string()
+        )]
+    );
+    assert_eq!(files, 1);
+    let (named, files) = check(&plans, "12.json");
+    assert_eq!(named.len(), 1, "{named:?}");
+    assert_eq!(named[0].0, "PG202", "{named:?}");
+    assert!(Path::new(&named[0].1).is_absolute(), "{named:?}");
+    assert_eq!(files, 1);
+    let (folder, files) = check(&plans, ".");
+    assert_eq!(
+        shown(folder),
+        vec![("PG202".to_string(), "12.json".to_string())]
+    );
+    assert_eq!(files, 3, "the three dev plans");
+}
+
+/// A plan named outside any layout (a copy in a scratch folder) has no
+/// workspace, environment or build from its path: its own rules run, and
+/// the cross-file rules see a plan without a config (PG207). Named beside a
+/// plan of a workspace, it takes nothing from that plan's checks. Before,
+/// its missing build made every cross-file rule fail, for every file.
+#[test]
+fn a_plan_named_outside_any_layout_is_checked_without_failing_the_cross_file_rules() {
+    let workspace = Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = workspace.dir.path();
+    let scratch = tempfile::tempdir().expect("temp dir");
+    let loose = scratch.path().join("copy.json");
+    std::fs::copy(dir.join("orchestration_plans/dev/11.json"), &loose).expect("copy");
+    let plan = dir.join("orchestration_plans/dev/12.json");
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    let mut edited: Value = serde_json::from_str(&text).expect("JSON");
+    edited["schedule"]["jitter"] = serde_json::json!("7m");
+    std::fs::write(&plan, serde_json::to_string_pretty(&edited).expect("text")).expect("write");
+
+    let out = run(planguard().current_dir(scratch.path()).args([
+        "check",
+        "--no-cache",
+        "--format",
+        "json",
+        "copy.json",
+    ]));
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        rules_and_files(&out.stdout),
+        vec![("PG207".to_string(), "copy.json".to_string())]
+    );
+
+    let out = run(planguard()
+        .current_dir(dir)
+        .args([
+            "check",
+            "--no-cache",
+            "--format",
+            "json",
+            "orchestration_plans/dev/12.json",
+            "orchestration_plans/dev/11.json",
+        ])
+        .arg(&loose));
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let found = rules_and_files(&out.stdout);
+    assert!(!found.iter().any(|(rule, _)| rule == "PG021"), "{found:?}");
+    assert!(
+        found.contains(&(
+            "PG202".to_string(),
+            "orchestration_plans/dev/12.json".to_string()
+        )),
+        "{found:?}"
+    );
 }
 
 /// The rules and severities of a check of the example with `args`, and its exit status.
