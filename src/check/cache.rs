@@ -39,7 +39,7 @@ use crate::diagnostic::{Diagnostic, Location, Related, Severity};
 use crate::source::SourceFile;
 
 /// Bump when what is stored changes meaning.
-const FORMAT: u32 = 6;
+const FORMAT: u32 = 7;
 
 /// More packs than this for one configuration are merged into one.
 const MAX_PACKS: usize = 8;
@@ -111,6 +111,12 @@ pub struct ProjectEntry {
     /// the facts alone does not run the cross-file rules again.
     pub key: String,
     pub diagnostics: Vec<StoredDiagnostic>,
+    /// The sha256 of the text of each file the diagnostics name: their
+    /// spans and fixes are into those texts, so an edit to one of them that
+    /// leaves the facts alone (a line added above) still runs the rules
+    /// again rather than point, or fix, at the old place.
+    #[serde(default)]
+    pub texts: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -574,6 +580,16 @@ pub fn store(
 
 /// Stored diagnostics with their files' text again, from `source`; None when
 /// a file cannot be had.
+/// The files `stored` names: where each diagnostic is, and its related
+/// places.
+pub fn files_named(stored: &[StoredDiagnostic]) -> std::collections::BTreeSet<String> {
+    stored
+        .iter()
+        .flat_map(|s| s.location.iter().chain(s.related.iter().map(|(l, _)| l)))
+        .map(|l| l.file.clone())
+        .collect()
+}
+
 pub fn restore(
     stored: &[StoredDiagnostic],
     source: impl Fn(&str) -> Option<SourceFile>,

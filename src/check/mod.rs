@@ -461,10 +461,17 @@ impl Checker {
         let source = |path: &str| by_path.get(path)?.read(max_size).ok();
 
         // The cross-file rules again only when some file's facts may differ.
+        let text_digest =
+            |path: &str| Some(crate::digest::sha256_hex(source(path)?.text().as_bytes()));
         let reused = index
             .project
             .as_ref()
             .filter(|p| cache.is_some() && complete && p.key == project_key)
+            .filter(|p| {
+                p.texts
+                    .iter()
+                    .all(|(path, digest)| text_digest(path).as_ref() == Some(digest))
+            })
             .and_then(|p| cache::restore(&p.diagnostics, source));
         let mut project_reads = functions::Reads::default();
         let mut partial_project = false;
@@ -580,17 +587,33 @@ impl Checker {
                 && !self.policies.volatile)
                 .then(|| cache::store(&project, |p| by_path.contains_key(p)))
                 .flatten()
-                .map(|diagnostics| cache::ProjectEntry {
-                    key: project_key,
-                    diagnostics,
+                .and_then(|diagnostics| {
+                    let texts = cache::files_named(&diagnostics)
+                        .into_iter()
+                        .map(|path| Some((path.clone(), text_digest(&path)?)))
+                        .collect::<Option<_>>()?;
+                    Some(cache::ProjectEntry {
+                        key: project_key,
+                        diagnostics,
+                        texts,
+                    })
                 });
             // Each file's verdict, gathered only when it is written; taken,
             // so that the cache can place each one's facts without a copy.
-            let files = inputs
+            let mut files: HashMap<String, Arc<cache::FileEntry>> = inputs
                 .iter()
                 .zip(per_file.iter_mut())
                 .filter_map(|(input, file)| Some((input.shown(), file.stored.take()?)))
                 .collect();
+            // The files this run did not look at (other workspaces than a
+            // hook's file) keep their entries while they are there, so that
+            // a check of a few files leaves the next whole check warm.
+            // Entries are keyed by content: a file changed since is a miss.
+            for (path, entry) in &index.files {
+                if !by_path.contains_key(path) && Path::new(path).is_file() {
+                    files.entry(path.clone()).or_insert_with(|| entry.clone());
+                }
+            }
             cache.save(cache::Index {
                 files,
                 project: stored_project,
@@ -1324,6 +1347,131 @@ mod tests {
         );
         let edit = checker.run(&work, Some(&cache), &Budget::default());
         assert_eq!(edit.stats.evaluated, 1, "{:?}", edit.stats);
+    }
+
+    /// A check of some files keeps the entries of the files it did not look
+    /// at (a hook's file in one workspace, the others untouched), so that
+    /// the next whole check stays warm; a file gone since is dropped.
+    #[test]
+    fn a_check_of_some_files_keeps_the_other_files_entries() {
+        let (dir, checker) = slow_policy_workspace();
+        let cache = Cache::in_memory(checker.cache_key());
+        let work = |names: &[&str]| Workset {
+            report: names
+                .iter()
+                .map(|name| config(dir.path(), name, false))
+                .collect(),
+            context: Vec::new(),
+        };
+        let first = checker.run(
+            &work(&["a.json", "b.json", "c.json"]),
+            Some(&cache),
+            &Budget::default(),
+        );
+        assert_eq!(first.stats.evaluated, 3, "{:?}", first.stats);
+        std::fs::remove_file(dir.path().join("conf/c.json")).expect("remove");
+        // b.json edited, then checked alone: its entry is written again.
+        let Input::Disk(edited) = config(dir.path(), "b.json", false) else {
+            unreachable!("config() gives a file on disk")
+        };
+        std::fs::write(&edited.path, "{\"slow\": false, \"x\": 1}\n").expect("edit");
+        let alone = Workset {
+            report: vec![Input::Disk(edited)],
+            context: Vec::new(),
+        };
+        let one = checker.run(&alone, Some(&cache), &Budget::default());
+        assert_eq!(one.stats.evaluated, 1, "{:?}", one.stats);
+        let kept: Vec<String> = {
+            let mut kept: Vec<String> = cache
+                .load()
+                .files
+                .keys()
+                .map(|k| k.rsplit('/').next().unwrap_or_default().to_string())
+                .collect();
+            kept.sort();
+            kept
+        };
+        assert_eq!(kept, ["a.json", "b.json"], "a.json kept, c.json gone");
+        // a.json was not looked at; its entry is still a hit (config()
+        // writes the same bytes again).
+        let a = work(&["a.json"]);
+        let again = checker.run(&a, Some(&cache), &Budget::default());
+        assert_eq!(again.stats.evaluated, 0, "{:?}", again.stats);
+    }
+
+    /// The cross-file verdict is reused only while the files it names have
+    /// the text its places and fixes point into: an edit to another file
+    /// reuses it; lines added above its finding, in the finding's file and
+    /// outside its facts, run the rules again, which point at the new place
+    /// (reused, the old place was three bytes off, and `--fix` wrote there).
+    #[test]
+    fn a_reused_cross_file_verdict_points_into_the_text_it_was_found_in() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/workspaces/clean");
+        for entry in walkdir::WalkDir::new(&fixture)
+            .into_iter()
+            .filter_entry(|e| e.file_name() != ".planguard")
+            .flatten()
+            .filter(|e| e.file_type().is_file())
+        {
+            let to = dir
+                .path()
+                .join(entry.path().strip_prefix(&fixture).expect("inside"));
+            std::fs::create_dir_all(to.parent().expect("a folder")).expect("mkdir");
+            std::fs::copy(entry.path(), to).expect("copy");
+        }
+        let edit = |name: &str, change: &dyn Fn(&mut serde_json::Value)| {
+            let path = dir.path().join(name);
+            let mut plan: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+            change(&mut plan);
+            std::fs::write(&path, serde_json::to_string_pretty(&plan).expect("text"))
+                .expect("write");
+        };
+        // The newest dev plan's jitter differs from its config's: PG202.
+        edit("orchestration_plans/dev/12.json", &|p| {
+            p["schedule"]["jitter"] = serde_json::json!("7m")
+        });
+        let settings =
+            Settings::from_text(dir.path().to_path_buf(), "planguard.toml", String::new())
+                .expect("valid settings");
+        let checker = Checker::new(settings).expect("policies load");
+        let cache = Cache::in_memory(checker.cache_key());
+        let run = || {
+            let found = crate::discover::discover(&[dir.path().to_path_buf()], &checker.settings)
+                .expect("a workspace");
+            checker.run(
+                &Workset::on_disk(&found.files, &[]),
+                Some(&cache),
+                &Budget::default(),
+            )
+        };
+        let place = |outcome: &Outcome| -> Vec<String> {
+            outcome
+                .diagnostics
+                .iter()
+                .filter(|d| d.rule.as_str() == "PG202")
+                .filter_map(|d| d.location.as_ref())
+                .map(|l| l.file.text()[l.span.clone()].to_string())
+                .collect()
+        };
+        let first = run();
+        assert!(first.stats.cross_file);
+        assert_eq!(place(&first), ["\"7m\""]);
+
+        edit("orchestration_plans/uat/10.json", &|p| {
+            p["git_sha"] = serde_json::json!("0123456789abcdef0123456789abcdef01234567")
+        });
+        let elsewhere = run();
+        assert!(!elsewhere.stats.cross_file, "{:?}", elsewhere.stats);
+        assert_eq!(place(&elsewhere), ["\"7m\""]);
+
+        let plan = dir.path().join("orchestration_plans/dev/12.json");
+        let text = std::fs::read_to_string(&plan).expect("read");
+        std::fs::write(&plan, format!("\n\n\n{text}")).expect("write");
+        let moved = run();
+        assert!(moved.stats.cross_file, "{:?}", moved.stats);
+        assert_eq!(place(&moved), ["\"7m\""]);
     }
 
     /// The cross-file rules get the policy timeout once per

@@ -3349,6 +3349,41 @@ fn a_plan_named_outside_any_layout_is_checked_without_failing_the_cross_file_rul
     );
 }
 
+/// `--fix` with a warm cache, after lines were added above a cross-file
+/// finding (its facts untouched): the fix goes where the value now is.
+/// Before, the cross-file verdict was reused with its old byte offsets, and
+/// the fix wrote `"jitter"5m"7m"`, breaking the plan.
+#[test]
+fn a_fix_from_a_warm_cache_lands_where_the_value_now_is() {
+    let workspace = Workspace::copy_of("fixtures/workspaces/clean");
+    let dir = workspace.dir.path();
+    let plan = dir.join("orchestration_plans/dev/12.json");
+    let mut edited: Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan")).expect("JSON");
+    edited["schedule"]["jitter"] = serde_json::json!("7m");
+    std::fs::write(&plan, serde_json::to_string_pretty(&edited).expect("text")).expect("write");
+    let check = |args: &[&str]| {
+        run(planguard()
+            .current_dir(dir)
+            .args(["check", "--format", "concise"])
+            .args(args)
+            .arg("."))
+    };
+    let first = check(&[]);
+    assert_eq!(first.code, 1, "{}{}", first.stdout, first.stderr);
+    assert!(first.stdout.contains("PG202"), "{}", first.stdout);
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    std::fs::write(&plan, format!("\n\n\n{text}")).expect("write");
+    let warm = check(&[]);
+    let cold = check(&["--no-cache"]);
+    assert_eq!(warm.stdout, cold.stdout);
+    let fixed = check(&["--fix"]);
+    assert_eq!(fixed.code, 0, "{}{}", fixed.stdout, fixed.stderr);
+    let after: Value = serde_json::from_str(&std::fs::read_to_string(&plan).expect("plan"))
+        .expect("the plan is still JSON");
+    assert_eq!(after["schedule"]["jitter"], "5m");
+}
+
 /// The rules and severities of a check of the example with `args`, and its exit status.
 fn selected(args: &[&str]) -> (i32, Vec<String>) {
     let out = run(planguard()
