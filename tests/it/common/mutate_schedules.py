@@ -133,11 +133,16 @@ async def apply(clients, address, item):
             request_id=str(uuid.uuid4()),
         )
     )
-    for _ in range(200):
-        if (await service.describe_schedule(request)).schedule == schedule:
+    # The scheduler applies an update when its workflow next runs, which on
+    # a loaded machine can take seconds: up to 30 s, and on a miss what the
+    # server held last, so that the next one can be told apart from a bug.
+    seen = None
+    for _ in range(600):
+        seen = (await service.describe_schedule(request)).schedule
+        if seen == schedule:
             return
         await asyncio.sleep(0.05)
-    raise SystemExit(f"{item} never showed up in a describe")
+    raise SystemExit(f"{item} never showed up in a describe; last described:\n{seen}\nsent:\n{schedule}")
 
 
 async def main():
