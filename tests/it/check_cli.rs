@@ -3209,16 +3209,9 @@ fn the_cache_keeps_the_last_few_configurations_not_every_one() {
 /// The rules of a JSON report and the files they are about, sorted.
 fn rules_and_files(stdout: &str) -> Vec<(String, String)> {
     let report: Value = serde_json::from_str(stdout).expect("a JSON report");
-    let mut found: Vec<(String, String)> = report["diagnostics"]
-        .as_array()
-        .expect("diagnostics")
-        .iter()
-        .map(|d| {
-            (
-                d["rule"].as_str().unwrap_or_default().to_string(),
-                d["file"].as_str().unwrap_or_default().to_string(),
-            )
-        })
+    let mut found: Vec<(String, String)> = rules_at(&report)
+        .into_iter()
+        .map(|(rule, file, ..)| (rule, file))
         .collect();
     found.sort();
     found
